@@ -1,0 +1,27 @@
+"""The simulated multicore: parameters, coherence protocols, caches, cores and the machine.
+
+Read in this order: `params` (every tunable), `protocols` (the coherence tables), `caches`
+(tags and LRU), `memory` (DRAM, values, labels), `core` (a core's clock and its operations),
+`machine` (coherence transactions, latency, contention, counters).
+"""
+
+from .machine import Machine
+from .memory import OutOfMemory, PhysicalMemory
+from .params import PRESETS, PROTOCOLS, HardwareParams, ParamError
+from .protocols import PROTOCOL_TABLES, Action, Event, Protocol, ProtocolError, State
+
+__all__ = [
+    "PRESETS",
+    "PROTOCOLS",
+    "PROTOCOL_TABLES",
+    "Action",
+    "Event",
+    "HardwareParams",
+    "Machine",
+    "OutOfMemory",
+    "ParamError",
+    "PhysicalMemory",
+    "Protocol",
+    "ProtocolError",
+    "State",
+]

@@ -1,0 +1,85 @@
+"""Physical memory: where each address lives, what it holds, and what its lines are called.
+
+What it models: DRAM behind each chip (addresses are split into one contiguous range per chip,
+so an address's home chip is `addr // dram_bytes_per_chip`), a memory controller per chip that
+moves one line at a time (its bandwidth is physical: requests queue behind each other), and the
+values stored at each address.
+
+Values are functional: one dictionary from address to value, read and written when an access
+is performed. Caches model only which lines they hold, in which state, and what moving them
+costs (the split gem5 calls functional vs timing). Accesses are performed in simulated-time
+order (see `core.py`), so a load returns the last value stored before it.
+
+Labels name the object and field that own each line (`files.file_lock`): allocators pass them,
+and traces and counters are read by them. The memory knows nothing of what a label means.
+
+What it leaves out: DRAM banks, rows and refresh; freeing memory (kernels manage their own page
+pools on top of `alloc`).
+"""
+
+from __future__ import annotations
+
+from .params import HardwareParams
+
+
+class OutOfMemory(MemoryError):
+    """A chip's DRAM cannot hold the allocation."""
+
+
+class PhysicalMemory:
+    def __init__(self, params: HardwareParams) -> None:
+        self.params = params
+        self.values: dict[int, int] = {}
+        self.labels: dict[int, str] = {}  # line -> owner label
+        self._next = [chip * params.dram_bytes_per_chip for chip in range(params.chips)]
+        self.free_at = [0] * params.chips  # when each chip's controller can start a line
+        self.reads = [0] * params.chips
+        self.writes = [0] * params.chips
+
+    # -- placement ----------------------------------------------------------------------------
+    def home_chip(self, addr: int) -> int:
+        return addr // self.params.dram_bytes_per_chip
+
+    def alloc(self, size: int, chip: int = 0, label: str = "", align: int | None = None) -> int:
+        """Reserve `size` bytes on `chip`'s DRAM, aligned to a line (or `align`), and label its
+        lines. Returns the physical address."""
+        p = self.params
+        if not 0 <= chip < p.chips:
+            raise ValueError(f"chip {chip} does not exist (chips 0..{p.chips - 1})")
+        if size <= 0:
+            raise ValueError(f"allocation size must be positive, not {size}")
+        align = align or p.line_size
+        addr = -(-self._next[chip] // align) * align
+        end = (chip + 1) * p.dram_bytes_per_chip
+        if addr + size > end:
+            raise OutOfMemory(f"chip {chip} has no room for {size} more bytes")
+        self._next[chip] = addr + size
+        if label:
+            self.label(addr, size, label)
+        return addr
+
+    def label(self, addr: int, size: int, label: str) -> None:
+        """Name the lines covering [addr, addr + size)."""
+        shift = self.params.line_size.bit_length() - 1
+        for line in range(addr >> shift, ((addr + size - 1) >> shift) + 1):
+            self.labels[line] = label
+
+    def label_of(self, line: int) -> str:
+        return self.labels.get(line, "")
+
+    # -- the controller: one line at a time per chip -------------------------------------------
+    def read_line(self, chip: int, now: int) -> int:
+        """Start a line read at `chip`'s controller no earlier than `now`; return the cycles
+        spent waiting for the controller (bandwidth contention)."""
+        self.reads[chip] += 1
+        return self._occupy(chip, now)
+
+    def write_line(self, chip: int, now: int) -> None:
+        """A write-back: it occupies the controller but nobody waits for it (posted write)."""
+        self.writes[chip] += 1
+        self._occupy(chip, now)
+
+    def _occupy(self, chip: int, now: int) -> int:
+        start = max(now, self.free_at[chip])
+        self.free_at[chip] = start + self.params.dram_cycles_per_line
+        return start - now

@@ -1,0 +1,207 @@
+"""Every tunable of the simulated machine, with its unit, and the named presets.
+
+What it models: the shape of the machine (chips, cores, caches), the latency of a load by where
+its line comes from, and the few rates that make contention physical (DRAM bandwidth per chip).
+Times are integer cycles of the core clock; sizes are bytes.
+
+Sources: the `amd16` values follow `shared/reference/corey-notes.md` (the paper's 16-core AMD
+Family 10h machine). L1 3 cycles and another core's cache on the same chip 121 cycles are the
+talk's numbers; the rest are estimates from vendor measurements and are marked as such below.
+They are parameters, never constants in code: a lesson can change any of them with
+`HardwareParams.preset("amd16").replace(l3_latency=46)` or `--param l3_latency=46`.
+
+Invariants (checked by `validate`, which every constructor path runs): at least one chip and
+one core per chip, a power-of-two line size, caches at least one set of lines, associativity
+dividing the number of lines, and latencies that grow outwards (a farther source is never
+faster than a nearer one is not required, but every latency is positive).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+
+PROTOCOLS = ("MSI", "MESI", "MOESI")
+
+
+class ParamError(ValueError):
+    """A hardware parameter that names nothing, has the wrong type, or describes an impossible
+    machine. The message is one line, fit to show a user as is."""
+
+
+@dataclass(frozen=True)
+class HardwareParams:
+    """The whole machine in one immutable value. Build one from a preset and `replace`."""
+
+    name: str = "amd16"
+
+    # -- shape ------------------------------------------------------------------------------
+    chips: int = 4  # chips (sockets), linked in a ring: four chips form the paper's square
+    cores_per_chip: int = 4  # cores on each chip
+    clock_mhz: int = 2000  # core clock, to turn cycles into seconds (2.0 GHz Opteron)
+
+    # -- caches: sizes in bytes, latencies in cycles for a hit ------------------------------
+    line_size: int = 64  # bytes per cache line
+    l1_size: int = 64 * 1024  # per core, data cache
+    l1_assoc: int = 2
+    l1_latency: int = 3  # talk: "load fd_table data from L1 in 3 cycles"
+    l2_size: int = 512 * 1024  # per core, private
+    l2_assoc: int = 16
+    l2_latency: int = 14  # estimate (vendor documents 12-15)
+    l3_size: int = 2 * 1024 * 1024  # per chip, shared victim cache
+    l3_assoc: int = 32
+    l3_latency: int = 75  # estimate: the paper's figure; vendor measured about 46
+
+    # -- coherence and transfers, in cycles --------------------------------------------------
+    protocol: str = "MOESI"  # one of PROTOCOLS
+    same_chip_cache_latency: int = 121  # talk: the contended fd_table load
+    remote_cache_latency: int = 200  # a line in a cache one hop away (estimate)
+    hop_latency: int = 50  # each further hop on the chip ring (estimate: 2 hops = 250)
+    atomic_latency: int = 20  # extra cycles of a locked read-modify-write (estimate)
+
+    # -- memory -------------------------------------------------------------------------------
+    dram_latency: int = 200  # local DRAM (estimate: about 100 ns)
+    dram_hop_latency: int = 60  # each hop to a remote chip's DRAM (estimate: 260-330 remote)
+    dram_cycles_per_line: int = 12  # DRAM controller busy per line: ~10.6 GB/s per chip
+    dram_bytes_per_chip: int = 16 * 2**30  # physical memory behind each chip
+    page_size: int = 4096  # bytes per page
+
+    # -- how programs spin ---------------------------------------------------------------------
+    spin_loop_cycles: int = 10  # one iteration of a spin loop: an L1 hit and a `pause`
+
+    # -------------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def cores(self) -> int:
+        """Cores in the whole machine."""
+        return self.chips * self.cores_per_chip
+
+    def chip_of(self, core: int) -> int:
+        """The chip a core sits on (cores are numbered chip by chip)."""
+        return core // self.cores_per_chip
+
+    def hops(self, chip_a: int, chip_b: int) -> int:
+        """Links between two chips on the ring (0 for the same chip)."""
+        d = abs(chip_a - chip_b)
+        return min(d, self.chips - d)
+
+    @property
+    def max_hops(self) -> int:
+        return self.chips // 2
+
+    def remote_cache_cycles(self, hops: int) -> int:
+        """Latency of a line supplied by a cache `hops` chips away (hops >= 1)."""
+        return self.remote_cache_latency + (hops - 1) * self.hop_latency
+
+    def dram_cycles(self, hops: int) -> int:
+        """Latency of a line read from the DRAM of a chip `hops` away (0 = local)."""
+        return self.dram_latency + hops * self.dram_hop_latency
+
+    @property
+    def lookahead(self) -> int:
+        """How far a core may run ahead of the next scheduled event (see `core.py`): the fastest
+        transaction that leaves a core, so no other core's request can have reached it sooner."""
+        return min(self.l3_latency, self.same_chip_cache_latency, self.dram_latency)
+
+    def seconds(self, cycles: float) -> float:
+        return cycles / (self.clock_mhz * 1e6)
+
+    # -- construction ---------------------------------------------------------------------------
+    def replace(self, **changes: object) -> HardwareParams:
+        """A copy with some fields changed; unknown names or bad values raise ParamError."""
+        names = {f.name for f in fields(self)}
+        for key in changes:
+            if key not in names:
+                raise ParamError(
+                    f"unknown hardware parameter {key!r}; known: {', '.join(sorted(names))}"
+                )
+        return dataclasses.replace(self, **changes)
+
+    def with_overrides(self, pairs: dict[str, str]) -> HardwareParams:
+        """Apply NAME=VALUE strings (from a command line or a text box), converting each value
+        to the field's type."""
+        changes = {key: _parse_field(key, text) for key, text in pairs.items()}
+        return self.replace(**changes)
+
+    @classmethod
+    def preset(cls, name: str) -> HardwareParams:
+        try:
+            return PRESETS[name]
+        except KeyError:
+            raise ParamError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
+
+    # -- validation -----------------------------------------------------------------------------
+    def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("name", "protocol"):
+                if not isinstance(value, str):
+                    raise ParamError(f"{f.name} must be text, not {value!r}")
+            elif not isinstance(value, int) or isinstance(value, bool):
+                raise ParamError(f"{f.name} must be a whole number, not {value!r}")
+            elif value <= 0:
+                raise ParamError(f"{f.name} must be positive, not {value}")
+        if self.protocol not in PROTOCOLS:
+            raise ParamError(
+                f"protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}"
+            )
+        if self.line_size & (self.line_size - 1):
+            raise ParamError(f"line_size must be a power of two, not {self.line_size}")
+        if self.page_size % self.line_size or self.page_size & (self.page_size - 1):
+            raise ParamError(
+                f"page_size must be a power-of-two multiple of line_size, not {self.page_size}"
+            )
+        for level in ("l1", "l2", "l3"):
+            self._validate_cache(level)
+        if self.dram_bytes_per_chip % self.page_size:
+            raise ParamError("dram_bytes_per_chip must be a whole number of pages")
+
+    def _validate_cache(self, level: str) -> None:
+        size, assoc = getattr(self, f"{level}_size"), getattr(self, f"{level}_assoc")
+        if size < self.line_size:
+            raise ParamError(
+                f"{level}_size ({size} B) is smaller than one line ({self.line_size} B)"
+            )
+        lines = size // self.line_size
+        if size % self.line_size or lines % assoc:
+            raise ParamError(f"{level}_size must hold whole sets of {level}_assoc={assoc} lines")
+        sets = lines // assoc
+        if sets & (sets - 1):
+            raise ParamError(f"{level} must have a power-of-two number of sets, not {sets}")
+
+
+def _parse_field(key: str, text: str) -> object:
+    kinds = {f.name: f.type for f in fields(HardwareParams)}
+    if key not in kinds:
+        known = ", ".join(sorted(kinds))
+        raise ParamError(f"unknown hardware parameter {key!r}; known: {known}")
+    if key in ("name", "protocol"):
+        return text.strip()
+    try:
+        return int(str(text).replace("_", ""), 0)
+    except ValueError:
+        raise ParamError(f"{key} must be a whole number, not {text!r}") from None
+
+
+AMD16 = HardwareParams()
+
+# One chip, two cores, caches of a few lines: every state and cycle can be worked out by hand.
+TINY = HardwareParams(
+    name="tiny",
+    chips=1,
+    cores_per_chip=2,
+    l1_size=4 * 64,  # 2 sets x 2 ways
+    l1_assoc=2,
+    l2_size=8 * 64,  # 4 sets x 2 ways
+    l2_assoc=2,
+    l3_size=16 * 64,  # 4 sets x 4 ways
+    l3_assoc=4,
+    dram_bytes_per_chip=1 << 20,
+)
+
+# Two chips of two cores: the smallest machine with a remote chip, for hand-worked hops.
+DUO = dataclasses.replace(TINY, name="duo", chips=2)
+
+PRESETS: dict[str, HardwareParams] = {p.name: p for p in (AMD16, TINY, DUO)}
