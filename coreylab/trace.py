@@ -70,7 +70,7 @@ class Trace:
         return {name: [getattr(r, name) for r in self.records] for name in LineEvent._fields}
 
 
-@dataclass
+@dataclass(slots=True)
 class LineStats:
     """Per-line counters, what `perf c2c` shows: how often the line moved between caches."""
 

@@ -50,6 +50,13 @@ Op = Generator[Any, Any, Any]
 class Core:
     """One core of a `Machine`. Programs call its generator methods with `yield from`."""
 
+    __slots__ = (
+        "machine", "env", "id", "chip", "local", "horizon", "busy", "state", "l1", "l2", "stats",
+        "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask", "_l1_assoc", "_l2_sets",
+        "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency", "_atomic_latency", "_lookahead",
+        "_values", "_store_hits", "_access_log",
+    )  # fmt: skip
+
     def __init__(self, machine: Machine, core_id: int) -> None:
         p = machine.params
         self.machine = machine
@@ -65,13 +72,16 @@ class Core:
         self.stats = CoreStats(core_id)
         # Copied into attributes once: the hit path below reads nothing else.
         self._shift = p.line_size.bit_length() - 1
-        self._l1_sets, self._l1_mask = self.l1.sets, self.l1.mask
+        self._l1_sets, self._l1_mask, self._l1_assoc = self.l1.sets, self.l1.mask, p.l1_assoc
+        self._l2_sets, self._l2_mask, self._l2_assoc = self.l2.sets, self.l2.mask, p.l2_assoc
         self._l1_latency, self._l2_latency = p.l1_latency, p.l2_latency
         self._atomic_latency = p.atomic_latency
         self._lookahead = p.lookahead
         self._values = machine.memory.values
         self._store_hits = machine.protocol.store_hits
-        self._perform = 0  # perform time of the last write, for the access log
+        self._access_log = machine.access_log
+        self.l1_hits = 0  # counted here, not in `stats`: one attribute on the hit path
+        self.l2_hits = 0
 
     # -- clock --------------------------------------------------------------------------------
     def sync(self) -> Op:
@@ -101,44 +111,78 @@ class Core:
         return value
 
     # -- memory operations ----------------------------------------------------------------------
+    # `load` and `store` are the hot path: their L1 hit is written out in full, because a call
+    # costs as much as the hit itself. Everything else goes to the machine.
+
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
         line = addr >> self._shift
         while True:
-            if line in self.state and self.local <= self.horizon:
-                if self.machine.access_log is not None:
-                    self._log(self.local, "load", addr)
-                self._hit(line)
-                return self._values.get(addr, 0)
-            if self.local > self.env.now:
-                yield from self.sync()
+            if self.local <= self.horizon:
+                s = self._l1_sets[line & self._l1_mask]
+                if line in s:
+                    if self._access_log is not None:
+                        self._log(self.local, "load", addr)
+                    del s[line]
+                    s[line] = None
+                    self.local += self._l1_latency
+                    self.l1_hits += 1
+                    return self._values.get(addr, 0)
+                if line in self.state:
+                    if self._access_log is not None:
+                        self._log(self.local, "load", addr)
+                    self._l2_hit(line)
+                    return self._values.get(addr, 0)
+            env = self.env
+            if self.local > env.now:  # catch up before anything others can see
+                yield env.timeout(self.local - env.now)
+                self.horizon = env.peek() + self._lookahead
                 continue
             perform = self.machine.transact(self, line, Event.LOAD, "load")
-            self._log(perform, "load", addr)
+            if self._access_log is not None:
+                self._log(perform, "load", addr)
             return self._values.get(addr, 0)
 
     def store(self, addr: int, value: int) -> Op:
         """Write `value` at `addr`."""
-        yield from self._own(addr, "store")
-        self._write(addr, value, "store")
+        line = addr >> self._shift
+        while True:
+            if self.local <= self.horizon:
+                after = self._store_hits.get(self.state.get(line))
+                if after is not None:  # held M or E: the store stays inside the core
+                    perform = self.local
+                    s = self._l1_sets[line & self._l1_mask]
+                    if line in s:
+                        del s[line]
+                        s[line] = None
+                        self.local += self._l1_latency
+                        self.l1_hits += 1
+                    else:
+                        self._l2_hit(line)
+                    self.state[line] = after
+                    break
+            env = self.env
+            if self.local > env.now:  # catch up before anything others can see
+                yield env.timeout(self.local - env.now)
+                self.horizon = env.peek() + self._lookahead
+                continue
+            perform = self.machine.transact(self, line, Event.STORE, "store")
+            break
+        self._values[addr] = value
+        if self._access_log is not None:
+            self._log(perform, "store", addr)
 
     def fetch_add(self, addr: int, delta: int) -> Op:
         """Atomically add `delta` at `addr`; return the old value (x86 `lock xadd`)."""
-        old = yield from self._own(addr, "atomic")
-        self._write(addr, old + delta, "atomic")
-        return old
+        return (yield from self._atomic(addr, lambda old: old + delta))
 
     def swap(self, addr: int, value: int) -> Op:
         """Atomically write `value` at `addr`; return the old value (x86 `xchg`)."""
-        old = yield from self._own(addr, "atomic")
-        self._write(addr, value, "atomic")
-        return old
+        return (yield from self._atomic(addr, lambda old: value))
 
     def cas(self, addr: int, expected: int, new: int) -> Op:
         """Compare-and-swap: write `new` if `addr` holds `expected`; return the old value."""
-        old = yield from self._own(addr, "atomic")
-        self._write(addr, new if old == expected else old, "atomic")
-        return old
+        return (yield from self._atomic(addr, lambda old: new if old == expected else old))
 
     def spin_until(self, addr: int, done: Callable[[int], bool]) -> Op:
         """Load `addr` until `done(value)`, as a spin loop does; return that value."""
@@ -153,33 +197,31 @@ class Core:
             yield from self._sleep_until_changed(line)
 
     # -- the paths behind the operations ---------------------------------------------------------
-    def _own(self, addr: int, kind: str) -> Op:
-        """Make the line writable in this core (silently if held M or E, else by a transaction);
-        return the value at `addr` just before the write."""
+    def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
+        """A locked read-modify-write: the line must be held M (silently from M or E, else by
+        a transaction); then the read and the write happen with nothing in between."""
         line = addr >> self._shift
         while True:
-            state = self.state.get(line)
-            if state is not None and self.local <= self.horizon:
-                after = self._store_hits.get(state)
+            if self.local <= self.horizon:
+                after = self._store_hits.get(self.state.get(line))
                 if after is not None:
-                    self._perform = self.local
+                    perform = self.local
                     self._hit(line)
                     self.state[line] = after
-                    if kind == "atomic":
-                        self.local += self._atomic_latency
-                    return self._values.get(addr, 0)
-            if self.local > self.env.now:
-                yield from self.sync()
+                    break
+            env = self.env
+            if self.local > env.now:  # catch up before anything others can see
+                yield env.timeout(self.local - env.now)
+                self.horizon = env.peek() + self._lookahead
                 continue
-            self._perform = self.machine.transact(self, line, Event.STORE, kind)
-            if kind == "atomic":
-                self.local += self._atomic_latency
-            return self._values.get(addr, 0)
-
-    def _write(self, addr: int, value: int, kind: str) -> None:
-        self._values[addr] = value
-        if self.machine.access_log is not None:
-            self._log(self._perform, kind, addr)
+            perform = self.machine.transact(self, line, Event.STORE, "atomic")
+            break
+        self.local += self._atomic_latency
+        old = self._values.get(addr, 0)
+        self._values[addr] = new_value(old)
+        if self._access_log is not None:
+            self._log(perform, "atomic", addr)
+        return old
 
     def _hit(self, line: int) -> None:
         s = self._l1_sets[line & self._l1_mask]
@@ -187,17 +229,20 @@ class Core:
             del s[line]
             s[line] = None
             self.local += self._l1_latency
-            self.stats.l1_hits += 1
-        else:  # in L2 (inclusive): move up to L1; the L1 victim stays in L2
-            self.l2.touch(line)
-            self.l1.insert(line)
-            self.local += self._l2_latency
-            self.stats.l2_hits += 1
+            self.l1_hits += 1
+        else:
+            self._l2_hit(line)
+
+    def _l2_hit(self, line: int) -> None:
+        """In L2 (inclusive of L1): move up to L1; the L1 victim stays in L2."""
+        self.l2.touch(line)
+        self.l1.insert(line)
+        self.local += self._l2_latency
+        self.l2_hits += 1
 
     def _log(self, perform: int, kind: str, addr: int) -> None:
-        log = self.machine.access_log
-        if log is not None:
-            log.append((perform, self.id, kind, addr, self._values.get(addr, 0)))
+        """Record an access with its perform time (for ordering checks; off unless asked)."""
+        self._access_log.append((perform, self.id, kind, addr, self._values.get(addr, 0)))
 
     def _sleep_until_changed(self, line: int) -> Op:
         start = self.env.now
@@ -212,20 +257,27 @@ class Core:
         self._refresh()
 
     # -- bookkeeping the machine calls -----------------------------------------------------------
-    def fill(self, line: int, state: State) -> list[int]:
-        """Take a line into L2 and L1 in `state`; return lines evicted from this core."""
+    def fill(self, line: int, state: State) -> int | None:
+        """Take a line into L2 and L1 in `state`; return the line this pushed out of L2.
+        (`Cache.insert` twice, written out: this runs on every miss.)"""
         self.state[line] = state
-        self.l1.insert(line)
-        victim = self.l2.insert(line)
-        if victim is None:
-            return []
-        self.l1.remove(victim)
-        return [victim]
+        victim = None
+        l2_set = self._l2_sets[line & self._l2_mask]
+        if len(l2_set) >= self._l2_assoc:
+            victim = next(iter(l2_set))
+            del l2_set[victim]
+            self._l1_sets[victim & self._l1_mask].pop(victim, None)
+        l2_set[line] = None
+        l1_set = self._l1_sets[line & self._l1_mask]
+        if len(l1_set) >= self._l1_assoc:
+            del l1_set[next(iter(l1_set))]
+        l1_set[line] = None
+        return victim
 
     def drop(self, line: int) -> None:
         del self.state[line]
-        self.l1.remove(line)
-        self.l2.remove(line)
+        self._l1_sets[line & self._l1_mask].pop(line, None)
+        self._l2_sets[line & self._l2_mask].pop(line, None)
 
     def __repr__(self) -> str:
         return f"Core({self.id}, chip {self.chip}, t={self.local})"

@@ -40,6 +40,10 @@ from .params import HardwareParams
 from .protocols import Action, Event, State, protocol
 
 DIRTY = (State.M, State.O)
+OWNERS = frozenset((State.M, State.O, State.E))  # states whose holder answers for the line
+I = State.I  # noqa: E741
+LOAD, LOAD_ONLY, STORE = Event.LOAD, Event.LOAD_ONLY, Event.STORE
+PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
 
 
 class Machine:
@@ -53,20 +57,36 @@ class Machine:
     200
     """
 
-    def __init__(self, params: HardwareParams | None = None, trace: Trace | None = None) -> None:
+    def __init__(
+        self,
+        params: HardwareParams | None = None,
+        trace: Trace | None = None,
+        log_accesses: bool = False,
+    ) -> None:
         self.params = p = params or HardwareParams()
         self.env = simpy.Environment()
         self.protocol = protocol(p.protocol)
         self.memory = PhysicalMemory(p)
         self.trace = trace if trace is not None else Trace()
-        self.access_log: list[tuple] | None = None  # set to a list to log every access
+        # Every access as (perform time, core, kind, addr, value after), for ordering checks.
+        self.access_log: list[tuple] | None = [] if log_accesses else None
         self.l3 = [Cache(f"chip{c}.l3", p.l3_size, p.l3_assoc, p.line_size) for c in range(p.chips)]
         self.cores = [Core(self, i) for i in range(p.cores)]
         self.holders: dict[int, dict[int, Core]] = {}  # line -> cores whose caches hold it
+        self.owner: dict[int, Core] = {}  # line -> the core holding it M, O or E, if any
         self.busy_until: dict[int, int] = {}  # line -> when its current transfer ends
         self.lines: dict[int, LineStats] = {}
         self._watchers: dict[int, list[tuple[Core, simpy.Event]]] = {}
         self._shift = p.line_size.bit_length() - 1
+        self._lookahead = p.lookahead
+        # The table as a list of lists, indexed [state][event] (None where it has no cell).
+        table = self.protocol.table
+        self._steps = [[table.get((s, e)) for e in Event] for s in State]
+        shared_read = table[State.S, PROBE_READ]
+        self._reads_skip_sharers = shared_read.actions == () and shared_read.next is State.S
+        self._plan_paths()
+        self._l3_sets = [l3.sets for l3 in self.l3]  # all L3s share one geometry
+        self._l3_mask = self.l3[0].mask
 
     # -- running programs ---------------------------------------------------------------------
     def spawn(self, core_id: int, program: Callable[..., Generator], *args: Any) -> simpy.Process:
@@ -99,104 +119,133 @@ class Machine:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
         past it and return the transaction's perform time."""
         now = self.env.now
-        before = core.state.get(line, State.I)
-        others = [c for c in self.holders.get(line, {}).values() if c is not core]
-        if event is Event.LOAD and not others:
-            event = Event.LOAD_ONLY
-        step = self.protocol.step(before, event)
-        probe = Event.PROBE_READ if event is not Event.STORE else Event.PROBE_WRITE
-        supplier, invalidated = self._probe(others, line, probe, now)
-        if step.next in (State.M, State.E):
-            self._drop_from_l3s(line)
-        if Action.UPGRADE in step.actions:
-            source, where, latency = self._upgrade_cost(core, invalidated)
+        before = core.state.get(line, I)
+        supplier = dirty = None
+        invalidated: list[int] = []
+        others = self._others(core, line, event)
+        if others is None:  # nobody else holds the line
+            event = LOAD_ONLY if event is LOAD else event
+        elif others:
+            probe = PROBE_WRITE if event is STORE else PROBE_READ
+            supplier, dirty = self._probe(others, line, probe, now, invalidated)
+        step = self._steps[before][event] or self.protocol.step(before, event)
+        if step.exclusive:  # an exclusive copy is the only copy anywhere
+            sets_index = line & self._l3_mask
+            for l3_sets in self._l3_sets:
+                l3_sets[sets_index].pop(line, None)
+        if step.upgrades:
+            source, where, latency = "upgrade", -1, self.params.l3_latency
         else:
             source, where, latency = self._locate(core, line, supplier, now)
+        if invalidated:  # done only when every invalidated copy has acknowledged
+            paths = self._paths[core.id]
+            latency = max(latency, max(paths[other_id][1] for other_id in invalidated))
         start = max(now, self.busy_until.get(line, 0))
-        end = start + latency
-        self.busy_until[line] = end
+        end = self.busy_until[line] = start + latency
         self._install(core, line, step.next, before)
         core.local = end
-        core._refresh()
-        self._count(core, line, source, supplier, invalidated)
+        core.horizon = self.env.peek() + self._lookahead
+        self._count(core, line, source, supplier, dirty, invalidated)
         if self.trace.enabled:
-            rec = LineEvent(
-                now,
-                end,
-                core.id,
-                kind,
-                line,
-                self.memory.label_of(line),
-                source,
-                where,
-                before.name,
-                step.next.name,
-                tuple(invalidated),
-                start - now,
-            )
+            label = self.memory.label_of(line)
+            after = step.next.name
+            rec = LineEvent(now, end, core.id, kind, line, label, source, where, before.name,
+                            after, tuple(invalidated), start - now)  # fmt: skip
             self.trace.append(rec)
-        return start + self.params.lookahead
+        # The perform time: a transaction that reached another core took at least `lookahead`
+        # cycles to get there (see core.py); one that reached none is performed when it ends.
+        return start + min(latency, self._lookahead)
 
-    def _probe(self, others: list[Core], line: int, probe: Event, now: int):
-        """Apply the probe to every other holder; return (supplier, supplier's state), and the
-        ids of cores whose copy was invalidated."""
-        supplier = None
-        invalidated = []
+    def _others(self, core: Core, line: int, event: Event) -> list[Core] | None:
+        """The other cores a request must probe; None if no other core holds the line. A read
+        need not probe Shared copies when the table says a read leaves them alone (true of MSI,
+        MESI and MOESI): then only the owner (holding it M, O or E), if any, is asked."""
+        holders = self.holders.get(line)
+        if holders is None or (len(holders) == 1 and core.id in holders):
+            return None
+        if event is LOAD and self._reads_skip_sharers:
+            owner = self.owner.get(line)
+            return [owner] if owner is not None and owner is not core else []
+        return [c for c in holders.values() if c is not core]
+
+    def _probe(self, others: list[Core], line: int, probe: Event, now: int, invalidated: list):
+        """Apply the probe to every other holder, noting in `invalidated` the ids of the cores
+        whose copy it invalidated. Return the supplier (the core that sends the data, if any)
+        and whether its copy was dirty."""
+        supplier = dirty = None
+        steps = self._steps
         for other in others:
             state = other.state[line]
-            step = self.protocol.step(state, probe)
-            if Action.SUPPLY in step.actions:
-                supplier = (other, state)
-            if Action.WRITEBACK in step.actions:
+            step = steps[state][probe] or self.protocol.step(state, probe)
+            if step.supplies:
+                supplier, dirty = other, state in DIRTY
+            if step.writes_back:
                 self.memory.write_line(self.memory.home_chip(line << self._shift), now)
-            if step.next is State.I:
+            if step.next is I:
                 self._remove(other, line)
                 invalidated.append(other.id)
-            else:
+            elif step.next is not state:
                 other.state[line] = step.next
-            if step.next is not state:
+                if step.next not in OWNERS:
+                    del self.owner[line]
+            if step.next is not state and line in self._watchers:
                 self._wake(other, line)
-        return supplier, invalidated
+        return supplier, dirty
 
     def _locate(self, core: Core, line: int, supplier, now: int) -> tuple[str, int, int]:
         """Where a miss's data comes from: (source name, supplier core or chip, latency)."""
-        p = self.params
         if supplier is not None:
-            other = supplier[0]
-            source, latency = self._cache_to_cache(core, other)
-            return source, other.id, latency
-        if line in self.l3[core.chip]:
-            self.l3[core.chip].remove(line)  # a victim cache: the line moves up into the core
-            return "l3", core.chip, p.l3_latency
-        for hops, chip in sorted((p.hops(core.chip, c), c) for c in range(p.chips)):
-            if hops and line in self.l3[chip]:
-                return f"other-chip-cache-{hops}hop", chip, p.remote_cache_cycles(hops)
+            source, latency = self._paths[core.id][supplier.id]
+            return source, supplier.id, latency
+        if self.l3[core.chip].remove(line):  # a victim cache: the line moves up into the core
+            return "l3", core.chip, self.params.l3_latency
+        for chip, source, latency in self._far_l3s[core.chip]:
+            if line in self.l3[chip]:
+                return source, chip, latency
         home = self.memory.home_chip(line << self._shift)
-        hops = p.hops(core.chip, home)
-        wait = self.memory.read_line(home, now)
-        source = "dram-local" if hops == 0 else "dram-remote"
-        return source, home, wait + p.dram_cycles(hops)
+        source, latency = self._dram_paths[core.chip][home]
+        return source, home, self.memory.read_line(home, now) + latency
 
-    def _cache_to_cache(self, core: Core, other: Core) -> tuple[str, int]:
-        hops = self.params.hops(core.chip, other.chip)
-        if hops == 0:
-            return "same-chip-cache", self.params.same_chip_cache_latency
-        return f"other-chip-cache-{hops}hop", self.params.remote_cache_cycles(hops)
+    # -- the topology, worked out once ------------------------------------------------------------
+    def _plan_paths(self) -> None:
+        """Source name and latency of every cache-to-cache and DRAM path, and each chip's other
+        chips' L3s nearest first: the miss path looks these up instead of computing them."""
+        p = self.params
 
-    def _upgrade_cost(self, core: Core, invalidated: list[int]) -> tuple[str, int, int]:
-        """An upgrade waits for the farthest invalidation to be acknowledged."""
-        latency = self.params.l3_latency  # at least a look in the chip's shared tags
-        for other_id in invalidated:
-            latency = max(latency, self._cache_to_cache(core, self.cores[other_id])[1])
-        return "upgrade", -1, latency
+        def cache_path(hops: int) -> tuple[str, int]:
+            if hops == 0:
+                return "same-chip-cache", p.same_chip_cache_latency
+            return f"other-chip-cache-{hops}hop", p.remote_cache_cycles(hops)
+
+        chip = p.chip_of
+        self._paths = [
+            [cache_path(p.hops(chip(a), chip(b))) for b in range(p.cores)] for a in range(p.cores)
+        ]
+        self._far_l3s = [
+            [(c, *cache_path(h)) for h, c in sorted((p.hops(a, c), c) for c in range(p.chips)) if h]
+            for a in range(p.chips)
+        ]
+        self._dram_paths = [
+            [
+                ("dram-local" if a == b else "dram-remote", p.dram_cycles(p.hops(a, b)))
+                for b in range(p.chips)
+            ]
+            for a in range(p.chips)
+        ]
 
     # -- state bookkeeping ----------------------------------------------------------------------
     def _install(self, core: Core, line: int, state: State, before: State) -> None:
+        if state in OWNERS:
+            self.owner[line] = core
         if before is not State.I:  # an upgrade: the line is already in the core's caches
             core.state[line] = state
             return
-        self.holders.setdefault(line, {})[core.id] = core
-        for victim in core.fill(line, state):
+        holders = self.holders.get(line)
+        if holders is None:
+            holders = self.holders[line] = {}
+        holders[core.id] = core
+        victim = core.fill(line, state)
+        if victim is not None:
             self._evict(core, victim)
 
     def _evict(self, core: Core, line: int) -> None:
@@ -228,6 +277,8 @@ class Machine:
             self.trace.append(rec)
 
     def _remove(self, core: Core, line: int) -> None:
+        if self.owner.get(line) is core:
+            del self.owner[line]
         core.drop(line)
         holders = self.holders[line]
         del holders[core.id]
@@ -238,7 +289,7 @@ class Machine:
         for l3 in self.l3:
             l3.remove(line)
 
-    def _count(self, core: Core, line: int, source: str, supplier, invalidated: list[int]) -> None:
+    def _count(self, core: Core, line: int, source: str, supplier, dirty, invalidated) -> None:
         misses = core.stats.misses
         misses[source] = misses.get(source, 0) + 1
         stats = self.lines.get(line)
@@ -248,7 +299,7 @@ class Machine:
         stats.invalidations += len(invalidated)
         if supplier is not None:
             stats.transfers += 1
-            stats.hitm += supplier[1] in DIRTY
+            stats.hitm += dirty
         elif source != "upgrade":
             stats.fills += 1
 
@@ -292,7 +343,9 @@ class Machine:
         for core in self.cores:
             s = core.stats
             cores.append(
-                CoreStats(core.id, s.l1_hits, s.l2_hits, dict(s.misses), s.spin_polls, core.local)
+                CoreStats(
+                    core.id, core.l1_hits, core.l2_hits, dict(s.misses), s.spin_polls, core.local
+                )
             )
         lines = {
             line: LineStats(

@@ -101,9 +101,10 @@ class HardwareParams:
 
     @property
     def lookahead(self) -> int:
-        """How far a core may run ahead of the next scheduled event (see `core.py`): the fastest
-        transaction that leaves a core, so no other core's request can have reached it sooner."""
-        return min(self.l3_latency, self.same_chip_cache_latency, self.dram_latency)
+        """How far a core may run ahead of the next scheduled event (see `core.py`): the
+        fastest transaction that reaches another core's cache, so no other core's request can
+        have reached this core sooner."""
+        return min(self.same_chip_cache_latency, self.remote_cache_latency)
 
     def seconds(self, cycles: float) -> float:
         return cycles / (self.clock_mhz * 1e6)

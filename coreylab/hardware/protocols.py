@@ -65,6 +65,17 @@ class Transition:
     actions: tuple[Action, ...]
     next: State
 
+    # The questions the machine asks of every transition, answered once (it asks very often).
+    def __post_init__(self) -> None:
+        flags = {
+            "supplies": Action.SUPPLY in self.actions,
+            "writes_back": Action.WRITEBACK in self.actions,
+            "upgrades": Action.UPGRADE in self.actions,
+            "exclusive": self.next in (State.M, State.E),
+        }
+        for name, value in flags.items():
+            object.__setattr__(self, name, value)
+
 
 class ProtocolError(LookupError):
     """A (state, event) pair the protocol's table does not define."""
