@@ -129,14 +129,14 @@ class Machine:
             probe = PROBE_WRITE if event is STORE else PROBE_READ
             supplier, dirty = self._probe(others, line, probe, now, invalidated)
         step = self._steps[before][event] or self.protocol.step(before, event)
-        if step.exclusive:  # an exclusive copy is the only copy anywhere
-            sets_index = line & self._l3_mask
-            for l3_sets in self._l3_sets:
-                l3_sets[sets_index].pop(line, None)
         if step.upgrades:
             source, where, latency = "upgrade", -1, self.params.l3_latency
         else:
             source, where, latency = self._locate(core, line, supplier, now)
+        if step.exclusive:  # an exclusive copy is the only copy anywhere
+            sets_index = line & self._l3_mask
+            for l3_sets in self._l3_sets:
+                l3_sets[sets_index].pop(line, None)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
             latency = max(latency, max(paths[other_id][1] for other_id in invalidated))

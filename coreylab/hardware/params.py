@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 PROTOCOLS = ("MSI", "MESI", "MOESI")
+MAX_CORES = 256  # a sanity bound: the lab's lessons go to 16, tests to 8 x 8
 
 
 class ParamError(ValueError):
@@ -144,6 +145,10 @@ class HardwareParams:
                 raise ParamError(f"{f.name} must be a whole number, not {value!r}")
             elif value <= 0:
                 raise ParamError(f"{f.name} must be positive, not {value}")
+        if self.cores > MAX_CORES:
+            raise ParamError(
+                f"at most {MAX_CORES} cores in all, not {self.chips} x {self.cores_per_chip}"
+            )
         if self.protocol not in PROTOCOLS:
             raise ParamError(
                 f"protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}"

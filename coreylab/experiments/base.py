@@ -1,0 +1,127 @@
+"""What every experiment is: a named function of (variant, cores, seed, hardware, parameters)
+that runs on the simulated machine and returns rows of measured metrics, gathered in a `Result`.
+
+An experiment declares its variants, its metrics and its own parameters with defaults; the
+command line, the sweeps, the report and the widget panels are all built from that declaration,
+so nothing downstream lists parameters by hand.
+
+Invariants: a point depends only on its arguments (same arguments, same row, byte for byte);
+rows are plain dicts of ints, floats and strings, so they serialize to JSON and CSV as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hardware import HardwareParams
+from ..trace import Counters, Trace
+
+
+class ExperimentError(ValueError):
+    """A request no experiment can serve (unknown name, variant or parameter, a bad value).
+    The message is one line, fit to show a user as is."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One experiment parameter: its default, the smallest and largest sensible values, and
+    what it means (for `coreylab list`, the report and widget panels)."""
+
+    name: str
+    default: int
+    low: int
+    high: int
+    help: str
+
+    def check(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ExperimentError(f"{self.name} must be a whole number, not {value!r}")
+        if not self.low <= value <= self.high:
+            raise ExperimentError(
+                f"{self.name} must be between {self.low} and {self.high}, not {value}"
+            )
+        return value
+
+
+@dataclass
+class Point:
+    """What one run gives: its rows of metrics (usually one), the machine's counters and its
+    trace (if asked for)."""
+
+    rows: list[dict[str, Any]]
+    counters: Counters | None = None
+    trace: Trace | None = None
+
+
+PointFn = Callable[..., Point]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    summary: str
+    variants: tuple[str, ...]
+    metrics: tuple[str, ...]
+    params: tuple[Param, ...]
+    point: PointFn  # point(variant, cores, seed, hw, trace, **params) -> Point
+    default_cores: tuple[int, ...] = (1, 2, 4, 8, 16)
+    sweeps_cores: bool = True  # False: one point per variant, on the whole machine
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise ExperimentError(f"{self.name} has no parameter {name!r}; its parameters: {known}")
+
+    def resolve(self, values: dict[str, Any]) -> dict[str, int]:
+        """Defaults overlaid with `values`, each checked."""
+        out = {p.name: p.default for p in self.params}
+        for name, value in values.items():
+            out[name] = self.param(name).check(value)
+        return out
+
+    def check_variants(self, variants: list[str]) -> list[str]:
+        for v in variants:
+            if v not in self.variants:
+                known = ", ".join(self.variants)
+                raise ExperimentError(f"{self.name} has no variant {v!r}; its variants: {known}")
+        return variants
+
+
+@dataclass
+class Result:
+    """An experiment's outcome: its parameters, one row per point, and for each point the
+    machine's counters (and trace, if asked for), in the order of the rows."""
+
+    experiment: str
+    params: dict[str, Any]
+    rows: list[dict[str, Any]]
+    counters: list[Counters | None] = field(default_factory=list)
+    traces: list[Trace | None] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "params": self.params, "rows": self.rows}
+
+    def column(self, name: str, **where: Any) -> list[Any]:
+        """One metric's values over the rows that match `where` (e.g. variant="linux")."""
+        rows = [r for r in self.rows if all(r.get(k) == v for k, v in where.items())]
+        return [r[name] for r in rows]
+
+    def row(self, **where: Any) -> dict[str, Any]:
+        for r in self.rows:
+            if all(r.get(k) == v for k, v in where.items()):
+                return r
+        raise KeyError(f"no row with {where}")
+
+    @property
+    def trace(self) -> Trace | None:
+        """The first point's trace (most views show one run)."""
+        return next((t for t in self.traces if t is not None), None)
+
+
+def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:
+    """A preset with some fields changed (a convenience for notebooks)."""
+    return HardwareParams.preset(preset).replace(**overrides)
