@@ -190,7 +190,8 @@ class Protocol:
         }
 
     def _is_hit(self, state: State, event: Event) -> bool:
-        return self.table[state, event].actions == (HIT,)
+        step = self.table.get((state, event))
+        return step is not None and step.actions == (HIT,)
 
     def step(self, state: State, event: Event) -> Transition:
         """The transition for `event` in `state`; a pair the table lacks is a loud error."""

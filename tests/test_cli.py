@@ -1,0 +1,81 @@
+"""The command line: output formats, and a one-line error with exit code 2 for every mistake."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from coreylab.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_shows_the_ladder(capsys):
+    code, out, err = run_cli(capsys, "run", "latency-ladder", "--preset", "amd16")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["variant", "cores", "source", "cycles"]
+    assert any(line.split()[2:] == ["l1", "3"] for line in lines[2:])
+    assert any(line.split()[2:] == ["same-chip-cache", "121"] for line in lines[2:])
+
+
+def test_json_has_experiment_params_and_rows(capsys):
+    code, out, _ = run_cli(capsys, "run", "latency-ladder", "--format", "json", "--seed", "3")
+    data = json.loads(out)
+    assert data["experiment"] == "latency-ladder"
+    assert data["params"]["seed"] == 3
+    assert {"variant", "cores", "source", "cycles"} <= set(data["rows"][0])
+
+
+def test_csv_and_hardware_params(capsys):
+    code, out, _ = run_cli(
+        capsys, "run", "latency-ladder", "--format", "csv", "--param", "l3_latency=46"
+    )
+    assert out.splitlines()[0] == "variant,cores,source,cycles"
+    assert "measured,16,l3,46" in out.splitlines()
+
+
+def test_list_names_experiments_and_hardware_parameters(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    assert "latency-ladder" in out and "l3_latency" in out and "amd16" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "nope"], "unknown experiment 'nope'; experiments: latency-ladder"),
+        (["run", "latency-ladder", "--preset", "big"], "unknown preset 'big'"),
+        (["run", "latency-ladder", "--param", "foo=1"], "unknown parameter 'foo'"),
+        (["run", "latency-ladder", "--param", "line_size=48"], "power of two"),
+        (["run", "latency-ladder", "--param", "chips=0"], "chips must be positive"),
+        (["run", "latency-ladder", "--param", "l1_size=32"], "smaller than one line"),
+        (["run", "latency-ladder", "--param", "l1_latency=x"], "whole number"),
+        (["run", "latency-ladder", "--param", "oops"], "NAME=VALUE"),
+        (["run", "latency-ladder", "--variant", "x"], "no variant 'x'; its variants: measured"),
+        (["run", "latency-ladder", "--jobs", "0"], "--jobs must be at least 1"),
+    ],
+)
+def test_mistakes_give_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("coreylab: error: ")
+    assert message in err
+
+
+def test_the_installed_command_runs_without_a_traceback():
+    """The console script, as a user types it, with a mistake."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "coreylab.cli", "run", "latency-ladder", "--param", "chips=0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "coreylab: error: chips must be positive, not 0"

@@ -1,0 +1,230 @@
+"""Tiny machines worked out by hand: exact states, cycles and trace records.
+
+The `tiny` preset is one chip of two cores with L1 = 2 sets x 2 ways, L2 = 4 sets x 2 ways,
+L3 = 4 sets x 4 ways, and the amd16 latencies: L1 3, L2 14, L3 75, another core's cache on the
+chip 121, DRAM 200 (a remote chip: one more hop, 60). `duo` is two such chips.
+"""
+
+import pytest
+
+from coreylab.hardware import HardwareParams, Machine
+
+
+def machine(preset="tiny", **changes):
+    return Machine(HardwareParams.preset(preset).replace(**changes))
+
+
+def do(m, core_id, *ops):
+    """Run ops [("load", addr) | ("store", addr, value)] on one core, to completion."""
+
+    def program(core):
+        for op, addr, *value in ops:
+            if op == "load":
+                yield from core.load(addr)
+            else:
+                yield from core.store(addr, *value)
+
+    m.spawn(core_id, program)
+    return m.run()
+
+
+def summary(records):
+    return [
+        (r.t_start, r.t_end, r.core, r.kind, r.source, r.state_before, r.state_after, r.invalidated)
+        for r in records
+    ]
+
+
+def test_write_read_write_under_moesi():
+    """The Owned state: core 1's read leaves core 0 owning the dirty line (O), no write-back;
+    core 0's second write only invalidates core 1's copy (an upgrade, 121 cycles)."""
+    m = machine(protocol="MOESI")
+    x = m.memory.alloc(64, label="x")
+    line = m.line_of(x)
+    do(m, 0, ("store", x, 1))
+    assert m.states(line) == {0: "M"}
+    do(m, 1, ("load", x))
+    assert m.states(line) == {0: "O", 1: "S"}
+    do(m, 0, ("store", x, 2))
+    assert m.states(line) == {0: "M"}
+    assert summary(m.trace.records) == [
+        (0, 200, 0, "store", "dram-local", "I", "M", ()),
+        (200, 321, 1, "load", "same-chip-cache", "I", "S", ()),
+        (321, 442, 0, "store", "upgrade", "O", "M", (1,)),
+    ]
+    assert m.memory.writes == [0]
+    assert m.memory.values[x] == 2
+
+
+@pytest.mark.parametrize("protocol", ["MSI", "MESI"])
+def test_write_read_write_without_owned(protocol):
+    """Without O, a read of a Modified line writes it back to DRAM and both copies are S."""
+    m = machine(protocol=protocol)
+    x = m.memory.alloc(64, label="x")
+    do(m, 0, ("store", x, 1))
+    do(m, 1, ("load", x))
+    assert m.states(m.line_of(x)) == {0: "S", 1: "S"}
+    do(m, 0, ("store", x, 2))
+    assert summary(m.trace.records)[1:] == [
+        (200, 321, 1, "load", "same-chip-cache", "I", "S", ()),
+        (321, 442, 0, "store", "upgrade", "S", "M", (1,)),
+    ]
+    assert m.memory.writes == [1]
+
+
+@pytest.mark.parametrize(
+    "protocol, state, store_cycles", [("MSI", "S", 75), ("MESI", "E", 3), ("MOESI", "E", 3)]
+)
+def test_exclusive_makes_a_private_store_silent(protocol, state, store_cycles):
+    """A line read by one core alone: E under MESI/MOESI, so writing it costs an L1 hit;
+    under MSI it is S, and the write must ask the chip (an upgrade, the L3 lookup: 75)."""
+    m = machine(protocol=protocol)
+    y = m.memory.alloc(64, label="y")
+    after_load = do(m, 1, ("load", y))
+    assert after_load == 200
+    assert m.states(m.line_of(y)) == {1: state}
+    assert do(m, 1, ("store", y, 5)) - after_load == store_cycles
+    assert m.states(m.line_of(y)) == {1: "M"}
+
+
+@pytest.mark.parametrize(
+    "protocol, source, cycles",
+    [("MOESI", "other-chip-cache-1hop", 200), ("MESI", "dram-remote", 260)],
+)
+def test_owned_line_is_supplied_across_chips(protocol, source, cycles):
+    """On two chips: core 0 writes, core 1 reads, then core 2 on the other chip reads. Under
+    MOESI the owner (O) supplies it from its cache; under MESI nobody owns the clean shared
+    line, so it comes from DRAM on chip 0, one hop away."""
+    m = machine("duo", protocol=protocol)
+    x = m.memory.alloc(64, chip=0, label="x")
+    do(m, 0, ("store", x, 1))
+    do(m, 1, ("load", x))
+    start = m.env.now
+    assert do(m, 2, ("load", x)) - start == cycles
+    assert m.trace.records[-1].source == source
+
+
+def test_lru_eviction_goes_to_the_victim_l3():
+    """Lines 0, 4 and 8 share L1 set 0 and L2 set 0 (2 ways each): the third load pushes line 0
+    out of the core; the chip's L3 keeps it, so loading it again costs 75, not 200."""
+    m = machine()
+    base = m.memory.alloc(16 * 64, label="array", align=16 * 64)
+    lines = [base + 64 * n for n in (0, 4, 8)]
+    do(m, 0, *[("load", a) for a in lines])
+    first = m.line_of(lines[0])
+    assert first not in m.cores[0].state and first in m.l3[0]
+    evict = [r for r in m.trace.records if r.kind == "evict"]
+    assert [(r.line, r.source, r.state_before) for r in evict] == [(first, "drop", "E")]
+    start = m.env.now
+    assert do(m, 0, ("load", lines[0])) - start == 75
+    assert first not in m.l3[0]  # a victim cache: the line moved back up
+
+
+def test_dirty_eviction_writes_back():
+    m = machine()
+    base = m.memory.alloc(16 * 64, label="array", align=16 * 64)
+    do(m, 0, *[("store", base + 64 * n, n) for n in (0, 4, 8)])
+    assert m.memory.writes == [1]
+    assert [r.source for r in m.trace.records if r.kind == "evict"] == ["writeback"]
+
+
+def test_l2_hit_after_l1_eviction():
+    """Lines 0, 2 and 4 share L1 set 0 but lines 0 and 2 sit in different L2 sets: line 0
+    leaves L1 only, and loading it again is an L2 hit (14 cycles)."""
+    m = machine()
+    base = m.memory.alloc(16 * 64, label="array", align=16 * 64)
+    do(m, 0, *[("load", base + 64 * n) for n in (0, 2, 4)])
+    start = m.env.now
+    assert do(m, 0, ("load", base)) - start == 14
+    assert m.cores[0].l2_hits == 1
+
+
+def test_requests_for_a_busy_line_queue():
+    """Both cores store to x at time 0. Core 0 fetches it from DRAM (200 cycles); core 1's
+    request must wait for that transfer to end, then takes the line from core 0 (121)."""
+    m = machine()
+    x = m.memory.alloc(64, label="x")
+
+    def store(core, value):
+        yield from core.store(x, value)
+
+    m.spawn(0, store, 1)
+    m.spawn(1, store, 2)
+    assert m.run() == 321
+    assert summary(m.trace.records) == [
+        (0, 200, 0, "store", "dram-local", "I", "M", ()),
+        (0, 321, 1, "store", "same-chip-cache", "I", "M", (0,)),
+    ]
+    assert m.trace.records[1].queued == 200
+    stats = m.counters().lines[m.line_of(x)]
+    assert (stats.transfers, stats.hitm, stats.invalidations, stats.fills) == (1, 1, 1, 1)
+    assert m.memory.values[x] == 2
+
+
+def test_dram_bandwidth_is_shared_per_chip():
+    """Two cores miss to two different lines of chip 0's DRAM at once: the controller moves one
+    line per 12 cycles, so the second waits 12."""
+    m = machine()
+    a, b = m.memory.alloc(64), m.memory.alloc(64)
+
+    def load(core, addr):
+        yield from core.load(addr)
+
+    m.spawn(0, load, a)
+    m.spawn(1, load, b)
+    m.run()
+    assert [m.cores[0].local, m.cores[1].local] == [200, 212]
+
+
+def test_loads_return_the_last_value_stored():
+    m = machine()
+    x = m.memory.alloc(64)
+    seen = []
+
+    def writer(core):
+        yield from core.store(x, 7)
+        yield from core.store(x + 8, 8)
+
+    def reader(core):
+        seen.append((yield from core.load(x)))
+        seen.append((yield from core.load(x + 8)))
+        seen.append((yield from core.load(x + 16)))
+
+    do(m, 0, ("load", x))
+    m.spawn(0, writer)
+    m.run()
+    m.spawn(1, reader)
+    m.run()
+    assert seen == [7, 8, 0]
+
+
+def test_atomics_read_modify_write():
+    m = machine()
+    x = m.memory.alloc(64)
+    out = []
+
+    def program(core):
+        out.append((yield from core.fetch_add(x, 5)))
+        out.append((yield from core.swap(x, 9)))
+        out.append((yield from core.cas(x, 1, 2)))  # fails: x is 9
+        out.append((yield from core.cas(x, 9, 3)))  # succeeds
+        out.append((yield from core.load(x)))
+
+    m.spawn(0, program)
+    m.run()
+    assert out == [0, 5, 9, 9, 3]
+    # The first atomic misses to DRAM (200) and locks (20); the rest hit in L1 (3 + 20 each).
+    assert m.cores[0].local == 200 + 20 + 3 * (3 + 20) + 3
+
+
+def test_bad_programs_are_refused():
+    m = machine()
+    with pytest.raises(ValueError, match="core 5 does not exist"):
+        m.spawn(5, lambda core: iter(()))
+
+    def program(core):
+        yield from core.compute(10)
+
+    m.spawn(0, program)
+    with pytest.raises(RuntimeError, match="already running"):
+        m.spawn(0, program)
