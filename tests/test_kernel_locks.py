@@ -1,0 +1,180 @@
+"""Locks on simulated lines: mutual exclusion, FIFO order, statistics, and why ticket locks
+collapse while MCS locks do not."""
+
+import pytest
+
+from coreylab.hardware import HardwareParams, Machine
+from coreylab.kernel import MCSLock, MCSRWLock, RWSemaphore, Struct, TicketLock
+
+
+def setup(kind, preset="amd16"):
+    m = Machine(HardwareParams.preset(preset))
+    s = Struct(m, "obj", {"lock": [("lock", 3)], "data": ["counter"]})
+    if kind == "ticket":
+        lock = TicketLock("obj.lock", s["lock", 0], s["lock", 1])
+    else:
+        lock = MCSLock("obj.lock", m, s["lock", 0])
+    return m, s, lock
+
+
+def counting(lock, s, inside, order):
+    """A program: take the lock, do a non-atomic increment, note who was inside when."""
+
+    def program(core, rounds):
+        for _ in range(rounds):
+            yield from lock.acquire(core)
+            start = core.local
+            value = yield from core.load(s["counter"])
+            yield from core.compute(30)
+            yield from core.store(s["counter"], value + 1)
+            inside.append((start, core.local, core.id))
+            order.append(core.id)
+            yield from lock.release(core)
+            yield from core.compute(60)
+
+    return program
+
+
+@pytest.mark.parametrize("kind", ["ticket", "mcs"])
+@pytest.mark.parametrize("cores", [2, 5, 16])
+def test_mutual_exclusion_and_no_lost_updates(kind, cores):
+    m, s, lock = setup(kind)
+    inside, order = [], []
+    program = counting(lock, s, inside, order)
+    for c in range(cores):
+        m.spawn(c, program, 30)
+    m.run()
+    assert m.memory.values[s["counter"]] == 30 * cores
+    spans = sorted(inside)
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:], strict=False):
+        assert end <= start, "two cores inside the critical section at once"
+    assert lock.stats.acquisitions == 30 * cores
+    assert not lock._since  # everyone released
+
+
+@pytest.mark.parametrize("kind", ["ticket", "mcs"])
+def test_fifo_hand_off(kind):
+    """Both locks are fair: once every core queues, the lock goes round in a fixed order."""
+    m, s, lock = setup(kind)
+    inside, order = [], []
+    program = counting(lock, s, inside, order)
+    for c in range(4):
+        m.spawn(c, program, 12)
+    m.run()
+    steady = order[8:40]
+    assert all(steady[i] != steady[i + 1] for i in range(len(steady) - 1))
+    assert sorted(steady[:4]) == [0, 1, 2, 3] and steady[4:8] == steady[:4]
+
+
+def test_uncontended_ticket_lock_by_hand():
+    """One core on tiny: fetch_add misses to DRAM (200 + 20 atomic), the load of `owner` hits
+    (3); release loads (3) and stores (3). No contention; waited 223 cycles (the cost of taking
+    it), held 0 (release follows at once: hold time runs from acquired to release called)."""
+    m, s, lock = setup("ticket", "tiny")
+    times = []
+
+    def program(core):
+        yield from lock.acquire(core)
+        times.append(core.local)
+        yield from lock.release(core)
+        times.append(core.local)
+
+    m.spawn(0, program)
+    m.run()
+    assert times == [223, 229]
+    assert lock.stats.as_dict() == {
+        "name": "obj.lock",
+        "acquisitions": 1,
+        "contentions": 0,
+        "wait_cycles": 223,
+        "hold_cycles": 0,
+    }
+
+
+def throughput(kind, cores, rounds=40):
+    m, s, lock = setup(kind)
+    program = counting(lock, s, [], [])
+    for c in range(cores):
+        m.spawn(c, program, rounds)
+    end = m.run()
+    return cores * rounds / end, m.counters().total("transfers") / (cores * rounds)
+
+
+def test_ticket_lock_collapses_and_mcs_does_not():
+    """With the lock and its data on one line, every ticket hand-off invalidates every waiter;
+    MCS waiters spin on their own lines. Throughput at 16 cores: ticket far below 2 cores,
+    MCS about flat."""
+    t2, t16 = throughput("ticket", 2), throughput("ticket", 16)
+    m2, m16 = throughput("mcs", 2), throughput("mcs", 16)
+    assert t16[0] < t2[0] / 3, (t2, t16)
+    assert m16[0] > m2[0] * 0.5, (m2, m16)
+    assert t16[1] > 4 * m16[1], "ticket hand-offs move the line many more times"
+
+
+def test_rwsem_readers_share_and_writers_exclude():
+    m = Machine(HardwareParams.preset("amd16"))
+    s = Struct(m, "mm", {"mmap_sem": ["count"], "data": ["value"]})
+    sem = RWSemaphore("mm.mmap_sem", s["count"])
+    log = []
+
+    def reader(core):
+        for _ in range(10):
+            yield from sem.down_read(core)
+            log.append(("r", core.local, (yield from core.load(s["value"]))))
+            yield from core.compute(40)
+            yield from sem.up_read(core)
+
+    def writer(core):
+        for i in range(5):
+            yield from sem.down_write(core)
+            yield from core.store(s["value"], -1)
+            yield from core.compute(40)
+            yield from core.store(s["value"], i)
+            yield from sem.up_write(core)
+            yield from core.compute(200)
+
+    for c in range(1, 8):
+        m.spawn(c, reader)
+    m.spawn(0, writer)
+    m.run()
+    assert all(v != -1 for kind, _, v in log), "a reader saw a write half done"
+    assert m.memory.values[s["count"]] == 0
+    assert sem.stats.acquisitions == 75
+
+
+def test_mcs_rw_lock_excludes_writers_from_readers():
+    m = Machine(HardwareParams.preset("amd16"))
+    s = Struct(m, "share", {"lock": ["tail", "readers", "writer"], "map": ["value"]})
+    lock = MCSRWLock("share.lock", m, s["tail"], s["readers"], s["writer"])
+    seen = []
+
+    def reader(core):
+        for _ in range(8):
+            yield from lock.read_acquire(core)
+            seen.append((yield from core.load(s["value"])))
+            yield from lock.read_release(core)
+
+    def writer(core):
+        for _ in range(8):
+            yield from lock.write_acquire(core)
+            yield from core.store(s["value"], -1)
+            yield from core.compute(30)
+            yield from core.store(s["value"], core.id)
+            yield from lock.write_release(core)
+
+    for c in range(4):
+        m.spawn(c, writer if c % 2 else reader)
+    m.run()
+    assert -1 not in seen
+    assert [m.memory.values[s[f]] for f in ("readers", "writer", "tail")] == [0, 0, 0]
+
+
+def test_releasing_a_lock_not_held_is_a_kernel_bug():
+    m, s, lock = setup("ticket", "tiny")
+
+    def program(core):
+        yield from lock.release(core)
+
+    m.spawn(0, program)
+    with pytest.raises(RuntimeError, match="does not hold"):
+        m.run()
