@@ -1,0 +1,110 @@
+"""What both kernels share: tasks pinned to cores, typed errors, system-call entry, lock stats.
+
+What it models: a kernel as the code that runs on a core when a task makes a system call. A
+`Task` is a thread of control pinned to one core (a Linux thread or process, a Corey pcore);
+its system calls are generator methods of the kernel that take the task first and run on the
+task's core, so every kernel data access is a simulated memory access.
+
+The subsystems live in their own files, each with the Linux-like and the Corey design side by
+side (`descriptors.py`, `address_space.py`, `devices.py`); `linux.py` and `corey.py` assemble
+them into the two kernels as mixins over `KernelBase`.
+
+Errors: a system call given bad input raises `KernelError` (an errno-like code and a one-line
+message) before it changes any state: validate first, then act.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hardware import Machine
+from ..hardware.core import Core, Op
+from .locks import Lock
+
+
+class Errno(enum.IntEnum):
+    """The error codes system calls raise (values as in Linux's errno.h)."""
+
+    ENOENT = 2  # no such file, share or object
+    EBADF = 9  # bad or closed file descriptor
+    ENOMEM = 12  # out of memory or address space
+    EACCES = 13  # the object is outside the caller's shares
+    EFAULT = 14  # an address that is not mapped
+    EEXIST = 17  # a mapping overlaps another
+    EINVAL = 22  # a bad argument (misaligned, negative, unknown)
+    EMFILE = 24  # the descriptor table is full
+
+
+class KernelError(Exception):
+    """A system call refused its input. `errno` says why; the call changed nothing."""
+
+    def __init__(self, errno: Errno, message: str) -> None:
+        super().__init__(f"{errno.name}: {message}")
+        self.errno = errno
+
+
+@dataclass(eq=False)
+class Task:
+    """A thread of control pinned to a core. The kernel that creates it fills in what the task
+    can reach: Linux a `files` table and an `mm`; Corey the pcore's share map."""
+
+    id: int
+    core: Core
+    name: str
+    files: Any = None  # Linux: the files_struct it uses (shared by threads)
+    mm: Any = None  # Linux: the address space it runs in (shared by threads)
+    process: Task | None = None  # Linux: the process a thread belongs to (itself if a process)
+    shares: dict[int, Any] = field(default_factory=dict)  # Corey: share id -> share
+    state: dict[str, Any] = field(default_factory=dict)  # per-subsystem private bits
+
+    @property
+    def core_id(self) -> int:
+        return self.core.id
+
+
+@dataclass(frozen=True)
+class KernelParams:
+    """The instruction work of kernel code paths, in cycles: the only kernel costs that are
+    not simulated memory accesses. Each subsystem adds the fields its paths need here, with
+    units and a source or "estimate"; memory traffic is never written in as a number."""
+
+    syscall_cycles: int = 100  # trap into the kernel and return (sysenter/sysexit): estimate
+
+    def replace(self, **changes: Any) -> KernelParams:
+        return dataclasses.replace(self, **changes)
+
+
+class KernelBase:
+    """The machine, the tasks, the locks; and the cost of entering and leaving the kernel."""
+
+    name = "kernel"
+
+    def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        self.machine = machine
+        self.params = machine.params
+        self.kparams = kparams or KernelParams()
+        self.tasks: list[Task] = []
+        self.locks: list[Lock] = []
+
+    def _new_task(self, core_id: int, name: str) -> Task:
+        if not 0 <= core_id < self.params.cores:
+            raise KernelError(Errno.EINVAL, f"core {core_id} does not exist")
+        task = Task(len(self.tasks), self.machine.cores[core_id], name)
+        self.tasks.append(task)
+        return task
+
+    def register(self, lock: Lock) -> Lock:
+        """Note a lock so `lock_stats` reports it."""
+        self.locks.append(lock)
+        return lock
+
+    def lock_stats(self) -> list[dict]:
+        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
+        return [lock.stats.as_dict() for lock in self.locks]
+
+    def enter(self, task: Task) -> Op:
+        """The fixed cost of a system call's trap and return, as instruction work."""
+        yield from task.core.compute(self.kparams.syscall_cycles)
