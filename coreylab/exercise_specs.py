@@ -1,0 +1,140 @@
+"""The lessons' exercises: each draws a variant from the student's seed, and solves it by
+running the simulator on that variant. Keys are "<lesson>.<name>"; notebooks name them."""
+
+from __future__ import annotations
+
+import random
+
+from .exercises import (
+    Spec,
+    checked_params,
+    parse_number,
+    parse_states,
+    register,
+    run_ops,
+    within,
+)
+from .hardware import Machine
+
+
+# -- 00: the tour and the latency ladder --------------------------------------------------------
+def _remote_draw(rng: random.Random) -> dict:
+    return {
+        "writer": rng.randrange(1, 16),
+        "remote": rng.choice([180, 200, 220]),
+        "hop": rng.choice([40, 50, 60]),
+    }
+
+
+def _remote_params(v: dict):
+    return checked_params("amd16", remote_cache_latency=v["remote"], hop_latency=v["hop"])
+
+
+def _remote_solve(v: dict) -> int:
+    m, _ = run_ops(_remote_params(v), [(v["writer"], "store"), (0, "load")])
+    last = m.trace.records[-1]
+    return last.t_end - last.t_start
+
+
+register(
+    Spec(
+        key="00.remote-load",
+        lesson="00_tour",
+        draw=_remote_draw,
+        ask=lambda v: (
+            f"The machine is amd16 (4 chips of 4 cores, chips on a square), but here a cache one "
+            f"hop away costs {v['remote']} cycles and each further hop {v['hop']} more. Core "
+            f"{v['writer']} has just written line x. How many cycles does core 0's load of x take?"
+        ),
+        solve=_remote_solve,
+        judge=within(0.0),
+        parse=parse_number,
+        explain=lambda v, a: (
+            f"core {v['writer']} sits on chip {v['writer'] // 4}; its cache supplies the line in "
+            f"{a} cycles (measured on the simulated machine)."
+        ),
+        hint="Find core 0's and the writer's chips (cores are numbered chip by chip), count hops "
+        "on the square, then use the latency of a cache at that distance.",
+    )
+)
+
+
+# -- 01: cache lines and coherence by hand ------------------------------------------------------
+def _states_draw(rng: random.Random) -> dict:
+    """Some stores and loads, always ending with a load by the core that did not write last,
+    so the answer turns on how the protocol shares a dirty line."""
+    ops = [(0, "store")] + [(rng.randrange(2), rng.choice(["load", "store"])) for _ in range(2)]
+    last_writer = [c for c, op in ops if op == "store"][-1]
+    ops.append((1 - last_writer, "load"))
+    return {"protocol": rng.choice(["MSI", "MESI", "MOESI"]), "ops": ops}
+
+
+def _states_solve(v: dict) -> tuple[str, ...]:
+    m, line = run_ops(checked_params("tiny", protocol=v["protocol"]), v["ops"])
+    held = m.states(line)
+    return tuple(held.get(c, "I") for c in range(2))
+
+
+def _states_ask(v: dict) -> str:
+    steps = "; ".join(f"core {c} {op}s x" for c, op in v["ops"])
+    return (
+        f"Under {v['protocol']}, on one chip of two cores, in this order: {steps}. What state is "
+        "x in at core 0 and at core 1 afterwards? Answer with two letters, e.g. 'M I'."
+    )
+
+
+register(
+    Spec(
+        key="01.states",
+        lesson="01_cache_lines",
+        draw=_states_draw,
+        ask=_states_ask,
+        solve=_states_solve,
+        judge=lambda expected, given: tuple(expected) == tuple(given),
+        parse=parse_states,
+        explain=lambda v, a: f"after those steps core 0 holds x in {a[0]} and core 1 in {a[1]}.",
+        hint="Walk the protocol table one step at a time: a store needs the only copy; a load "
+        "of a dirty line makes the writer supply it (MOESI keeps it dirty as O; MSI and MESI "
+        "write it back and both become S).",
+    )
+)
+
+
+def _counter_draw(rng: random.Random) -> dict:
+    return {"cores": rng.choice([2, 4, 8]), "rounds": rng.choice([10, 20, 40])}
+
+
+def _counter_solve(v: dict) -> int:
+    m = Machine(checked_params("amd16"))
+    x = m.memory.alloc(64, label="counter")
+
+    def program(core):
+        for _ in range(v["rounds"]):
+            yield from core.fetch_add(x, 1)
+
+    for c in range(v["cores"]):
+        m.spawn(c, program)
+    m.run()
+    return m.counters().lines[m.line_of(x)].transfers
+
+
+register(
+    Spec(
+        key="01.counter-transfers",
+        lesson="01_cache_lines",
+        draw=_counter_draw,
+        ask=lambda v: (
+            f"{v['cores']} cores each atomically increment one shared counter {v['rounds']} times, "
+            "all starting together. About how many times does the counter's line move from one "
+            "core's cache to another's? (within 10%)"
+        ),
+        solve=_counter_solve,
+        judge=within(0.10),
+        parse=parse_number,
+        explain=lambda v, a: (
+            f"{a} transfers: nearly every increment finds the line in another core's cache, so "
+            "it moves once per increment (the first comes from DRAM)."
+        ),
+        hint="An atomic increment needs the line exclusive. Who held it just before?",
+    )
+)
