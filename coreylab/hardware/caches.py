@@ -19,8 +19,9 @@ from __future__ import annotations
 
 
 class Cache:
-    """A set-associative LRU cache of line numbers. Sets are dicts in recency order, oldest first:
-    Python dicts keep insertion order, so LRU is one delete and one insert."""
+    """A set-associative LRU cache of line numbers. Each set is a short list in recency order,
+    most recent first: a hit on the most recent line (the common case in a loop) costs one
+    comparison, and a set never holds more than a few dozen lines."""
 
     __slots__ = ("name", "assoc", "mask", "sets")
 
@@ -29,7 +30,7 @@ class Cache:
         self.name = name
         self.assoc = assoc
         self.mask = n_sets - 1
-        self.sets: list[dict[int, None]] = [{} for _ in range(n_sets)]
+        self.sets: list[list[int]] = [[] for _ in range(n_sets)]
 
     def __contains__(self, line: int) -> bool:
         return line in self.sets[line & self.mask]
@@ -43,30 +44,29 @@ class Cache:
     def touch(self, line: int) -> bool:
         """Mark a line most recently used; False if it is not here."""
         s = self.sets[line & self.mask]
+        if s and s[0] == line:
+            return True
         if line not in s:
             return False
-        del s[line]
-        s[line] = None
+        s.remove(line)
+        s.insert(0, line)
         return True
 
     def insert(self, line: int) -> int | None:
         """Put a line in as most recently used; return the line it evicted, if any."""
         s = self.sets[line & self.mask]
         if line in s:
-            del s[line]
-            s[line] = None
+            s.remove(line)
+            s.insert(0, line)
             return None
-        victim = None
-        if len(s) >= self.assoc:
-            victim = next(iter(s))
-            del s[victim]
-        s[line] = None
+        victim = s.pop() if len(s) >= self.assoc else None
+        s.insert(0, line)
         return victim
 
     def remove(self, line: int) -> bool:
         s = self.sets[line & self.mask]
         if line in s:
-            del s[line]
+            s.remove(line)
             return True
         return False
 

@@ -123,8 +123,9 @@ class Core:
                 if line in s:
                     if self._access_log is not None:
                         self._log(self.local, "load", addr)
-                    del s[line]
-                    s[line] = None
+                    if s[0] != line:  # LRU: most recent first
+                        s.remove(line)
+                        s.insert(0, line)
                     self.local += self._l1_latency
                     self.l1_hits += 1
                     return self._values.get(addr, 0)
@@ -148,18 +149,21 @@ class Core:
         line = addr >> self._shift
         while True:
             if self.local <= self.horizon:
-                after = self._store_hits.get(self.state.get(line))
+                state = self.state.get(line)
+                after = self._store_hits.get(state)
                 if after is not None:  # held M or E: the store stays inside the core
                     perform = self.local
                     s = self._l1_sets[line & self._l1_mask]
                     if line in s:
-                        del s[line]
-                        s[line] = None
+                        if s[0] != line:
+                            s.remove(line)
+                            s.insert(0, line)
                         self.local += self._l1_latency
                         self.l1_hits += 1
                     else:
                         self._l2_hit(line)
-                    self.state[line] = after
+                    if after is not state:
+                        self.state[line] = after
                     break
             env = self.env
             if self.local > env.now:  # catch up before anything others can see
@@ -224,10 +228,7 @@ class Core:
         return old
 
     def _hit(self, line: int) -> None:
-        s = self._l1_sets[line & self._l1_mask]
-        if line in s:
-            del s[line]
-            s[line] = None
+        if self.l1.touch(line):
             self.local += self._l1_latency
             self.l1_hits += 1
         else:
@@ -264,20 +265,24 @@ class Core:
         victim = None
         l2_set = self._l2_sets[line & self._l2_mask]
         if len(l2_set) >= self._l2_assoc:
-            victim = next(iter(l2_set))
-            del l2_set[victim]
-            self._l1_sets[victim & self._l1_mask].pop(victim, None)
-        l2_set[line] = None
+            victim = l2_set.pop()
+            l1_of_victim = self._l1_sets[victim & self._l1_mask]
+            if victim in l1_of_victim:  # inclusion: it leaves L1 too
+                l1_of_victim.remove(victim)
+        l2_set.insert(0, line)
         l1_set = self._l1_sets[line & self._l1_mask]
         if len(l1_set) >= self._l1_assoc:
-            del l1_set[next(iter(l1_set))]
-        l1_set[line] = None
+            l1_set.pop()
+        l1_set.insert(0, line)
         return victim
 
     def drop(self, line: int) -> None:
+        """The line leaves this core, invalidated or evicted (`fill` has already taken an
+        evicted line out of its sets)."""
         del self.state[line]
-        self._l1_sets[line & self._l1_mask].pop(line, None)
-        self._l2_sets[line & self._l2_mask].pop(line, None)
+        for s in (self._l1_sets[line & self._l1_mask], self._l2_sets[line & self._l2_mask]):
+            if line in s:
+                s.remove(line)
 
     def __repr__(self) -> str:
         return f"Core({self.id}, chip {self.chip}, t={self.local})"

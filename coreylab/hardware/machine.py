@@ -85,8 +85,7 @@ class Machine:
         shared_read = table[State.S, PROBE_READ]
         self._reads_skip_sharers = shared_read.actions == () and shared_read.next is State.S
         self._plan_paths()
-        self._l3_sets = [l3.sets for l3 in self.l3]  # all L3s share one geometry
-        self._l3_mask = self.l3[0].mask
+        self.in_l3: dict[int, set[int]] = {}  # line -> chips whose L3 holds it (an index)
 
     # -- running programs ---------------------------------------------------------------------
     def spawn(self, core_id: int, program: Callable[..., Generator], *args: Any) -> simpy.Process:
@@ -133,10 +132,9 @@ class Machine:
             source, where, latency = "upgrade", -1, self.params.l3_latency
         else:
             source, where, latency = self._locate(core, line, supplier, now)
-        if step.exclusive:  # an exclusive copy is the only copy anywhere
-            sets_index = line & self._l3_mask
-            for l3_sets in self._l3_sets:
-                l3_sets[sets_index].pop(line, None)
+        if step.exclusive and line in self.in_l3:  # an exclusive copy is the only copy
+            for chip in self.in_l3.pop(line):
+                self.l3[chip].remove(line)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
             latency = max(latency, max(paths[other_id][1] for other_id in invalidated))
@@ -197,11 +195,14 @@ class Machine:
         if supplier is not None:
             source, latency = self._paths[core.id][supplier.id]
             return source, supplier.id, latency
-        if self.l3[core.chip].remove(line):  # a victim cache: the line moves up into the core
-            return "l3", core.chip, self.params.l3_latency
-        for chip, source, latency in self._far_l3s[core.chip]:
-            if line in self.l3[chip]:
-                return source, chip, latency
+        chips = self.in_l3.get(line)
+        if chips:
+            if core.chip in chips:  # a victim cache: the line moves up into the core
+                self._l3_remove(core.chip, line)
+                return "l3", core.chip, self.params.l3_latency
+            for chip, source, latency in self._far_l3s[core.chip]:
+                if chip in chips:
+                    return source, chip, latency
         home = self.memory.home_chip(line << self._shift)
         source, latency = self._dram_paths[core.chip][home]
         return source, home, self.memory.read_line(home, now) + latency
@@ -257,7 +258,7 @@ class Machine:
             self.memory.write_line(self.memory.home_chip(line << self._shift), now)
         self._remove(core, line)
         if not self.holders.get(line):  # the last copy leaves: the chip's L3 keeps it, clean
-            self.l3[core.chip].insert(line)  # an L3 victim is clean: dropped silently
+            self._l3_insert(core.chip, line)
         if self.trace.enabled:
             source = "writeback" if Action.WRITEBACK in step.actions else "drop"
             rec = LineEvent(
@@ -285,9 +286,22 @@ class Machine:
         if not holders:
             del self.holders[line]
 
-    def _drop_from_l3s(self, line: int) -> None:
-        for l3 in self.l3:
-            l3.remove(line)
+    def _l3_insert(self, chip: int, line: int) -> None:
+        """Keep a line in a chip's L3; the L3's own victim is clean, so it is just dropped."""
+        victim = self.l3[chip].insert(line)
+        self.in_l3.setdefault(line, set()).add(chip)
+        if victim is not None:
+            self._l3_forget(chip, victim)
+
+    def _l3_remove(self, chip: int, line: int) -> None:
+        self.l3[chip].remove(line)
+        self._l3_forget(chip, line)
+
+    def _l3_forget(self, chip: int, line: int) -> None:
+        chips = self.in_l3[line]
+        chips.discard(chip)
+        if not chips:
+            del self.in_l3[line]
 
     def _count(self, core: Core, line: int, source: str, supplier, dirty, invalidated) -> None:
         misses = core.stats.misses
