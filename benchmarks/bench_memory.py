@@ -20,16 +20,19 @@ from coreylab.hardware import HardwareParams, Machine
 from coreylab.trace import Trace
 
 
-def accesses(seed, n, private_base, shared_base, p_private, p_store, lines):
-    """The (address, is_store) stream of one core, drawn before the clock starts."""
+def accesses(seed, n, private_base, shared_base, p_private, p_store, lines, chunk=8192):
+    """The (address, is_store) stream of one core, drawn in chunks so that memory does not
+    grow with the run length."""
     rng = np.random.default_rng(seed)
-    private = rng.random(n) < p_private
-    addrs = np.where(
-        private,
-        private_base + (rng.integers(0, lines, n) << 6),
-        shared_base + (rng.integers(0, 32, n) << 6),
-    )
-    return list(zip(addrs.tolist(), (rng.random(n) < p_store).tolist(), strict=True))
+    for done in range(0, n, chunk):
+        k = min(chunk, n - done)
+        private = rng.random(k) < p_private
+        addrs = np.where(
+            private,
+            private_base + (rng.integers(0, lines, k) << 6),
+            shared_base + (rng.integers(0, 32, k) << 6),
+        )
+        yield from zip(addrs.tolist(), (rng.random(k) < p_store).tolist(), strict=True)
 
 
 def mix(core, stream):

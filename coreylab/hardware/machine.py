@@ -116,18 +116,24 @@ class Machine:
     # -- one coherence transaction ------------------------------------------------------------
     def transact(self, core: Core, line: int, event: Event, kind: str) -> int:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
-        past it and return the transaction's perform time."""
+        past it and return the transaction's perform time. (The hot path of every shared
+        access: the steps are written out here rather than split into calls.)"""
         now = self.env.now
         before = core.state.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
-        others = self._others(core, line, event)
-        if others is None:  # nobody else holds the line
-            event = LOAD_ONLY if event is LOAD else event
-        elif others:
-            probe = PROBE_WRITE if event is STORE else PROBE_READ
-            supplier, dirty = self._probe(others, line, probe, now, invalidated)
+        # 1. Probe the other holders, as the table says (see `_probe_targets`).
+        holders = self.holders.get(line)
+        if holders is None or (len(holders) == 1 and core.id in holders):
+            if event is LOAD:
+                event = LOAD_ONLY  # nobody else holds it: no shared signal
+        else:
+            others = self._probe_targets(core, line, event, holders)
+            if others:
+                probe = PROBE_WRITE if event is STORE else PROBE_READ
+                supplier, dirty = self._probe(others, line, probe, now, invalidated)
         step = self._steps[before][event] or self.protocol.step(before, event)
+        # 2. Where the data comes from, and what that costs.
         if step.upgrades:
             source, where, latency = "upgrade", -1, self.params.l3_latency
         else:
@@ -137,9 +143,11 @@ class Machine:
                 self.l3[chip].remove(line)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
-            latency = max(latency, max(paths[other_id][1] for other_id in invalidated))
+            for other_id in invalidated:
+                latency = max(latency, paths[other_id][1])
         start = max(now, self.busy_until.get(line, 0))
         end = self.busy_until[line] = start + latency
+        # 3. The line arrives: state, caches, clock, counters, trace.
         self._install(core, line, step.next, before)
         core.local = end
         core.horizon = self.env.peek() + self._lookahead
@@ -154,13 +162,10 @@ class Machine:
         # cycles to get there (see core.py); one that reached none is performed when it ends.
         return start + min(latency, self._lookahead)
 
-    def _others(self, core: Core, line: int, event: Event) -> list[Core] | None:
-        """The other cores a request must probe; None if no other core holds the line. A read
-        need not probe Shared copies when the table says a read leaves them alone (true of MSI,
-        MESI and MOESI): then only the owner (holding it M, O or E), if any, is asked."""
-        holders = self.holders.get(line)
-        if holders is None or (len(holders) == 1 and core.id in holders):
-            return None
+    def _probe_targets(self, core: Core, line: int, event: Event, holders: dict) -> list[Core]:
+        """The other cores a request must probe. A read need not probe Shared copies when the
+        table says a read leaves them alone (true of MSI, MESI and MOESI): then only the owner
+        (holding it M, O or E), if any, is asked."""
         if event is LOAD and self._reads_skip_sharers:
             owner = self.owner.get(line)
             return [owner] if owner is not None and owner is not core else []
