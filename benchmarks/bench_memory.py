@@ -20,7 +20,7 @@ from coreylab.hardware import HardwareParams, Machine
 from coreylab.trace import Trace
 
 
-def accesses(seed, n, private_base, shared_base, p_private, p_store, lines, chunk=8192):
+def accesses(seed, n, private_base, shared_base, p_private, p_store, lines, chunk=2048):
     """The (address, is_store) stream of one core, drawn in chunks so that memory does not
     grow with the run length."""
     rng = np.random.default_rng(seed)
