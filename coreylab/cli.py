@@ -138,31 +138,14 @@ def _list(text: str | None, kind: type, flag: str) -> list | None:
 def _format(result: experiments.Result, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2) + "\n"
-    columns = list(dict.fromkeys(k for row in result.rows for k in row))
     if fmt == "csv":
+        columns = list(dict.fromkeys(k for row in result.rows for k in row))
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(result.rows)
         return out.getvalue()
-    return _table(columns, result.rows)
-
-
-def _table(columns: list[str], rows: list[dict]) -> str:
-    def cell(v) -> str:
-        return f"{v:,.4g}" if isinstance(v, float) else str(v)
-
-    cells = [[cell(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(r.get(c), int | float) for r in rows) for c in columns]
-
-    def line(values: list[str]) -> str:
-        parts = zip(values, widths, numeric, strict=True)
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in parts).rstrip()
-
-    lines = [line(columns), "  ".join("-" * w for w in widths)]
-    lines += [line(row) for row in cells]
-    return "\n".join(lines) + "\n"
+    return result.table()
 
 
 # -- list --------------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from .exercises import (
     parse_number,
     parse_states,
     register,
-    run_ops,
     within,
 )
 from .hardware import Machine
+from .playground import run_ops
 
 
 # -- 00: the tour and the latency ladder --------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .hardware import HardwareParams, Machine, ParamError
+from .hardware import HardwareParams, ParamError
 
 
 @dataclass(frozen=True)
@@ -112,24 +112,6 @@ def exercise(key: str, student: str | int = 0) -> Exercise:
 
 
 # -- small tools for specs ----------------------------------------------------------------------
-def run_ops(params: HardwareParams, ops: list[tuple[int, str]]) -> tuple[Machine, int]:
-    """Run (core, "load" | "store") on one line, one after another; return the machine and
-    the line."""
-    m = Machine(params)
-    x = m.memory.alloc(params.line_size, chip=0, label="x")
-    for core_id, op in ops:
-
-        def program(core, op=op):
-            if op == "load":
-                yield from core.load(x)
-            else:
-                yield from core.store(x, core.id)
-
-        m.spawn(core_id, program)
-        m.run()
-    return m, m.line_of(x)
-
-
 def within(tolerance: float) -> Callable[[Any, Any], bool]:
     def judge(expected: float, given: float) -> bool:
         return abs(given - expected) <= tolerance * abs(expected)

@@ -116,10 +116,29 @@ class Result:
                 return r
         raise KeyError(f"no row with {where}")
 
+    def table(self) -> str:
+        """The rows as an aligned text table (what `coreylab run` prints)."""
+        columns = list(dict.fromkeys(k for row in self.rows for k in row))
+        cells = [[_cell(r.get(c, "")) for c in columns] for r in self.rows]
+        widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+        numeric = [all(isinstance(r.get(c), int | float) for r in self.rows) for c in columns]
+
+        def line(values: list[str]) -> str:
+            parts = zip(values, widths, numeric, strict=True)
+            return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in parts).rstrip()
+
+        lines = [line(columns), "  ".join("-" * w for w in widths)]
+        lines += [line(row) for row in cells]
+        return "\n".join(lines) + "\n"
+
     @property
     def trace(self) -> Trace | None:
         """The first point's trace (most views show one run)."""
         return next((t for t in self.traces if t is not None), None)
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)
 
 
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:

@@ -110,6 +110,24 @@ class HardwareParams:
     def seconds(self, cycles: float) -> float:
         return cycles / (self.clock_mhz * 1e6)
 
+    def describe(self) -> str:
+        """A few lines a person reads: shape, caches, latencies, protocol."""
+        kb = 1024
+        return "\n".join(
+            [
+                f"{self.name}: {self.chips} chips x {self.cores_per_chip} cores = {self.cores} "
+                f"cores at {self.clock_mhz / 1000:g} GHz; chips on a ring ({self.max_hops} hops "
+                "at most)",
+                f"per core: L1 {self.l1_size // kb} KB {self.l1_assoc}-way ({self.l1_latency} "
+                f"cycles), L2 {self.l2_size // kb} KB ({self.l2_latency} cycles); per chip: L3 "
+                f"{self.l3_size // kb} KB ({self.l3_latency} cycles)",
+                f"another core's cache: {self.same_chip_cache_latency} cycles on the chip, "
+                f"{self.remote_cache_latency} one hop away, +{self.hop_latency} a further hop",
+                f"DRAM: {self.dram_latency} cycles local, +{self.dram_hop_latency} a hop; "
+                f"{self.line_size}-byte lines; coherence {self.protocol}",
+            ]
+        )
+
     # -- construction ---------------------------------------------------------------------------
     def replace(self, **changes: object) -> HardwareParams:
         """A copy with some fields changed; unknown names or bad values raise ParamError."""

@@ -1,0 +1,88 @@
+"""Small runs on the simulated machine for lessons and exercises: one idea each, a few lines.
+
+Each function builds a fresh machine from `hw` (a HardwareParams; amd16 by default), runs a
+tiny program on it and returns the machine (its trace, counters and memory hold the outcome),
+or a small dict when one number is the point. Nothing here computes an answer itself: the
+numbers come from the run.
+"""
+
+from __future__ import annotations
+
+from .hardware import HardwareParams, Machine
+
+
+def _machine(hw: HardwareParams | None) -> Machine:
+    return Machine(hw or HardwareParams.preset("amd16"))
+
+
+def run_ops(hw: HardwareParams | None, ops: list[tuple[int, str]]) -> tuple[Machine, int]:
+    """Loads and stores of one line `x` by the given cores, one after another, in order.
+    Returns the machine and x's line number."""
+    m = _machine(hw)
+    x = m.memory.alloc(m.params.line_size, chip=0, label="x")
+    for core_id, op in ops:
+
+        def program(core, op=op):
+            if op == "load":
+                yield from core.load(x)
+            else:
+                yield from core.store(x, core.id)
+
+        m.spawn(core_id, program)
+        m.run()
+    return m, m.line_of(x)
+
+
+def load_after_write(writer: int, reader: int = 0, hw: HardwareParams | None = None) -> dict:
+    """Core `writer` stores to x, then core `reader` loads it: what did the load cost?"""
+    m, _ = run_ops(hw, [(writer, "store"), (reader, "load")])
+    rec = m.trace.records[-1]
+    p = m.params
+    return {
+        "writer": writer,
+        "reader": reader,
+        "hops": p.hops(p.chip_of(writer), p.chip_of(reader)),
+        "source": rec.source,
+        "cycles": rec.t_end - rec.t_start,
+    }
+
+
+def pass_the_counter(cores: int = 4, rounds: int = 3, hw: HardwareParams | None = None) -> Machine:
+    """`cores` cores each atomically increment one shared counter `rounds` times, all at once:
+    the counter's line travels from cache to cache."""
+    m = _machine(hw)
+    x = m.memory.alloc(m.params.line_size, chip=0, label="counter")
+
+    def program(core):
+        for _ in range(rounds):
+            yield from core.fetch_add(x, 1)
+            yield from core.compute(50)
+
+    for c in range(cores):
+        m.spawn(c, program)
+    m.run()
+    return m
+
+
+def private_counters(
+    cores: int = 4, rounds: int = 50, padded: bool = True, hw: HardwareParams | None = None
+) -> Machine:
+    """Each core increments its own counter (load, add, store) `rounds` times. Padded, each
+    counter has a line of its own; packed, they share lines: false sharing."""
+    m = _machine(hw)
+    stride = m.params.line_size if padded else 8
+    base = m.memory.alloc(stride * cores, chip=0)
+    for c in range(cores):
+        m.memory.label(base + c * stride, 8, "counters" if not padded else f"counter[{c}]")
+
+    def program(core):
+        addr = base + core.id * stride
+        for _ in range(rounds):
+            value = yield from core.load(addr)
+            yield from core.compute(20)
+            yield from core.store(addr, value + 1)
+
+    for c in range(cores):
+        m.spawn(c, program)
+    m.run()
+    return m
