@@ -3,6 +3,7 @@
     coreylab run EXPERIMENT [--variant V[,V...]] [--cores 1,2,4] [--seed N] [--preset P]
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
+    coreylab report [-o report.html]   # every experiment on one standalone HTML page
     coreylab lab             # JupyterLab on the notebooks
 
 Every mistake a user can make (an unknown experiment, variant, parameter or preset, a value out
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list experiments, variants, metrics and parameters")
     lst.set_defaults(func=_cmd_list)
+
+    rep = sub.add_parser("report", help="every experiment as one standalone HTML page")
+    rep.add_argument("-o", "--output", default="report.html", help="file to write")
+    rep.add_argument("--experiment", help="comma-separated experiments (default: all)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
+    rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    rep.set_defaults(func=_cmd_report)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the notebooks")
     lab.set_defaults(func=_cmd_lab)
@@ -161,6 +170,28 @@ def _cmd_list(args: argparse.Namespace) -> int:
     names = ", ".join(HardwareParams.__dataclass_fields__)
     print(textwrap.fill(names, width=96, initial_indent="  ", subsequent_indent="  "))
     print(f"Presets: {', '.join(PRESETS)}")
+    return 0
+
+
+# -- report ------------------------------------------------------------------------------------
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    if args.jobs < 1:
+        raise CliError(f"--jobs must be at least 1, not {args.jobs}")
+    names = _list(args.experiment, str, "--experiment")
+    for name in names or []:
+        experiments.get(name)  # a bad name fails before anything runs
+    HardwareParams.preset(args.preset)
+    folder = Path(args.output).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CliError(f"cannot write {args.output}: no writable folder {folder}")
+    page = report.build(names, args.seed, args.preset, args.jobs, progress=sys.stderr.isatty())
+    try:
+        Path(args.output).write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot write {args.output}: {e.strerror}") from None
+    print(f"wrote {args.output} ({len(page) // 1024} KB)")
     return 0
 
 

@@ -59,6 +59,50 @@ register(
 )
 
 
+def _dram_draw(rng: random.Random) -> dict:
+    return {
+        "home": rng.randrange(4),
+        "dram": rng.choice([180, 200, 240]),
+        "hop": rng.choice([40, 60, 80]),
+    }
+
+
+def _dram_solve(v: dict) -> int:
+    m = Machine(checked_params("amd16", dram_latency=v["dram"], dram_hop_latency=v["hop"]))
+    x = m.memory.alloc(64, chip=v["home"], label="x")
+    took = []
+
+    def reader(core):
+        yield from core.load(x)
+        took.append(core.local)
+
+    m.spawn(0, reader)
+    m.run()
+    return took[0]
+
+
+register(
+    Spec(
+        key="00.dram-load",
+        lesson="00_tour",
+        draw=_dram_draw,
+        ask=lambda v: (
+            f"On amd16 with local DRAM at {v['dram']} cycles and {v['hop']} more per hop, core 0 "
+            f"loads a line that no cache holds, from memory attached to chip {v['home']}. How "
+            "many cycles does the load take?"
+        ),
+        solve=_dram_solve,
+        judge=within(0.0),
+        parse=parse_number,
+        explain=lambda v, a: (
+            f"chip {v['home']} is {min(v['home'], 4 - v['home'])} hops from chip 0 on the "
+            f"square; the load took {a} cycles on the simulated machine."
+        ),
+        hint="Memory is split between the chips; count the hops from chip 0 to the line's home.",
+    )
+)
+
+
 # -- 01: cache lines and coherence by hand ------------------------------------------------------
 def _states_draw(rng: random.Random) -> dict:
     """Some stores and loads, always ending with a load by the core that did not write last,

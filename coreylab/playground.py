@@ -33,6 +33,54 @@ def run_ops(hw: HardwareParams | None, ops: list[tuple[int, str]]) -> tuple[Mach
     return m, m.line_of(x)
 
 
+def parse_ops(text: str, cores: int = 2) -> list[tuple[int, str]]:
+    """'0w 1r 0w' -> [(0, "store"), (1, "load"), (0, "store")]; a clear ValueError otherwise."""
+    ops = []
+    for word in text.replace(",", " ").split():
+        core, kind = word[:-1], word[-1:].lower()
+        if not core.isdigit() or kind not in ("r", "w") or not 0 <= int(core) < cores:
+            raise ValueError(
+                f"{word!r} is not a step: write core number then r or w, e.g. '0w 1r' "
+                f"(cores 0..{cores - 1})"
+            )
+        ops.append((int(core), "load" if kind == "r" else "store"))
+    if not ops:
+        raise ValueError("no steps: write e.g. '0w 1r 0w'")
+    return ops
+
+
+def coherence_walk(ops: list[tuple[int, str]], hw: HardwareParams | None = None) -> list[dict]:
+    """Run the steps one at a time on one line and report, after each, what the access cost,
+    where the data came from and every core's state for the line."""
+    rows = []
+    m = _machine(hw)
+    x = m.memory.alloc(m.params.line_size, chip=0, label="x")
+    line = m.line_of(x)
+    for step, (core_id, op) in enumerate(ops, 1):
+
+        def program(core, op=op):
+            if op == "load":
+                yield from core.load(x)
+            else:
+                yield from core.store(x, step)
+
+        before = max(m.cores[core_id].local, m.env.now)
+        m.spawn(core_id, program)
+        m.run()
+        held = m.states(line)
+        recs = [r for r in m.trace.records if r.t_start >= before and r.kind != "evict"]
+        rows.append(
+            {
+                "step": step,
+                "access": f"core {core_id} {op}s x",
+                "cycles": m.cores[core_id].local - before,
+                "source": recs[-1].source if recs else "hit",
+                "states": " ".join(held.get(c, "I") for c in range(m.params.cores)),
+            }
+        )
+    return rows
+
+
 def load_after_write(writer: int, reader: int = 0, hw: HardwareParams | None = None) -> dict:
     """Core `writer` stores to x, then core `reader` loads it: what did the load cost?"""
     m, _ = run_ops(hw, [(writer, "store"), (reader, "load")])

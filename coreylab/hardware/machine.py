@@ -113,6 +113,11 @@ class Machine:
         self.env.run(until=until)
         return max(c.local for c in self.cores)
 
+    @property
+    def elapsed(self) -> int:
+        """Cycles from the start to the latest core clock (the run's length so far)."""
+        return max(c.local for c in self.cores)
+
     # -- one coherence transaction ------------------------------------------------------------
     def transact(self, core: Core, line: int, event: Event, kind: str) -> int:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock

@@ -42,7 +42,7 @@ def ladder_chart(result: Result, width: int = 720, height: int | None = None):
     fig = figure(
         y_range=list(reversed(sources)),
         x_range=(0, max(cycles) * 1.45),
-        width=width,
+        width=width + 160,
         height=height or 60 + 34 * len(rows),
         title=f"One load on {result.params.get('hardware', 'the machine')}: cycles by source",
         x_axis_label="cycles (simulated)",
@@ -54,7 +54,7 @@ def ladder_chart(result: Result, width: int = 720, height: int | None = None):
                             source=data, text_font_size="11pt"))  # fmt: skip
     fig.add_tools(HoverTool(tooltips=[("source", "@source"), ("cycles", "@cycles"),
                                       ("reach", "@reach")]))  # fmt: skip
-    fig.legend.location = "bottom_right"
+    fig.add_layout(fig.legend[0], "right")  # beside the bars, never over their labels
     fig.ygrid.grid_line_color = None
     fig.title.text_font_size = "13pt"
     fig.yaxis.major_label_text_font_size = "11pt"

@@ -1,0 +1,95 @@
+"""`coreylab report`: every experiment's figures and tables on one standalone HTML page.
+
+What it holds: for each experiment, its summary, the parameters and seed it ran with, a chart
+per metric (the latency ladder as bars; the others as scaling curves against cores with a
+linear-scaling reference) and the table of rows. BokehJS is inlined, so the page opens offline
+and needs no server and no kernel.
+
+The experiments run through `experiments.run` exactly as `coreylab run` runs them, in parallel
+over `jobs` processes; a progress bar shows on a terminal.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Sequence
+
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import ColumnDataSource, DataTable, Div, TableColumn
+from bokeh.resources import INLINE
+
+from . import experiments
+from .experiments import Experiment, Result
+
+THROUGHPUT_SUFFIXES = ("_per_sec",)  # metrics where higher is better; the rest are costs
+
+
+def build(
+    names: Sequence[str] | None = None,
+    seed: int = 0,
+    preset: str = "amd16",
+    jobs: int = 1,
+    progress: bool = False,
+) -> str:
+    """The report as one HTML string."""
+    exps = [experiments.get(n) for n in (names or list(experiments.EXPERIMENTS))]
+    started = time.perf_counter()
+    sections = []
+    for exp in exps:
+        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs, progress=progress)
+        sections.append(_section(exp, result))
+    took = time.perf_counter() - started
+    head = Div(
+        text=(
+            "<h1>coreylab report</h1><p>Every experiment of the lab, run on the simulated "
+            f"<b>{html.escape(preset)}</b> machine with seed <b>{seed}</b> "
+            f"({took:.0f} s of simulation). Each number below was measured by the simulation; "
+            "rerun any figure with <code>coreylab run EXPERIMENT --seed N --preset P</code>.</p>"
+        ),
+        width=980,
+    )
+    return file_html(column(head, *sections), INLINE, title="coreylab report")
+
+
+def _section(exp: Experiment, result: Result):
+    from . import viz  # Bokeh views load on demand
+
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+    intro = Div(
+        text=(
+            f"<h2>{html.escape(exp.name)}</h2><p>{html.escape(exp.summary)}</p>"
+            f"<p><small>variants: {', '.join(exp.variants)}; parameters: "
+            f"{html.escape(params)}</small></p>"
+        ),
+        width=980,
+    )
+    if exp.name == "latency-ladder":
+        charts = [viz.ladder_chart(result)]
+    else:
+        charts = [
+            viz.scaling_chart(result, m, higher_is_better=m.endswith(THROUGHPUT_SUFFIXES))
+            for m in _numeric_metrics(exp, result)
+        ]
+    return column(intro, *charts, _table(result))
+
+
+def _numeric_metrics(exp: Experiment, result: Result) -> list[str]:
+    return [m for m in exp.metrics if all(isinstance(r.get(m), int | float) for r in result.rows)]
+
+
+def _table(result: Result) -> DataTable:
+    columns = list(dict.fromkeys(k for row in result.rows for k in row))
+    data = {c: [_fmt(r.get(c, "")) for r in result.rows] for c in columns}
+    return DataTable(
+        source=ColumnDataSource(data),
+        columns=[TableColumn(field=c, title=c) for c in columns],
+        width=980,
+        height=min(40 + 26 * len(result.rows), 420),
+        index_position=None,
+    )
+
+
+def _fmt(value) -> str:
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,26 @@
+"""`coreylab report`: one standalone page, BokehJS inline, every figure's parameters and seed."""
+
+from coreylab import report
+from coreylab.cli import main
+
+
+def test_report_is_standalone_and_names_its_parameters():
+    page = report.build(["latency-ladder"], seed=7, preset="tiny")
+    assert "<h2>latency-ladder</h2>" in page
+    assert "seed=7" in page and "hardware=tiny" in page
+    assert "cdn.bokeh.org" not in page, "the page must open offline"
+    assert "Bokeh" in page and len(page) > 500_000  # BokehJS itself is inlined
+
+
+def test_cli_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    code = main(["report", "-o", str(out), "--experiment", "latency-ladder", "--jobs", "1"])
+    assert code == 0 and out.exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_bad_experiment_or_folder_before_running(tmp_path, capsys):
+    assert main(["report", "--experiment", "nope"]) == 2
+    assert main(["report", "-o", str(tmp_path / "missing" / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment 'nope'" in err and "no writable folder" in err
