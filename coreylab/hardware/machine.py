@@ -79,6 +79,7 @@ class Machine:
         self._watchers: dict[int, list[tuple[Core, simpy.Event]]] = {}
         self._shift = p.line_size.bit_length() - 1
         self._lookahead = p.lookahead
+        self._l3_latency = p.l3_latency
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
@@ -122,9 +123,10 @@ class Machine:
     def transact(self, core: Core, line: int, event: Event, kind: str) -> int:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
         past it and return the transaction's perform time. (The hot path of every shared
-        access: the steps are written out here rather than split into calls.)"""
+        access: its steps are written out here rather than split into calls.)"""
         now = self.env.now
-        before = core.state.get(line, I)
+        state_map = core.state
+        before = state_map.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
         # 1. Probe the other holders, as the table says (see `_probe_targets`).
@@ -138,9 +140,10 @@ class Machine:
                 probe = PROBE_WRITE if event is STORE else PROBE_READ
                 supplier, dirty = self._probe(others, line, probe, now, invalidated)
         step = self._steps[before][event] or self.protocol.step(before, event)
+        after = step.next
         # 2. Where the data comes from, and what that costs.
         if step.upgrades:
-            source, where, latency = "upgrade", -1, self.params.l3_latency
+            source, where, latency = "upgrade", -1, self._l3_latency
         else:
             source, where, latency = self._locate(core, line, supplier, now)
         if step.exclusive and line in self.in_l3:  # an exclusive copy is the only copy
@@ -150,22 +153,34 @@ class Machine:
             paths = self._paths[core.id]
             for other_id in invalidated:
                 latency = max(latency, paths[other_id][1])
-        start = max(now, self.busy_until.get(line, 0))
+        start = self.busy_until.get(line, 0)
+        if start < now:
+            start = now
         end = self.busy_until[line] = start + latency
-        # 3. The line arrives: state, caches, clock, counters, trace.
-        self._install(core, line, step.next, before)
+        # 3. The line arrives: state and caches, then clock, counters, trace.
+        if after in OWNERS:
+            self.owner[line] = core
+        if before is I:
+            holders = self.holders.get(line)  # the probe may have emptied and dropped it
+            if holders is None:
+                holders = self.holders[line] = {}
+            holders[core.id] = core
+            victim = core.fill(line, after)
+            if victim is not None:
+                self._evict(core, victim)
+        else:  # an upgrade: the line is already in the core's caches
+            state_map[line] = after
         core.local = end
         core.horizon = self.env.peek() + self._lookahead
         self._count(core, line, source, supplier, dirty, invalidated)
         if self.trace.enabled:
             label = self.memory.label_of(line)
-            after = step.next.name
             rec = LineEvent(now, end, core.id, kind, line, label, source, where, before.name,
-                            after, tuple(invalidated), start - now)  # fmt: skip
+                            after.name, tuple(invalidated), start - now)  # fmt: skip
             self.trace.append(rec)
         # The perform time: a transaction that reached another core took at least `lookahead`
         # cycles to get there (see core.py); one that reached none is performed when it ends.
-        return start + min(latency, self._lookahead)
+        return start + (latency if latency < self._lookahead else self._lookahead)
 
     def _probe_targets(self, core: Core, line: int, event: Event, holders: dict) -> list[Core]:
         """The other cores a request must probe. A read need not probe Shared copies when the
@@ -245,20 +260,6 @@ class Machine:
         ]
 
     # -- state bookkeeping ----------------------------------------------------------------------
-    def _install(self, core: Core, line: int, state: State, before: State) -> None:
-        if state in OWNERS:
-            self.owner[line] = core
-        if before is not State.I:  # an upgrade: the line is already in the core's caches
-            core.state[line] = state
-            return
-        holders = self.holders.get(line)
-        if holders is None:
-            holders = self.holders[line] = {}
-        holders[core.id] = core
-        victim = core.fill(line, state)
-        if victim is not None:
-            self._evict(core, victim)
-
     def _evict(self, core: Core, line: int) -> None:
         """A line pushed out of a core's L2: write it back if dirty, keep it in the chip's L3."""
         state = core.state[line]
