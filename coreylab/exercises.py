@@ -33,8 +33,8 @@ class Feedback:
         return ("Right. " if self.correct else "Not quite. ") + self.message
 
     def _repr_markdown_(self) -> str:
-        mark = "✅" if self.correct else "❌"
-        return f"{mark} {self}"
+        verdict, rest = ("Right.", self.message) if self.correct else ("Not quite.", self.message)
+        return f"**{verdict}** {rest}"
 
     def __bool__(self) -> bool:
         return self.correct
@@ -77,10 +77,12 @@ class Exercise:
         return self._answer
 
     def check(self, response: Any) -> Feedback:
+        if response is None:
+            return Feedback(False, "No answer yet: replace None with your prediction.")
         try:
             given = self.spec.parse(response)
         except (ValueError, TypeError, KeyError) as e:
-            return Feedback(False, f"I could not read that answer ({e}). {self.spec.hint}")
+            return Feedback(False, f"I could not read that answer: {e}. {self.spec.hint}")
         if self.spec.judge(self.answer, given):
             return Feedback(True, self.spec.explain(self.variant, self.answer))
         return Feedback(False, self.spec.hint)
@@ -122,7 +124,10 @@ def within(tolerance: float) -> Callable[[Any, Any], bool]:
 def parse_number(response: Any) -> float:
     if isinstance(response, bool):
         raise ValueError("a number, please")
-    return float(str(response).replace(",", "").strip())
+    try:
+        return float(str(response).replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"{response!r} is not a number") from None
 
 
 def parse_states(response: Any) -> tuple[str, ...]:

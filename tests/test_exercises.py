@@ -41,3 +41,9 @@ def test_states_exercise_matches_a_hand_worked_case():
 def test_unknown_exercise_names_the_known_ones():
     with pytest.raises(KeyError, match="01.states"):
         exercise("99.nope")
+
+
+def test_no_answer_yet_is_said_plainly():
+    feedback = exercise("00.remote-load", "s0001").check(None)
+    assert not feedback.correct and "replace None" in feedback.message
+    assert feedback._repr_markdown_().startswith("**Not quite.**")
