@@ -3,8 +3,8 @@
 VENV ?= .venv
 PY = $(VENV)/bin/python
 STAMP = $(VENV)/.installed
-# Notebook checks get added here later, e.g. --nbval-lax --nbval-current-env notebooks/
-NBVAL_ARGS ?=
+# The lessons run top to bottom under nbval; only cells marked NBVAL_CHECK_OUTPUT are compared.
+NBVAL_ARGS ?= --nbval-lax --nbval-current-env --nbval-cell-timeout=300 notebooks
 # Only the folders that exist: git does not keep an empty benchmarks/ in a clean clone.
 SRC = $(wildcard coreylab tests benchmarks)
 
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: install
-	$(PY) -m pytest $(NBVAL_ARGS)
+	BOKEH_RESOURCES=inline $(PY) -m pytest tests $(NBVAL_ARGS)
 
 lab: install
 	BOKEH_RESOURCES=inline $(VENV)/bin/jupyter lab notebooks/

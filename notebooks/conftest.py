@@ -17,4 +17,4 @@ SKIP = [
 
 def pytest_collectstart(collector):
     if collector.fspath and collector.fspath.ext == ".ipynb":
-        collector.skip_compare += SKIP
+        collector.skip_compare = (*collector.skip_compare, *SKIP)

@@ -27,19 +27,23 @@ def store(path: str) -> float:
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": os.path.dirname(path)}}).execute()
     took = time.perf_counter() - start
+    checked = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if errors:
             raise SystemExit(f"{path}: a cell raised {errors[0]['ename']}: {errors[0]['evalue']}")
-        if MARK not in cell.source:
+        if MARK in cell.source:
+            # nbval wants a count on every cell whose outputs it compares; keep them stable.
+            checked += 1
+            cell.execution_count = checked
+            for out in cell.outputs:
+                if out.get("output_type") == "execute_result":
+                    out["execution_count"] = checked
+        else:
             cell.outputs = []
-        cell.execution_count = None
-        for out in cell.get("outputs", []):
-            out.pop("execution_count", None) if out.get("output_type") != "execute_result" else None
-            if out.get("output_type") == "execute_result":
-                out["execution_count"] = None
+            cell.execution_count = None
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return took
