@@ -228,3 +228,17 @@ def test_bad_programs_are_refused():
     m.spawn(0, program)
     with pytest.raises(RuntimeError, match="already running"):
         m.spawn(0, program)
+
+
+def test_an_upgrade_moves_no_data_and_counts_no_transfer():
+    """MOESI: core 0 writes x, core 1 reads it (one transfer, core 0 keeps it Owned), then core
+    1 writes: an upgrade from S. Core 0's O copy would supply on a write probe, but core 1
+    already has the data, so nothing moves: still one transfer."""
+    m = machine(protocol="MOESI")
+    x = m.memory.alloc(64, label="x")
+    do(m, 0, ("store", x, 1))
+    do(m, 1, ("load", x))
+    do(m, 1, ("store", x, 2))
+    assert m.trace.records[-1].source == "upgrade"
+    stats = m.counters().lines[m.line_of(x)]
+    assert (stats.transfers, stats.invalidations, stats.fills) == (1, 1, 1)

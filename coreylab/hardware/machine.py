@@ -142,7 +142,8 @@ class Machine:
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
         # 2. Where the data comes from, and what that costs.
-        if step.upgrades:
+        if step.upgrades:  # the requester has the data: whoever offered to supply sends none
+            supplier = dirty = None
             source, where, latency = "upgrade", -1, self._l3_latency
         else:
             source, where, latency = self._locate(core, line, supplier, now)
