@@ -41,3 +41,12 @@ def test_per_core_copies_live_on_their_cores_chips():
     chips = [m.memory.home_chip(c["next"]) for c in copies]
     assert chips == [c // 4 for c in range(16)]
     assert len({m.line_of(c["next"]) for c in copies}) == 16
+
+
+def test_describe_draws_the_layout_line_by_line():
+    m = Machine(HardwareParams.preset("tiny"))
+    s = Struct(m, "files", {"hot": [("lock", 2), "next_fd", ("fd", 9)]}, pad=False)
+    assert s.describe().splitlines()[1:] == [
+        "  line 0: lock[0..1], next_fd, fd[0..4]",
+        "  line 1: fd[5..8]",
+    ]

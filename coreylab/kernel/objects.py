@@ -40,6 +40,7 @@ class Struct:
         self.chip = chip
         self.pad = pad
         line = machine.params.line_size
+        self._line_size = line
         offsets, group_spans, size = _layout(groups, line, pad)
         self.size = size
         self.base = machine.memory.alloc(size, chip=chip, align=line)
@@ -70,6 +71,25 @@ class Struct:
 
     def words(self, field: str) -> int:
         return self._words[field]
+
+    def describe(self) -> str:
+        """Which fields sit on which line, as a reader of the C struct would draw it."""
+        by_line: dict[int, list[str]] = {}
+        for field, offset in self._offsets.items():
+            if field.startswith("_"):
+                continue  # alignment filler
+            words = self._words[field]
+            for first in range(words):
+                line = (offset + first * WORD) // self._line_size
+                last = first
+                while last + 1 < words and (offset + (last + 1) * WORD) // self._line_size == line:
+                    last += 1
+                if first and (offset + (first - 1) * WORD) // self._line_size == line:
+                    continue  # already named from an earlier word on this line
+                name = field if words == 1 else f"{field}[{first}..{last}]"
+                by_line.setdefault(line, []).append(name)
+        rows = [f"line {line}: {', '.join(names)}" for line, names in sorted(by_line.items())]
+        return f"{self.name} ({self.size} bytes on chip {self.chip}):\n  " + "\n  ".join(rows)
 
     def __repr__(self) -> str:
         return f"Struct({self.name}, chip {self.chip}, {self.size} B at {self.base:#x})"
