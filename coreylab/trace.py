@@ -25,6 +25,8 @@ class LineEvent(NamedTuple):
       invalidated); "writeback" or "drop" for an eviction.
     supplier: the core whose cache supplied the line, or the chip of the L3 or DRAM; -1 if none.
     queued: cycles the request waited for earlier transfers of the same line (contention).
+    probed: (core, state before, state after) of every other core the request probed.
+    offset: the byte within the line the access touched (true vs false sharing).
     """
 
     t_start: int
@@ -39,6 +41,8 @@ class LineEvent(NamedTuple):
     state_after: str
     invalidated: tuple[int, ...]
     queued: int
+    probed: tuple[tuple[int, str, str], ...] = ()
+    offset: int = 0
 
 
 class Trace:
@@ -80,6 +84,7 @@ class LineStats:
     hitm: int = 0  # transfers whose supplier held the line dirty (M or O)
     fills: int = 0  # data arrived from L3 or DRAM
     cores: set[int] = field(default_factory=set)  # cores that took a transaction on it
+    offsets: dict[int, set[int]] = field(default_factory=dict)  # byte in line -> cores touching
 
 
 @dataclass
@@ -130,4 +135,6 @@ class Counters:
             agg.hitm += stats.hitm
             agg.fills += stats.fills
             agg.cores |= stats.cores
+            for offset, cores in stats.offsets.items():
+                agg.offsets.setdefault(offset, set()).update(cores)
         return out

@@ -139,7 +139,7 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self.horizon = env.peek() + self._lookahead
                 continue
-            perform = self.machine.transact(self, line, Event.LOAD, "load")
+            perform = self.machine.transact(self, line, Event.LOAD, "load", addr)
             if self._access_log is not None:
                 self._log(perform, "load", addr)
             return self._values.get(addr, 0)
@@ -170,7 +170,7 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self.horizon = env.peek() + self._lookahead
                 continue
-            perform = self.machine.transact(self, line, Event.STORE, "store")
+            perform = self.machine.transact(self, line, Event.STORE, "store", addr)
             break
         self._values[addr] = value
         if self._access_log is not None:
@@ -218,7 +218,7 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self.horizon = env.peek() + self._lookahead
                 continue
-            perform = self.machine.transact(self, line, Event.STORE, "atomic")
+            perform = self.machine.transact(self, line, Event.STORE, "atomic", addr)
             break
         self.local += self._atomic_latency
         old = self._values.get(addr, 0)

@@ -78,6 +78,7 @@ class Machine:
         self.lines: dict[int, LineStats] = {}
         self._watchers: dict[int, list[tuple[Core, simpy.Event]]] = {}
         self._shift = p.line_size.bit_length() - 1
+        self._offset_mask = p.line_size - 1
         self._lookahead = p.lookahead
         self._l3_latency = p.l3_latency
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
@@ -120,7 +121,7 @@ class Machine:
         return max(c.local for c in self.cores)
 
     # -- one coherence transaction ------------------------------------------------------------
-    def transact(self, core: Core, line: int, event: Event, kind: str) -> int:
+    def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
         past it and return the transaction's perform time. (The hot path of every shared
         access: its steps are written out here rather than split into calls.)"""
@@ -129,6 +130,7 @@ class Machine:
         before = state_map.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
+        probed: list | None = [] if self.trace.enabled else None
         # 1. Probe the other holders, as the table says (see `_probe_targets`).
         holders = self.holders.get(line)
         if holders is None or (len(holders) == 1 and core.id in holders):
@@ -138,7 +140,7 @@ class Machine:
             others = self._probe_targets(core, line, event, holders)
             if others:
                 probe = PROBE_WRITE if event is STORE else PROBE_READ
-                supplier, dirty = self._probe(others, line, probe, now, invalidated)
+                supplier, dirty = self._probe(others, line, probe, now, invalidated, probed)
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
         # 2. Where the data comes from, and what that costs.
@@ -173,11 +175,13 @@ class Machine:
             state_map[line] = after
         core.local = end
         core.horizon = self.env.peek() + self._lookahead
-        self._count(core, line, source, supplier, dirty, invalidated)
-        if self.trace.enabled:
+        offset = addr & self._offset_mask
+        self._count(core, line, source, supplier, dirty, invalidated, offset)
+        if probed is not None:
             label = self.memory.label_of(line)
             rec = LineEvent(now, end, core.id, kind, line, label, source, where, before.name,
-                            after.name, tuple(invalidated), start - now)  # fmt: skip
+                            after.name, tuple(invalidated), start - now, tuple(probed),
+                            offset)  # fmt: skip
             self.trace.append(rec)
         # The perform time: a transaction that reached another core took at least `lookahead`
         # cycles to get there (see core.py); one that reached none is performed when it ends.
@@ -192,10 +196,11 @@ class Machine:
             return [owner] if owner is not None and owner is not core else []
         return [c for c in holders.values() if c is not core]
 
-    def _probe(self, others: list[Core], line: int, probe: Event, now: int, invalidated: list):
+    def _probe(self, others, line: int, probe: Event, now: int, invalidated: list, probed):
         """Apply the probe to every other holder, noting in `invalidated` the ids of the cores
-        whose copy it invalidated. Return the supplier (the core that sends the data, if any)
-        and whether its copy was dirty."""
+        whose copy it invalidated and, if `probed` is a list (tracing), every probed core's
+        (id, state before, state after). Return the supplier (the core that sends the data,
+        if any) and whether its copy was dirty."""
         supplier = dirty = None
         steps = self._steps
         for other in others:
@@ -214,6 +219,8 @@ class Machine:
                     del self.owner[line]
             if step.next is not state and line in self._watchers:
                 self._wake(other, line)
+            if probed is not None:
+                probed.append((other.id, state.name, step.next.name))
         return supplier, dirty
 
     def _locate(self, core: Core, line: int, supplier, now: int) -> tuple[str, int, int]:
@@ -249,7 +256,11 @@ class Machine:
             [cache_path(p.hops(chip(a), chip(b))) for b in range(p.cores)] for a in range(p.cores)
         ]
         self._far_l3s = [
-            [(c, *cache_path(h)) for h, c in sorted((p.hops(a, c), c) for c in range(p.chips)) if h]
+            [
+                (c, f"remote-l3-{h}hop", p.remote_cache_cycles(h))
+                for h, c in sorted((p.hops(a, c), c) for c in range(p.chips))
+                if h
+            ]
             for a in range(p.chips)
         ]
         self._dram_paths = [
@@ -315,13 +326,17 @@ class Machine:
         if not chips:
             del self.in_l3[line]
 
-    def _count(self, core: Core, line: int, source: str, supplier, dirty, invalidated) -> None:
+    def _count(self, core, line: int, source: str, supplier, dirty, invalidated, offset) -> None:
         misses = core.stats.misses
         misses[source] = misses.get(source, 0) + 1
         stats = self.lines.get(line)
         if stats is None:
             stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
         stats.cores.add(core.id)
+        cores = stats.offsets.get(offset)
+        if cores is None:
+            cores = stats.offsets[offset] = set()
+        cores.add(core.id)
         stats.invalidations += len(invalidated)
         if supplier is not None:
             stats.transfers += 1
@@ -375,8 +390,14 @@ class Machine:
             )
         lines = {
             line: LineStats(
-                st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
-            )
+                st.label,
+                st.transfers,
+                st.invalidations,
+                st.hitm,
+                st.fills,
+                set(st.cores),
+                {offset: set(cores) for offset, cores in st.offsets.items()},
+            )  # fmt: skip
             for line, st in self.lines.items()
         }
         return Counters(cores, lines, list(self.memory.reads), list(self.memory.writes))

@@ -1,0 +1,133 @@
+"""Scaling charts: a metric against the number of cores, one line per kernel variant.
+
+What it shows: for each variant in a `Result`, its measured metric at each core count (line and
+markers, each variant its own colour and marker shape), a dashed "linear scaling" reference
+drawn from the variant's smallest core count (for a throughput, value x cores / c0; for a cost
+per operation, flat: perfect scaling keeps it constant), optional reference points passed in by
+the caller (the paper's numbers, say: hollow markers), and hover details (variant, cores, value,
+speed-up over the smallest core count). Clicking a legend entry hides that variant.
+
+What it leaves out: error bars (each point is one seeded run), log axes (the paper draws these
+charts on linear axes). Nothing here is computed but the reference line: every value plotted
+comes from the Result or from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bokeh.models import (
+    ColumnDataSource,
+    HoverTool,
+    Legend,
+    LegendItem,
+    NumeralTickFormatter,
+    Title,
+)
+from bokeh.plotting import figure
+
+from ..experiments import Result
+from . import style
+
+REFERENCE_COLORS = ("#000000", "#CC79A7", "#56B4E9")  # hollow markers: the caller's numbers
+ReferencePoints = Mapping[str, Sequence[tuple[int, float]]]
+
+
+def scaling_chart(
+    result: Result,
+    metric: str,
+    reference: ReferencePoints | None = None,
+    higher_is_better: bool = True,
+    title: str | None = None,
+    width: int = 900,
+    height: int = 520,
+):
+    """`metric` against cores for every variant of `result`, with a linear-scaling reference.
+
+    `reference` maps a name to (cores, value) points, e.g. {"paper: Linux": [(1, 1.0), ...]}.
+    `higher_is_better` says whether the metric is a throughput (linear reference grows with
+    cores) or a cost per operation (linear reference stays flat)."""
+    fig = figure(title=title or f"{result.experiment}: {metric} by cores", width=width,
+                 height=height, x_axis_label="cores", y_axis_label=metric,
+                 tools="pan,box_zoom,reset,save")  # fmt: skip
+    style.style_figure(fig)
+    fig.xaxis.ticker = sorted({r["cores"] for r in result.rows})
+    fig.yaxis.formatter = NumeralTickFormatter(format="0.[00]a")
+    fig.add_layout(Title(text=_NOTE[higher_is_better], text_font_size=style.FONT,
+                         text_font_style="italic"), "above")  # fmt: skip
+    legend = Legend(click_policy="hide", label_text_font_size=style.FONT, location="top_left")
+    fig.add_layout(legend, "right")
+    hovered = [
+        _variant(fig, legend, _variant_data(result, variant, metric, higher_is_better), i)
+        for i, variant in enumerate(_variants(result))
+    ]
+    for j, (name, points) in enumerate((reference or {}).items()):
+        hovered.append(_reference(fig, legend, name, points, j))
+    fig.add_tools(HoverTool(renderers=hovered, tooltips=_TOOLTIPS))
+    return fig
+
+
+def _variant(fig, legend: Legend, data: dict[str, list], index: int):
+    """A variant's line, markers and dashed linear reference, under one legend entry; returns
+    the markers (what hover reads)."""
+    source = ColumnDataSource(data)
+    name = data["variant"][0]
+    colour, marker = style.variant_style(index)  # never yellow: too faint on white
+    line = fig.line("cores", "value", source=source, color=colour, line_width=3,
+                    name=f"variant:{name}")  # fmt: skip
+    dots = fig.scatter("cores", "value", source=source, color=colour, marker=marker, size=11)
+    ref = fig.line("cores", "linear", source=source, color=colour, line_width=2,
+                   line_dash="dashed", name=f"linear:{name}")  # fmt: skip
+    legend.items.append(LegendItem(label=name, renderers=[line, dots, ref]))
+    return dots
+
+
+_NOTE = {
+    True: "dashed: linear scaling from each variant's fewest cores (click a name to hide it)",
+    False: "dashed: perfect scaling keeps the cost flat (click a name to hide it)",
+}
+_TOOLTIPS = [("", "@variant"), ("cores", "@cores"), ("value", "@value{0,0.[00]}"),
+             ("speed-up", "@speedup{0.00}x")]  # fmt: skip
+
+
+def _variants(result: Result) -> list[str]:
+    seen: list[str] = []
+    for r in result.rows:
+        if r["variant"] not in seen:
+            seen.append(r["variant"])
+    return seen
+
+
+def _variant_data(result: Result, variant: str, metric: str, higher: bool) -> dict[str, list]:
+    """A variant's points, its speed-up over its smallest core count c0 and its linear line."""
+    rows = sorted((r for r in result.rows if r["variant"] == variant), key=lambda r: r["cores"])
+    cores = [r["cores"] for r in rows]
+    values = [r[metric] for r in rows]
+    c0, v0 = cores[0], values[0]
+    return {
+        "variant": [variant] * len(rows),
+        "cores": cores,
+        "value": values,
+        "speedup": [_ratio(v, v0) if higher else _ratio(v0, v) for v in values],
+        "linear": [v0 * c / c0 if higher else v0 for c in cores],
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def _reference(fig, legend: Legend, name: str, points, index: int):
+    """The caller's reference points: hollow markers with their own legend entry."""
+    cores = [c for c, _ in points]
+    values = [v for _, v in points]
+    source = ColumnDataSource({
+        "variant": [name] * len(points), "cores": cores, "value": values,
+        "speedup": [_ratio(v, values[0]) for v in values],
+    })  # fmt: skip
+    colour = REFERENCE_COLORS[index % len(REFERENCE_COLORS)]
+    marker = style.MARKERS[(index + 3) % len(style.MARKERS)]
+    dots = fig.scatter("cores", "value", source=source, marker=marker, size=14, line_width=2.5,
+                       line_color=colour, fill_color=None, name=f"reference:{name}")  # fmt: skip
+    legend.items.append(LegendItem(label=name, renderers=[dots]))
+    return dots

@@ -1,0 +1,82 @@
+"""The scaling chart: one line per variant, a linear reference per variant, reference points.
+
+The Result is measured on the simulated machine: every core does atomic increments, either on
+one shared counter (it bounces between caches) or on its own padded counter (it never moves).
+"""
+
+from __future__ import annotations
+
+import pytest
+from bokeh.models import HoverTool
+
+from coreylab.experiments import Result
+from coreylab.hardware import HardwareParams, Machine
+from coreylab.viz import scaling_chart
+
+CORES = (1, 2, 4, 8, 16)
+
+
+def _throughput(cores: int, shared: bool, ops: int = 20) -> float:
+    """Increments per 1000 cycles on `cores` cores of amd16."""
+    m = Machine(HardwareParams.preset("amd16"))
+    base = m.memory.alloc(64 * 16, label="counter")
+
+    def bump(core):
+        addr = base if shared else base + 64 * core.id
+        for _ in range(ops):
+            yield from core.fetch_add(addr, 1)
+
+    for c in range(cores):
+        m.spawn(c, bump)
+    return 1000 * cores * ops / m.run()
+
+
+@pytest.fixture(scope="module")
+def result():
+    rows = [
+        {"variant": v, "cores": c, "ops_per_kcycle": _throughput(c, v == "shared")}
+        for v in ("shared", "per-core")
+        for c in CORES
+    ]
+    return Result("counter", {}, rows)
+
+
+def _named(fig, prefix):
+    return [r for r in fig.renderers if r.name and r.name.startswith(prefix)]
+
+
+def test_one_line_per_variant_plus_linear_references(result):
+    fig = scaling_chart(result, "ops_per_kcycle")
+    assert [r.name for r in _named(fig, "variant:")] == ["variant:shared", "variant:per-core"]
+    assert len(_named(fig, "linear:")) == 2
+    for line in _named(fig, "variant:"):
+        assert list(line.data_source.data["cores"]) == list(CORES)
+
+
+def test_linear_reference_starts_at_one_core(result):
+    fig = scaling_chart(result, "ops_per_kcycle")
+    data = _named(fig, "linear:per-core")[0].data_source.data
+    one = result.row(variant="per-core", cores=1)["ops_per_kcycle"]
+    assert data["linear"] == [one * c for c in CORES]
+
+
+def test_cost_metric_has_a_flat_reference(result):
+    fig = scaling_chart(result, "ops_per_kcycle", higher_is_better=False)
+    data = _named(fig, "linear:shared")[0].data_source.data
+    assert len(set(data["linear"])) == 1
+
+
+def test_reference_points_and_hover(result):
+    paper = {"paper: shared": [(1, 5.0), (16, 1.0)]}
+    fig = scaling_chart(result, "ops_per_kcycle", reference=paper)
+    (ref,) = _named(fig, "reference:")
+    assert ref.data_source.data["value"] == [5.0, 1.0]
+    hover = next(t for t in fig.tools if isinstance(t, HoverTool))
+    assert ref in hover.renderers and len(hover.renderers) == 3
+
+
+def test_shared_counter_does_not_scale(result):
+    """What the chart is for: the shared counter falls far below its linear line."""
+    shared = result.column("ops_per_kcycle", variant="shared")
+    private = result.column("ops_per_kcycle", variant="per-core")
+    assert shared[-1] < 16 * shared[0] / 4 and private[-1] > 8 * private[0]
