@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_cmd_report)
 
     lab = sub.add_parser("lab", help="open JupyterLab on the notebooks")
+    lab.add_argument(
+        "--voila",
+        nargs="?",
+        const="",
+        metavar="NOTEBOOK",
+        help="lecturer mode: serve the lessons (or one) as Voila dashboards, code hidden",
+    )
     lab.set_defaults(func=_cmd_lab)
     return parser
 
@@ -200,11 +207,23 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     notebooks = Path(__file__).resolve().parent.parent / "notebooks"
     if not notebooks.is_dir():
         raise CliError(f"no notebooks folder at {notebooks}: run from a checkout of coreylab")
-    jupyter = shutil.which("jupyter")
-    if jupyter is None:
-        raise CliError("jupyter is not installed: pip install jupyterlab")
+    tool = "voila" if args.voila is not None else "jupyter"
+    program = shutil.which(
+        tool, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    if program is None:
+        extra = "pip install -e '.[voila]'" if tool == "voila" else "pip install jupyterlab"
+        raise CliError(f"{tool} is not installed: {extra}")
     os.environ.setdefault("BOKEH_RESOURCES", "inline")
-    os.execv(jupyter, [jupyter, "lab", str(notebooks)])
+    if tool == "jupyter":
+        argv = [program, "lab", str(notebooks)]
+    else:
+        target = notebooks / args.voila if args.voila else notebooks
+        if not target.exists():
+            names = ", ".join(p.name for p in sorted(notebooks.glob("*.ipynb")))
+            raise CliError(f"no notebook {args.voila!r}; lessons: {names}")
+        argv = [program, str(target)]
+    os.execv(program, argv)
     return 0  # not reached
 
 

@@ -1,0 +1,187 @@
+"""Every lesson in a real browser: JupyterLab runs each notebook top to bottom, and Voila serves
+one as a dashboard.
+
+For each notebook (a copy, so the repository's files are never saved over) the test opens it in
+JupyterLab on 127.0.0.1, runs all cells, waits for the kernel to go idle, and checks: no cell
+printed a traceback, every Bokeh canvas rendered with a size, and (in the lessons that have
+one) the machine animation's time slider advances when Play is clicked. A screenshot of each
+notebook is kept in test-artifacts/. Then Voila renders the tour with code hidden, and the same
+Play check runs there.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium chromium-driver`), playwright (pip; never
+`playwright install`), and voila for the last test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking"]  # fmt: skip
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium"),
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip)"),
+]
+
+# The animation's time slider, read in every Bokeh document on the page.
+SLIDERS = """() => (window.Bokeh ? [...window.Bokeh.documents] : []).map(
+    d => d.get_model_by_name('coreylab-time')).filter(m => m).map(m => m.value)"""
+SETTINGS = {
+    # Render every cell (no windowing), so canvases below the fold exist; no news pop-up.
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(argv: list[str], url: str, cwd: Path):
+    """Start a server, wait until `url` answers; stop it on leaving."""
+    env = dict(os.environ, BOKEH_RESOURCES="inline")
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail(f"server {argv[2]} did not start")
+                time.sleep(0.5)
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a copy of the notebooks, with its own settings."""
+    work = tmp_path_factory.mktemp("lab")
+    for nb in NOTEBOOKS:
+        shutil.copy(nb, work)
+    settings = work / ".settings"
+    for name, values in SETTINGS.items():
+        path = settings / name.replace(":", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port = free_port()
+    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+            f"--port={port}", "--allow-root", "--IdentityProvider.token=",
+            "--ServerApp.password=", f"--LabApp.user_settings_dir={settings}",
+            f"--LabApp.workspaces_dir={work / '.workspaces'}"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with serve(argv, f"{url}/api", work):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def run_all(page, url: str, name: str) -> None:
+    page.goto(f"{url}/lab/tree/{name}?reset")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_timeout(1000)
+    if page.locator(".jp-Dialog").count():  # a kernel chooser: take the default
+        page.click(".jp-Dialog button.jp-mod-accept")
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    page.wait_for_timeout(2000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+        ".some(p => p.textContent.includes('*'))",
+        timeout=120_000,
+    )
+    page.wait_for_timeout(2000)  # let BokehJS draw
+
+
+def check_page(page, shot: Path) -> None:
+    tracebacks = [t for t in page.locator(".jp-OutputArea-output").all_inner_texts()
+                  if "Traceback" in t or "Error:" in t]  # fmt: skip
+    assert not tracebacks, tracebacks[0][:500]
+    sizes = page.eval_on_selector_all(
+        "canvas", "cs => cs.map(c => [c.width, c.height])"
+    )  # Playwright's CSS reaches into Bokeh's shadow DOM
+    assert sizes, "no Bokeh canvas on the page"
+    assert all(w > 0 and h > 0 for w, h in sizes), sizes
+    page.screenshot(path=str(shot), full_page=True)
+
+
+def check_play(page) -> None:
+    """Click the first Play button; the first animation's slider must move."""
+    before = page.evaluate(SLIDERS)
+    assert before, "no machine animation on the page"
+    page.locator(".bk-btn:has-text('Play')").first.click()
+    page.wait_for_timeout(2500)
+    after = page.evaluate(SLIDERS)
+    assert after[0] > before[0], (before, after)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        run_all(page, lab, notebook.name)
+        check_page(page, ARTIFACTS / f"lab-{notebook.stem}.png")
+        if page.evaluate(SLIDERS):
+            check_play(page)
+    finally:
+        page.close()
+
+
+@pytest.mark.skipif(shutil.which("voila") is None and not (Path(sys.executable).parent / "voila")
+                    .exists(), reason="voila is not installed")  # fmt: skip
+def test_tour_as_a_voila_dashboard(browser, tmp_path):
+    """Lecturer mode: the tour with code hidden, controls and animation live."""
+    shutil.copy(NOTEBOOKS[0], tmp_path)
+    port = free_port()
+    argv = [sys.executable, "-m", "voila", NOTEBOOKS[0].name, "--no-browser",
+            f"--port={port}", "--Voila.ip=127.0.0.1"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    with serve(argv, url, tmp_path):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, timeout=180_000)
+        page.wait_for_selector("canvas", timeout=180_000)
+        page.wait_for_timeout(3000)
+        code = page.locator(".jp-InputArea-editor, .CodeMirror, .cm-editor").count()
+        assert code == 0, "Voila must hide the code"
+        check_page(page, ARTIFACTS / "voila-00_tour.png")
+        check_play(page)
+        page.close()
