@@ -182,3 +182,85 @@ register(
         hint="An atomic increment needs the line exclusive. Who held it just before?",
     )
 )
+
+
+# -- 02: the fd table and shares ----------------------------------------------------------------
+def _lock_count_solve(v: dict) -> int:
+    from .kernel import LinuxKernel
+    from .workloads import run_call
+
+    kernel = LinuxKernel(Machine(checked_params("amd16")))
+    task = kernel.create_process(0)
+    fd = run_call(task, kernel.open, "/tmp/f")
+    lock = task.files.lock
+    before = lock.stats.acquisitions
+    dups = [run_call(task, kernel.dup, fd) for _ in range(v["k"])]
+    for new in dups:
+        run_call(task, kernel.close, new)
+    return lock.stats.acquisitions - before
+
+
+register(
+    Spec(
+        key="02.lock-count",
+        lesson="02_fd_table_and_shares",
+        draw=lambda rng: {"k": rng.randint(1, 4)},
+        ask=lambda v: (
+            f"A Linux thread dups its descriptor {v['k']} time(s), then closes the "
+            f"{v['k']} new descriptor(s). How many times does it take its table's file_lock?"
+        ),
+        solve=_lock_count_solve,
+        judge=within(0.0),
+        parse=parse_number,
+        explain=lambda v, a: (
+            f"{a} times: a dup takes file_lock twice (allocate the lowest free fd, then install "
+            "the file), a close once (clear the slot and the bit), as Linux 2.6.27 does."
+        ),
+        hint="POSIX wants the lowest free fd: allocating it and installing the file are two "
+        "separate critical sections in fs/file.c; closing is one.",
+    )
+)
+
+
+def _scaling_solve(v: dict) -> frozenset[str]:
+    from .experiments import run
+
+    result = run("fd-dup-close", cores=[1, v["cores"]], hw=checked_params("amd16"))
+    out = set()
+    for variant in sorted({r["variant"] for r in result.rows}):
+        one, many = result.column("ops_per_sec", variant=variant)
+        if many >= 0.75 * v["cores"] * one:
+            out.add(variant)
+    return frozenset(out)
+
+
+def parse_variants(response) -> frozenset[str]:
+    names = response.replace(",", " ").split() if isinstance(response, str) else response
+    names = frozenset(str(n).strip() for n in names)
+    known = {"linux-threads", "linux-procs", "linux-fdshares", "corey-shares"}
+    unknown = names - known
+    if unknown or not names:
+        raise ValueError(f"name variants among {', '.join(sorted(known))}")
+    return names
+
+
+register(
+    Spec(
+        key="02.which-scale",
+        lesson="02_fd_table_and_shares",
+        draw=lambda rng: {"cores": rng.choice([4, 8, 16])},
+        ask=lambda v: (
+            f"Which fd-dup-close variants reach at least 75% of linear scaling at {v['cores']} "
+            "cores (throughput at least 0.75 x cores x their 1-core throughput)? Name them, "
+            "e.g. 'linux-procs, corey-shares'."
+        ),
+        solve=_scaling_solve,
+        judge=lambda expected, given: expected == given,
+        parse=parse_variants,
+        explain=lambda v, a: (
+            f"{', '.join(sorted(a))}: none of them writes a line another core writes."
+        ),
+        hint="Ask of each variant: does any line get written by two cores? A shared files_struct "
+        "does; a table per process, per FD share or per Corey share does not.",
+    )
+)

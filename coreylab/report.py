@@ -22,6 +22,7 @@ from bokeh.resources import INLINE
 
 from . import experiments
 from .experiments import Experiment, Result
+from .experiments.base import format_value
 
 THROUGHPUT_SUFFIXES = ("_per_sec",)  # metrics where higher is better; the rest are costs
 
@@ -81,7 +82,7 @@ def _numeric_metrics(exp: Experiment, result: Result) -> list[str]:
 
 def _table(result: Result) -> DataTable:
     columns = list(dict.fromkeys(k for row in result.rows for k in row))
-    data = {c: [_fmt(r.get(c, "")) for r in result.rows] for c in columns}
+    data = {c: [format_value(r.get(c, "")) for r in result.rows] for c in columns}
     return DataTable(
         source=ColumnDataSource(data),
         columns=[TableColumn(field=c, title=c) for c in columns],
@@ -89,7 +90,3 @@ def _table(result: Result) -> DataTable:
         height=min(40 + 26 * len(result.rows), 420),
         index_position=None,
     )
-
-
-def _fmt(value) -> str:
-    return f"{value:,.4g}" if isinstance(value, float) else str(value)

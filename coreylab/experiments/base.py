@@ -119,7 +119,7 @@ class Result:
     def table(self) -> str:
         """The rows as an aligned text table (what `coreylab run` prints)."""
         columns = list(dict.fromkeys(k for row in self.rows for k in row))
-        cells = [[_cell(r.get(c, "")) for c in columns] for r in self.rows]
+        cells = [[format_value(r.get(c, "")) for c in columns] for r in self.rows]
         widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
         numeric = [all(isinstance(r.get(c), int | float) for r in self.rows) for c in columns]
 
@@ -137,8 +137,11 @@ class Result:
         return next((t for t in self.traces if t is not None), None)
 
 
-def _cell(value: Any) -> str:
-    return f"{value:,.4g}" if isinstance(value, float) else str(value)
+def format_value(value: Any) -> str:
+    """A metric as a person reads it: big numbers with separators, small ones to 4 digits."""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
 
 
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:

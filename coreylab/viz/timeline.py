@@ -57,13 +57,16 @@ def core_timeline(
     """A row per core (0 at the top) of miss, queue and spin spans, plus the caller's
     user/kernel `spans`, with hand-offs of `lines` (default: the hottest line)."""
     records = records_of(trace_or_records)
+    # Rows for the cores that did something (up to the highest one), not the whole machine.
+    busy = [r.core for r in records if r.core >= 0] + [s[0] for s in spans or []]
+    rows = max(busy, default=params.cores - 1) + 1
     fig = figure(
-        title=title, width=width, height=110 + 30 * params.cores, x_axis_label="cycles",
-        y_axis_label="core", y_range=Range1d(params.cores - 0.5, -0.5),
+        title=title, width=width, height=110 + 30 * rows, x_axis_label="cycles",
+        y_axis_label="core", y_range=Range1d(rows - 0.5, -0.5),
         tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
     )  # fmt: skip
     style.style_figure(fig)
-    fig.yaxis.ticker = list(range(params.cores))
+    fig.yaxis.ticker = list(range(rows))
     fig.xaxis.formatter = NumeralTickFormatter(format="0,0")
     fig.ygrid.grid_line_color = None
     legend = Legend(label_text_font_size=style.FONT, click_policy="hide")
