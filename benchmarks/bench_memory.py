@@ -20,7 +20,7 @@ from coreylab.hardware import HardwareParams, Machine
 from coreylab.trace import Trace
 
 
-def accesses(seed, n, private_base, shared_base, p_private, p_store, lines, chunk=2048):
+def accesses(seed, n, private_base, shared_base, p_private, p_store, lines, chunk=8192):
     """The (address, is_store) stream of one core, drawn in chunks so that memory does not
     grow with the run length."""
     rng = np.random.default_rng(seed)
@@ -76,10 +76,10 @@ def main() -> None:
     print(f"(a) mostly private, {n:,} accesses: {rate_a:,.0f} accesses/s (floor 1,000,000)")
     rate_b, n = run(per_core // 2, 0.0, 0.33)
     print(f"(b) heavily shared, {n:,} accesses: {rate_b:,.0f} accesses/s (floor 250,000)")
-    small, large = peak_memory(5_000), peak_memory(20_000)
+    small, large = peak_memory(10_000), peak_memory(40_000)  # both past one chunk
     print(
-        f"peak Python memory, trace off: {small / 1e6:.1f} MB at 80k accesses, "
-        f"{large / 1e6:.1f} MB at 320k accesses"
+        f"peak Python memory, trace off: {small / 1e6:.1f} MB at 160k accesses, "
+        f"{large / 1e6:.1f} MB at 640k accesses"
     )
 
 
