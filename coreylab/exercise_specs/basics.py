@@ -1,11 +1,10 @@
-"""The lessons' exercises: each draws a variant from the student's seed, and solves it by
-running the simulator on that variant. Keys are "<lesson>.<name>"; notebooks name them."""
+"""Exercises of lessons 00-02: the latency ladder, coherence by hand, the fd table."""
 
 from __future__ import annotations
 
 import random
 
-from .exercises import (
+from ..exercises import (
     Spec,
     checked_params,
     parse_number,
@@ -13,8 +12,8 @@ from .exercises import (
     register,
     within,
 )
-from .hardware import Machine
-from .playground import run_ops
+from ..hardware import Machine
+from ..playground import run_ops
 
 
 # -- 00: the tour and the latency ladder --------------------------------------------------------
@@ -186,8 +185,8 @@ register(
 
 # -- 02: the fd table and shares ----------------------------------------------------------------
 def _lock_count_solve(v: dict) -> int:
-    from .kernel import LinuxKernel
-    from .workloads import run_call
+    from ..kernel import LinuxKernel
+    from ..workloads import run_call
 
     kernel = LinuxKernel(Machine(checked_params("amd16")))
     task = kernel.create_process(0)
@@ -223,7 +222,7 @@ register(
 
 
 def _scaling_solve(v: dict) -> frozenset[str]:
-    from .experiments import run
+    from ..experiments import run
 
     result = run("fd-dup-close", cores=[1, v["cores"]], hw=checked_params("amd16"))
     out = set()
