@@ -134,3 +134,49 @@ def private_counters(
         m.spawn(c, program)
     m.run()
     return m
+
+
+def measure(
+    designs: dict,
+    cores: list[int] | tuple[int, ...] = (1, 2, 4, 8, 16),
+    ops: int = 50,
+    hw: HardwareParams | None = None,
+):
+    """Measure your own designs on the simulated machine, as the experiments do.
+
+    `designs` maps a name to `(setup, work)`: `setup(machine, cores)` allocates what the
+    design needs (with `machine.memory.alloc(size, chip=..., label=...)`) and returns any
+    object; `work(core, state, i)` is a generator that does operation `i` on `core` with
+    loads, stores, atomics and compute (`yield from core.fetch_add(addr, 1)`, ...). Each core
+    runs `ops` operations. Returns a Result with, per design and core count, ops_per_sec (all
+    cores together), cycles_per_op and line_transfers_per_op, ready for `viz.scaling_chart`.
+    """
+    from .experiments import Result
+
+    hw = hw or HardwareParams.preset("amd16")
+    rows = []
+    for name, (setup, work) in designs.items():
+        for n in cores:
+            if not 1 <= n <= hw.cores:
+                raise ValueError(f"core counts must be between 1 and {hw.cores}, not {n}")
+            m = Machine(hw)
+            state = setup(m, n)
+
+            def program(core, state=state, work=work):
+                for i in range(ops):
+                    yield from work(core, state, i)
+
+            for c in range(n):
+                m.spawn(c, program)
+            cycles = m.run()
+            transfers = m.counters().total("transfers")
+            rows.append(
+                {
+                    "variant": name,
+                    "cores": n,
+                    "ops_per_sec": round(n * ops / hw.seconds(cycles), 1),
+                    "cycles_per_op": round(cycles / ops, 2),
+                    "line_transfers_per_op": round(transfers / (n * ops), 3),
+                }
+            )
+    return Result("your-designs", {"ops": ops, "hardware": hw.name}, rows)

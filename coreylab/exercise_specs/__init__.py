@@ -2,6 +2,9 @@
 the student's seed and is answered by running the simulator on that variant; keys are
 "<lesson>.<name>" and notebooks name them. Importing this package registers them all."""
 
-from . import basics  # noqa: F401  00-02
+from . import (
+    basics,  # noqa: F401  00-02
+    capstone,  # noqa: F401  07
+)
 
 __all__: list[str] = []
