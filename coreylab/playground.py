@@ -58,7 +58,7 @@ def coherence_walk(ops: list[tuple[int, str]], hw: HardwareParams | None = None)
     line = m.line_of(x)
     for step, (core_id, op) in enumerate(ops, 1):
 
-        def program(core, op=op):
+        def program(core, op=op, step=step):
             if op == "load":
                 yield from core.load(x)
             else:

@@ -16,9 +16,26 @@ from typing import Any
 
 from ..hardware import HardwareParams, ParamError
 from .base import Experiment, ExperimentError, Param, Point, Result, hardware
+from .fd import FD_DUP_CLOSE
 from .ladder import LATENCY_LADDER
+from .mapreduce import MAPREDUCE
+from .memory import MEMCLONE, MEMPASS
+from .network import TCP_CONNECTIONS, WEBSERVER
+from .shares import SHARES
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (LATENCY_LADDER,)}
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        LATENCY_LADDER,
+        FD_DUP_CLOSE,
+        SHARES,
+        MEMCLONE,
+        MEMPASS,
+        MAPREDUCE,
+        TCP_CONNECTIONS,
+        WEBSERVER,
+    )
+}
 
 __all__ = [
     "EXPERIMENTS",

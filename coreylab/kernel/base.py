@@ -73,6 +73,17 @@ class KernelParams:
 
     syscall_cycles: int = 100  # trap into the kernel and return (sysenter/sysexit): estimate
 
+    # -- descriptors: Linux files (descriptors.py) ----------------------------------------------
+    fd_lookup_cycles: int = 10  # fcheck_files: bounds check, index the fd array: estimate
+    fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over the bitmap: estimate
+    file_open_cycles: int = 1500  # open(): path walk, set up a struct file: estimate
+    file_close_cycles: int = 60  # filp_close: flush, dnotify, POSIX locks: estimate
+    copy_cycles_per_line: int = 16  # copy_to_user/copy_from_user of one 64-byte line: estimate
+
+    # -- descriptors: Corey shares (shares.py) ---------------------------------------------------
+    share_hash_cycles: int = 10  # hash an object id and compare one map slot: estimate
+    kobj_alloc_cycles: int = 200  # set up a kernel object's header on its page: estimate
+
     def replace(self, **changes: Any) -> KernelParams:
         return dataclasses.replace(self, **changes)
 
@@ -95,6 +106,14 @@ class KernelBase:
         task = Task(len(self.tasks), self.machine.cores[core_id], name)
         self.tasks.append(task)
         return task
+
+    def chip_for(self, task: Task, chip: Any) -> int:
+        """The chip a call places a new object on: `chip`, or the caller's when None."""
+        if chip is None:
+            return task.core.chip
+        if isinstance(chip, bool) or not isinstance(chip, int) or not 0 <= chip < self.params.chips:
+            raise KernelError(Errno.EINVAL, f"chip {chip!r} does not exist")
+        return chip
 
     def register(self, lock: Lock) -> Lock:
         """Note a lock so `lock_stats` reports it."""

@@ -14,15 +14,17 @@ from ..hardware import Machine
 from .address_space import CoreyMemory
 from .base import KernelBase, KernelParams, Task
 from .descriptors import CoreyShares
+from .devices import CoreyDevices
 
 
-class CoreyKernel(CoreyShares, CoreyMemory, KernelBase):
+class CoreyKernel(CoreyDevices, CoreyShares, CoreyMemory, KernelBase):
     name = "corey"
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
         KernelBase.__init__(self, machine, kparams)
         self.setup_shares()
         self.setup_memory()
+        self.setup_devices()
 
     def create_pcore(self, core_id: int, name: str | None = None) -> Task:
         """A pcore (Corey's thread of control) on `core_id`, with its own share map and root

@@ -15,15 +15,17 @@ from ..hardware import Machine
 from .address_space import LinuxMemory
 from .base import KernelBase, KernelParams, Task
 from .descriptors import LinuxFiles
+from .devices import LinuxNet
 
 
-class LinuxKernel(LinuxFiles, LinuxMemory, KernelBase):
+class LinuxKernel(LinuxNet, LinuxFiles, LinuxMemory, KernelBase):
     name = "linux"
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
         KernelBase.__init__(self, machine, kparams)
         self.setup_files()
         self.setup_memory()
+        self.setup_net()
 
     def create_process(self, core_id: int, name: str | None = None) -> Task:
         """A new process on `core_id`, with its own descriptor table and address space, both
@@ -39,5 +41,6 @@ class LinuxKernel(LinuxFiles, LinuxMemory, KernelBase):
         task = self._new_task(core_id, name or f"{process.name}.thread{len(self.tasks)}")
         task.process = process
         task.files = process.files
+        self.share_files(process.files)
         task.mm = process.mm
         return task

@@ -1,0 +1,89 @@
+"""fd-dup-close: the talk's motivating example. Each core dups its own descriptor and closes the
+dup, in a loop (will-it-scale's dup1; Corey's FD benchmark on Linux 2.6.27).
+
+Variants, all running the same loop (`workloads.dup_close`) against the kernel interface:
+  linux-threads   one process, one thread per core: one files_struct shared by all threads
+  linux-procs     one process per core: a files_struct each, on its own chip
+  linux-fdshares  one process, one thread per core, each with its own fd table made by
+                  `share_alloc` (the talk's "Linux with FD shares")
+  corey-shares    one pcore per core: each adds its own object to its own share and removes it
+                  again (Corey's share_addref/share_unref on the pcore's own share)
+
+Metrics, over the timed phase only (after a warm-up; see `workloads.measure`):
+  ops_per_sec            dup+close pairs per simulated second, all cores together
+  cycles_per_op          cycles one pair takes on one core (mean over cores)
+  line_transfers_per_op  lines that moved from one core's cache to another's, per pair
+
+What comes out and why: with one shared table every dup+close takes file_lock three times and
+writes the lines it lives on (next_fd, bitmaps, fd slots share the lock's line), so the line
+moves on every critical section and the ticket lock's waiters keep pulling it back; with one
+table per process, per FD share or per Corey share, no line is written by two cores. Nothing
+here is a per-variant constant: the variants differ only in which tables the tasks use.
+
+What it leaves out: the loop's user-level instructions, and everything `descriptors.py` and
+`shares.py` leave out.
+"""
+
+from __future__ import annotations
+
+from ..hardware import HardwareParams, Machine
+from ..kernel import CoreyKernel, Kernel, LinuxKernel, Task
+from ..trace import Trace
+from ..workloads import Loop, dup_close, measure, run_call
+from .base import Experiment, Param, Point
+
+VARIANTS = ("linux-threads", "linux-procs", "linux-fdshares", "corey-shares")
+TRACE_LIMIT = 200_000  # records kept when a trace is asked for (the first ones: set-up, warm-up)
+
+OPS = Param("ops", 8, 1, 100_000, "dup+close pairs per core, timed")
+WARMUP = Param("warmup", 2, 0, 10_000, "dup+close pairs per core before timing starts")
+
+
+def tasks_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[Task]]:
+    """The kernel of a variant and one task per core (cores 0..cores-1)."""
+    if variant == "corey-shares":
+        kernel = CoreyKernel(machine)
+        return kernel, [kernel.create_pcore(c) for c in range(cores)]
+    kernel = LinuxKernel(machine)
+    if variant == "linux-procs":
+        return kernel, [kernel.create_process(c) for c in range(cores)]
+    process = kernel.create_process(0)
+    return kernel, [process] + [kernel.create_thread(process, c) for c in range(1, cores)]
+
+
+def loops_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[Loop]]:
+    """Set a variant up on `machine`: each task gets its table (FD shares only) and its own
+    object (a file, or a Corey object in the pcore's own share)."""
+    kernel, tasks = tasks_for(variant, cores, machine)
+    loops = []
+    for task in tasks:
+        share = run_call(task, kernel.share_alloc) if variant == "linux-fdshares" else None
+        name = run_call(task, kernel.ref_new, share)
+        loops.append(Loop(task, dup_close, (name, share)))
+    return kernel, loops
+
+
+def point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
+) -> Point:
+    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    kernel, loops = loops_for(variant, cores, machine)
+    m = measure(kernel, loops, warmup, ops, seed)
+    row = {
+        "variant": variant,
+        "cores": cores,
+        "ops_per_sec": round(m.ops_per_sec(hw), 1),
+        "cycles_per_op": round(m.cycles_per_op(), 2),
+        "line_transfers_per_op": round(m.transfers_per_op(), 3),
+    }
+    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+
+
+FD_DUP_CLOSE = Experiment(
+    name="fd-dup-close",
+    summary="each core dups and closes its own fd: one shared table vs private tables",
+    variants=VARIANTS,
+    metrics=("ops_per_sec", "cycles_per_op", "line_transfers_per_op"),
+    params=(OPS, WARMUP),
+    point=point,
+)

@@ -1,0 +1,109 @@
+"""memclone and mempass: what a shared address space costs when cores grow or pass memory.
+
+What they measure (the paper's address-range benchmarks; programs in `workloads_memory.py`):
+  memclone  each core allocates a region and writes one word per page, allocation timed.
+            `cycles_per_page` is the mean over cores of each core's cycles / pages;
+            `max_cycles_per_page` the slowest core's; `faults` all page faults (hard + soft).
+            With one address space (`linux-threads`) every fault takes mmap_sem and bumps the
+            rss counter in the one mm_struct, so its lines bounce and the cost per page grows
+            with cores; `linux-procs` (an mm each) and `corey-ar` (a range each) stay flat.
+  mempass   one buffer, each core in turn writes one word per page. `cycles_per_page` is the
+            mean over cores of each core's turn / pages; `soft_faults` counts faults that only
+            filled an entry. Separate processes (`linux-procs`, a MAP_SHARED buffer) take a soft
+            fault per page per core after the first; one address space (`linux-threads`) and
+            one shared Corey range (`corey-ar`) share the page table, so they take none.
+
+Everything is simulated: costs come from the machine's caches and DRAM and the kernels' data
+on lines; the instruction work of kernel paths is `MemoryParams` (estimates). No randomness:
+the seed is accepted and changes nothing. Sizes: `pages` per core (memclone) or per buffer
+(mempass), up to the paper's 25,600 (100 MB; slow, and memory-hungry: the machine keeps
+counters per line touched).
+
+Left out: what the application does with the memory besides one word per page; huge pages.
+"""
+
+from __future__ import annotations
+
+from ..hardware import HardwareParams, Machine
+from ..trace import Trace
+from ..workloads_memory import (
+    make_tasks,
+    memclone_program,
+    mempass_program,
+    mempass_setup,
+)
+from .base import Experiment, Param, Point
+
+VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
+TRACE_LIMIT = 200_000  # records kept when a trace is asked for
+PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
+
+
+def _machine(hw: HardwareParams, trace: bool) -> Machine:
+    return Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+
+
+def _point(machine: Machine, variant: str, cores: int, row: dict) -> Point:
+    rows = [{"variant": variant, "cores": cores, **row}]
+    return Point(rows=rows, counters=machine.counters(),
+                 trace=machine.trace if machine.trace.enabled else None)  # fmt: skip
+
+
+def memclone_point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, pages: int
+) -> Point:
+    """Every core allocates `pages` pages and writes one word in each, at once."""
+    machine = _machine(hw, trace)
+    kernel, tasks = make_tasks(variant, machine, cores)
+    out: dict[int, int] = {}
+    program = memclone_program(variant)
+    for task in tasks:
+        machine.spawn(task.core.id, program, kernel, task, pages, out)
+    machine.run()
+    per_page = [out[t.core.id] / pages for t in tasks]
+    faults = kernel.faults.hard_total + kernel.faults.soft_total
+    return _point(machine, variant, cores, {
+        "cycles_per_page": sum(per_page) / len(per_page),
+        "max_cycles_per_page": max(per_page),
+        "faults": faults,
+    })  # fmt: skip
+
+
+def mempass_point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, pages: int
+) -> Point:
+    """Core 0 writes one word in every page of a buffer, then core 1, ... (a baton in memory
+    says whose turn it is; setting up the mappings is not timed)."""
+    machine = _machine(hw, trace)
+    kernel, tasks = make_tasks(variant, machine, cores)
+    addrs = mempass_setup(variant, kernel, tasks, pages)
+    baton = machine.memory.alloc(hw.line_size, 0, "mempass.baton")
+    out: dict[int, int] = {}
+    for task in tasks:
+        machine.spawn(task.core.id, mempass_program, kernel, task, addrs[task.id], pages, baton,
+                      out)  # fmt: skip
+    machine.run()
+    per_page = [out[t.core.id] / pages for t in tasks]
+    return _point(machine, variant, cores, {
+        "cycles_per_page": sum(per_page) / len(per_page),
+        "soft_faults": kernel.faults.soft_total,
+    })  # fmt: skip
+
+
+MEMCLONE = Experiment(
+    name="memclone",
+    summary="each core allocates memory and touches every page: shared mm vs private ones",
+    variants=VARIANTS,
+    metrics=("cycles_per_page", "max_cycles_per_page", "faults"),
+    params=(Param("pages", 32, 1, PAPER_PAGES, "pages each core allocates and touches"),),
+    point=memclone_point,
+)
+
+MEMPASS = Experiment(
+    name="mempass",
+    summary="a buffer passed from core to core: soft page faults with private page tables",
+    variants=VARIANTS,
+    metrics=("cycles_per_page", "soft_faults"),
+    params=(Param("pages", 64, 1, PAPER_PAGES, "pages in the buffer every core touches"),),
+    point=mempass_point,
+)

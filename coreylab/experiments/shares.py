@@ -1,0 +1,80 @@
+"""shares: Corey's shares benchmark. Each core adds its own object to a share and removes it
+again, in a loop (Corey's share_addref then share_unref; 100,000 times in the paper).
+
+Variants:
+  corey-global-share    one share, made by core 0 on chip 0 and given to every pcore
+  corey-percore-shares  each pcore makes its own share, on its own chip
+
+In both, the object lives in the pcore's own private share and is added to the measured share,
+so every operation inserts a map entry and erases it: the variants differ only in who else
+holds the share. (Corey's own per-core run added the object to the share that already held
+it, which only bumps the entry's count; `fd-dup-close`'s corey-shares variant does that.)
+
+Metrics, over the timed phase only (after a warm-up; see `workloads.measure`):
+  ops_per_sec       add+remove pairs per simulated second, all cores together
+  l3_misses_per_op  transactions whose data came from outside the core and its chip's L3
+                    (another core's cache on any chip, a remote L3, or DRAM), per pair: what
+                    the paper counted with the L3-miss performance counter
+
+What comes out and why: a global share's MCS lock line, its map's size line and the map
+slots move between cores on every operation, and the lock serializes the writers; a per-core
+share's lines never leave their core.
+
+What it leaves out: everything `shares.py` (the kernel module) leaves out; user-level work.
+"""
+
+from __future__ import annotations
+
+from ..hardware import HardwareParams, Machine
+from ..kernel import CoreyKernel
+from ..trace import Trace
+from ..workloads import L3_MISS_SOURCES, Loop, dup_close, measure, run_call
+from .base import Experiment, Param, Point
+
+VARIANTS = ("corey-global-share", "corey-percore-shares")
+TRACE_LIMIT = 200_000
+
+OPS = Param("ops", 20, 1, 100_000, "add+remove pairs per core, timed")
+WARMUP = Param("warmup", 2, 0, 10_000, "add+remove pairs per core before timing starts")
+
+
+def loops_for(variant: str, cores: int, machine: Machine) -> tuple[CoreyKernel, list[Loop]]:
+    """One pcore per core, each with its own object in its own private share, and the share
+    it adds that object to."""
+    kernel = CoreyKernel(machine)
+    pcores = [kernel.create_pcore(c) for c in range(cores)]
+    if variant == "corey-global-share":
+        shared = run_call(pcores[0], kernel.share_alloc)
+        for other in pcores[1:]:
+            run_call(pcores[0], kernel.share_grant, other, shared)
+    loops = []
+    for pc in pcores:
+        share = shared if variant == "corey-global-share" else run_call(pc, kernel.share_alloc)
+        obj = run_call(pc, kernel.ref_new)
+        loops.append(Loop(pc, dup_close, (obj, share)))
+    return kernel, loops
+
+
+def point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
+) -> Point:
+    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    kernel, loops = loops_for(variant, cores, machine)
+    m = measure(kernel, loops, warmup, ops, seed)
+    row = {
+        "variant": variant,
+        "cores": cores,
+        "ops_per_sec": round(m.ops_per_sec(hw), 1),
+        "l3_misses_per_op": round(m.misses_per_op(*L3_MISS_SOURCES), 3),
+    }
+    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+
+
+SHARES = Experiment(
+    name="shares",
+    summary="each core adds an object to a share and removes it: one global share vs per-core",
+    variants=VARIANTS,
+    metrics=("ops_per_sec", "l3_misses_per_op"),
+    params=(OPS, WARMUP),
+    point=point,
+)

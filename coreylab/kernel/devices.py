@@ -1,0 +1,594 @@
+"""Devices: Linux's network stack, run on the cores interrupts reach | Corey's devices, kernel
+cores and system-call rings. The card, its driver and the TCP stack both kernels run are in
+`netstack.py`; this file decides who runs them where, and who shares what.
+
+What it models, Linux half (`LinuxNet`, 2.6.2x with one process per core):
+  one stack for the whole machine (`tcp`: listener, established hash, bind bucket, route,
+  counters, on chip 0) that every core runs; each card's interrupt routed to a core
+  (smp_affinity), whose kernel takes it at its next system-call exit or while it sleeps (NAPI:
+  mask, poll up to a budget, unmask). `accept` sleeps on the listener's wait queue when nothing
+  is queued and is woken (wake-one, an IPI) by whichever core's softirq queued a connection;
+  `recv`, `write` and `close` run in the caller's context on the connection's socket wherever
+  its lines are. So every core writes the listener's lock and queues, the shared counters, the
+  route and the cards' tx rings, and a connection's socket moves from the core that made it
+  to the core that accepted it.
+
+The Corey half (`CoreyDevices`, Corey's kern/device.c, kern/sysmon.c, inc/jsysmon.h):
+  a card is a kernel object (`device_alloc`, in a share); `kcore_start` puts a pcore in monitor
+  mode over devices it can name through its shares, with a stack of its own on its chip. A
+  kernel core loops: poll each card's next receive descriptor, run the stack, serve each ring;
+  with nothing to do it spins on those lines. An application pcore hands it calls through a
+  ring (`sysmon_attach`): 51 slots of 10 words (sc_num, a1..a7, ret, flag), packed as Corey
+  packs them, in a page of the application's; the application takes the next slot (flag
+  INUSE), writes the arguments, sets KERN_CALL|KERN_RET and spins on the flag; the kernel core
+  runs slots in ring order, writes `ret` and clears KERN_RET. An accept with nothing queued is
+  parked and answered when a connection arrives. "Dedicated": one kernel core serves every card
+  and ring; "polling": each pcore is its own kernel core (calls run inline, no ring).
+
+  concept           Linux (LinuxNet)                  Corey (CoreyDevices)
+  who runs TCP      every core: softirq + syscalls    the kernel core that owns the card
+  stack data        one copy, ticket-locked, shared   one per kernel core, no locks, private
+  a packet arrives  interrupt on the routed core      the kernel core's poll sees the DMA write
+  accept/write      trap, run on the caller's core    ring slot -> kernel core (or inline)
+
+What it leaves out: sockets as file descriptors (calls take a `ConnRef`), `socket`/`bind`/
+`listen` (one listener made at set-up), user-space lwIP (Corey's stack here is the same code
+with private data), interrupts that preempt a running call, the scheduler beyond a wake-up
+cost, and everything `netstack.py` leaves out.
+
+Invariants: a call given bad input raises `KernelError` and changes no state (validate, then
+act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KERN_CALL
+(kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from ..hardware.core import Core, Op
+from .base import Errno, KernelError, Task
+from .netstack import NIC, Connection, Driver, Interrupts, Listener, NetStack
+from .objects import Struct
+
+SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
+RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
+INUSE, KERN_CALL, KERN_RET = 0x10, 0x20, 0x40  # SYSMON_USER_INUSE, _KERN_CALL, _KERN_RET
+SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE = 1, 2, 3, 4, 5
+PARKED = object()  # a call the kernel core answers later
+
+
+class NetErrno(enum.IntEnum):
+    """Codes the devices need that `Errno` lacks (candidates for it)."""
+
+    EBUSY = 16  # every slot of a ring is in use
+
+
+@dataclass(frozen=True)
+class NetParams:
+    """The network's instruction work and sizes. Cycles unless marked; all estimates (2.6-era
+    per-packet costs of a few hundred to a few thousand cycles), to fold into KernelParams."""
+
+    ring_size: int = 64  # descriptors per receive and per transmit ring
+    fifo_packets: int = 64  # packets a card holds while its receive ring is full; more: dropped
+    syn_backlog: int = 128  # tcp_max_syn_backlog: SYNs beyond this many pending are dropped
+    napi_budget: int = 64  # packets one interrupt or poll pass takes at most (NAPI weight)
+    wire_cycles: int = 2000  # one way between a card and a client, with the client's stack
+    mmio_write_cycles: int = 300  # a posted write to a card register
+    irq_entry_cycles: int = 600  # interrupt entry, EOI and return
+    driver_rx_cycles: int = 250  # e1000_clean_rx_irq, per packet
+    driver_tx_cycles: int = 250  # e1000_xmit_frame, per packet
+    rx_proto_cycles: int = 1000  # ip_rcv + tcp_v4_rcv: headers, checksums, demultiplexing
+    conn_request_cycles: int = 1200  # tcp_v4_conn_request: request sock, build the SYN-ACK
+    create_child_cycles: int = 2000  # tcp_v4_syn_recv_sock: clone and set up the socket
+    accept_cycles: int = 800  # inet_csk_accept and the new socket's file (not modelled)
+    recvmsg_cycles: int = 600  # tcp_recvmsg of a small request
+    sendmsg_cycles: int = 1200  # tcp_sendmsg + tcp_transmit_skb + ip_queue_xmit
+    close_cycles: int = 1500  # tcp_close, and the teardown done when the exchange ends
+    copy_cycles_per_line: int = 16  # copy one 64-byte line from the caller
+    ipi_cycles: int = 500  # send a wake-up IPI
+    wakeup_cycles: int = 1500  # try_to_wake_up and the switch into the woken task
+    slot_dispatch_cycles: int = 60  # kernel core: decode a ring slot and call
+    ehash_buckets: int = 512  # established hash buckets (8 to a line)
+    ehash_locks: int = 128  # their locks (ticket locks, 4 to a line)
+
+    def replace(self, **changes: Any) -> NetParams:
+        return replace(self, **changes)
+
+
+class ConnRef(NamedTuple):
+    """What `accept` gives an application: the stack that holds the connection (Linux 0,
+    Corey the kernel core's task id) and the connection's id there."""
+
+    stack: int
+    id: int
+
+
+def spin_until_changed(core: Core, addrs: list[int]) -> Op:
+    """A polling loop with nothing to do: spin until another agent (a core, a card) changes one
+    of `addrs`' lines in this core's caches, as `Core.spin_until` does for one line. Returns
+    at once if a line is not cached (it may have changed: poll again)."""
+    machine, env = core.machine, core.env
+    yield from core.sync()
+    lines = sorted({machine.line_of(a) for a in addrs})
+    if any(line not in core.state for line in lines):
+        return
+    start, events = env.now, [env.event() for _ in lines]
+    for line, event in zip(lines, events, strict=True):
+        machine.watch(line, core, event)
+    yield from core.wait(env.any_of(events) if events else env.event())  # none: forever
+    period = machine.params.spin_loop_cycles
+    polls = -(-(env.now - start) // period) or 1
+    core.stats.spin_polls += polls
+    yield from core.compute(start + polls * period - core.local)
+    machine.record_spin(core, lines[0], start, core.local)
+
+
+def _file_call(layer: Any, name: str, task: Task, what: Any, *args: Any, **kwargs: Any) -> Op:
+    """`write`/`close` of something that is not a connection: the file layer's, if any."""
+    call = getattr(layer, name, None)
+    if call is None:
+        raise KernelError(Errno.EBADF, f"{what!r} is not a connection")
+    return (yield from call(task, what, *args, **kwargs))
+
+
+def _check_bytes(nbytes: Any, limit: int) -> None:
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not 0 < nbytes <= limit:
+        raise KernelError(Errno.EINVAL, f"byte count must be 1..{limit}, not {nbytes!r}")
+
+
+class NetCommon:
+    """What both halves share: parameters, interrupt lines, cards, per-task send buffers."""
+
+    def _setup_net_common(self) -> None:
+        self.nparams = NetParams()
+        self.irqs = Interrupts(self.machine)
+        self.nics: list[NIC] = []
+        self._send_pages: dict[int, int] = {}  # task id -> its send buffer page
+
+    def net_params(self, nparams: NetParams) -> None:
+        """Use other network parameters (set-up only, before any card is attached)."""
+        if self.nics:
+            raise KernelError(Errno.EINVAL, "network parameters are fixed once a card exists")
+        self.nparams = nparams
+
+    def send_buffer(self, task: Task, nbytes: int) -> list[int]:
+        """The line addresses of the first `nbytes` of the task's send buffer (a page of its
+        memory, or of the page it shares with its kernel core): store the data there, then
+        `write`."""
+        _check_bytes(nbytes, self.params.page_size)
+        page = self._send_pages.get(task.id)
+        if page is None:
+            page = self._send_page(task)
+        line = self.params.line_size
+        return [page + i * line for i in range(-(-nbytes // line))]
+
+    def _send_page(self, task: Task) -> int:
+        page = self.machine.memory.alloc(self.params.page_size, task.core.chip,
+                                         f"{task.name}.sendbuf")  # fmt: skip
+        self._send_pages[task.id] = page
+        return page
+
+    def _check_core(self, core_id: Any) -> int:
+        if isinstance(core_id, bool) or not isinstance(core_id, int):
+            raise KernelError(Errno.EINVAL, f"core {core_id!r} does not exist")
+        if not 0 <= core_id < self.params.cores:
+            raise KernelError(Errno.EINVAL, f"core {core_id} does not exist")
+        return core_id
+
+
+# -- Linux: one shared stack, interrupts on application cores -----------------------------------
+class LinuxNet(NetCommon):
+    """Network system calls, Linux-like. Mixed into `LinuxKernel` over `KernelBase`; `write`
+    and `close` given anything but a `ConnRef` go on to the file layer."""
+
+    def setup_net(self) -> None:
+        self._setup_net_common()
+        self._stack: NetStack | None = None
+        self.drivers: dict[int, Driver] = {}
+
+    @property
+    def stack(self) -> NetStack:
+        """The one TCP stack, made on first use (after `net_params`), on chip 0 as at boot."""
+        if self._stack is None:
+            self._stack = NetStack(self.machine, "tcp", 0, self.nparams, True, self.register)
+        return self._stack
+
+    def nic_attach(self, irq_core: int) -> NIC:
+        """A card whose interrupt goes to `irq_core`; the driver allocates its rings on that
+        core's chip (set-up, outside the clock)."""
+        chip = self.params.chip_of(self._check_core(irq_core))
+        nic = NIC(self.machine, len(self.nics), chip, self.nparams, self.irqs, irq_core)
+        self.nics.append(nic)
+        self.drivers[nic.id] = driver = Driver(nic, chip, shared=True)
+        self.register(driver.tx_lock)
+        return nic
+
+    def net_listener(self, task: Task) -> Listener:
+        """The listening socket (made once before the processes fork: all of them share it)."""
+        return self.stack.listener
+
+    def accept(self, task: Task, listener: Listener) -> Op:
+        """inet_csk_accept: the oldest queued connection; sleep until one comes."""
+        stack = self.stack
+        if listener is not stack.listener:
+            raise KernelError(Errno.EINVAL, f"{listener!r} is not a listening socket")
+        yield from self.enter(task)
+        core = task.core
+        while True:
+            yield from stack.lock_sock(core, listener)
+            conn = yield from stack.accept_locked(core)
+            if conn is not None:
+                break
+            woken = core.env.event()
+            yield from stack.add_sleeper(core, woken)
+            yield from stack.release_sock(core, listener)
+            yield from self._sleep(task, woken)
+        yield from stack.release_sock(core, listener)
+        yield from core.compute(self.nparams.accept_cycles)  # sock_alloc, fd_install: unlocked
+        yield from self._irq_exit(task)
+        return ConnRef(0, conn.id)
+
+    def recv(self, task: Task, conn: ConnRef) -> Op:
+        """Read the request the client sent; returns it (an int)."""
+        c = self._connection(conn)
+        yield from self.enter(task)
+        request = yield from self.stack.recv(task.core, c)
+        yield from self._irq_exit(task)
+        return request
+
+    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+        """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
+        if not isinstance(conn, ConnRef):
+            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
+        c = self._connection(conn)
+        src = self.send_buffer(task, nbytes)
+        yield from self.enter(task)
+        yield from self.stack.send(task.core, c, src)
+        yield from self._irq_exit(task)
+        return nbytes
+
+    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+        """Close a connection: FIN, then the socket is torn down."""
+        if not isinstance(conn, ConnRef):
+            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
+        c = self._connection(conn)
+        c.closed = True  # claimed now: a second close is EBADF
+        yield from self.enter(task)
+        yield from self.stack.close(task.core, c)
+        yield from self._irq_exit(task)
+
+    def irq_loop(self, task: Task) -> Op:
+        """A core that runs only the network stack: it takes interrupts, forever."""
+        core = task.core
+        while True:
+            yield from core.wait(self.irqs.event(core.id))
+            yield from self._take_irqs(task)
+
+    # -- interrupts and sleeping ---------------------------------------------------------------
+    def _irq_exit(self, task: Task) -> Op:
+        if self.irqs.pending[task.core_id]:
+            yield from self._take_irqs(task)
+
+    def _take_irqs(self, task: Task) -> Op:
+        """Each pending card: NAPI (mask, poll the ring up to the budget, unmask)."""
+        core, p = task.core, self.nparams
+        for nic in self.irqs.take(core.id):
+            yield from core.compute(p.irq_entry_cycles)
+            driver = self.drivers[nic.id]
+            yield from nic.mmio(core, nic.mask, True)
+            while True:
+                packets = yield from driver.rx_poll(core, p.napi_budget)
+                for packet in packets:
+                    yield from self.stack.rx(core, driver, packet)
+                if len(packets) < p.napi_budget:
+                    break
+            yield from nic.mmio(core, nic.mask, False)
+
+    def _sleep(self, task: Task, woken) -> Op:
+        """schedule() until woken; interrupts routed here are still taken meanwhile."""
+        core = task.core
+        while not woken.triggered:
+            yield from core.wait(core.env.any_of([woken, self.irqs.event(core.id)]))
+            if self.irqs.pending[core.id]:
+                yield from self._take_irqs(task)
+        yield from core.compute(self.nparams.wakeup_cycles)
+
+    def _connection(self, conn: ConnRef) -> Connection:
+        c = self.stack.conns.get(conn.id) if conn.stack == 0 else None
+        if c is None or c.closed:
+            raise KernelError(Errno.EBADF, f"connection {conn.id} is not open")
+        return c
+
+
+# -- Corey: devices as kernel objects, kernel cores, system-call rings -------------------------
+class KernelCore:
+    """A pcore in monitor mode: the cards it drives, its own TCP stack, the rings it serves,
+    and accepts waiting for a connection (ring, slot)."""
+
+    def __init__(self, task: Task, stack: NetStack, drivers: list[Driver]) -> None:
+        self.task, self.stack, self.drivers = task, stack, drivers
+        self.rings: list[Ring] = []
+        self.parked: deque[tuple[Ring, int]] = deque()
+
+    def watch(self) -> list[int]:
+        """The words whose change gives it work: each card's next descriptor, each ring's next
+        slot flag."""
+        values = self.task.core.machine.memory.values
+        slots = [r.word(values.get(r.kern["next_slot"], 0), FLAG) for r in self.rings]
+        return [d.rx_ready() for d in self.drivers] + slots
+
+    def __repr__(self) -> str:
+        return f"KernelCore({self.task.name}, {len(self.drivers)} cards, {len(self.rings)} rings)"
+
+
+class Ring:
+    """A system-call ring: 51 packed slots in a page of the application's chip; the
+    application's `jsm.next_slot` and the kernel core's `sysmon.next_slot`, each on its line."""
+
+    def __init__(self, machine, name: str, app: Task, kcore: KernelCore) -> None:
+        self.name, self.app, self.kcore = name, app, kcore
+        chip = app.core.chip
+        self.s = Struct(machine, name, {"slots": [("w", SLOTS * SLOT_WORDS)]}, chip)
+        self.user = Struct(machine, f"{name}.jsm", {"jsm": ["next_slot"]}, chip)
+        self.kern = Struct(machine, f"{name}.sysmon", {"sysmon": ["next_slot"]},
+                           kcore.task.core.chip)  # fmt: skip
+        self.errors: dict[int, KernelError] = {}  # slot -> the error its call returned
+
+    def word(self, slot: int, w: int) -> int:
+        return self.s["w", slot * SLOT_WORDS + w]
+
+
+NARGS = {SYS_NULL: 0, SYS_ACCEPT: 1, SYS_RECV: 1, SYS_WRITE: 2, SYS_CLOSE: 1}
+
+
+class CoreyDevices(NetCommon):
+    """Devices and kernel cores, Corey's way. Mixed into `CoreyKernel` over `CoreyShares`."""
+
+    def setup_devices(self) -> None:
+        self._setup_net_common()
+        self.kcores: dict[int, KernelCore] = {}  # task id -> the kernel core it became
+        self._device_nic: dict[int, NIC] = {}  # device object id -> its card
+        self._served: set[int] = set()  # cards some kernel core drives
+
+    def nic_attach(self, chip: int) -> NIC:
+        """A card whose rings live in `chip`'s memory; kernel cores poll it (its interrupt
+        stays masked). Set-up, outside the clock."""
+        if isinstance(chip, bool) or not isinstance(chip, int) or not 0 <= chip < self.params.chips:
+            raise KernelError(Errno.EINVAL, f"chip {chip!r} does not exist")
+        nic = NIC(self.machine, len(self.nics), chip, self.nparams, self.irqs, None)
+        self.nics.append(nic)
+        return nic
+
+    def device_alloc(self, task: Task, nic: int, share: int | None = None) -> Op:
+        """Card number `nic` as a device object in `share` (default: the caller's own); its id."""
+        if isinstance(nic, bool) or not isinstance(nic, int) or not 0 <= nic < len(self.nics):
+            raise KernelError(Errno.ENOENT, f"no network card {nic!r}")
+        card = self.nics[nic]
+        if card in self._device_nic.values():
+            raise KernelError(Errno.EEXIST, f"card {nic} is already a device object")
+        dev_id = yield from self.kobject_alloc(task, share, kind="device", chip=card.chip)
+        self._device_nic[dev_id] = card
+        return dev_id
+
+    def kcore_start(self, task: Task, devices: list[tuple[int, int]]) -> Op:
+        """Monitor mode: the pcore becomes a kernel core for `devices`, (share id, device id)
+        pairs it can name, with a TCP stack of its own on its chip. Returns the KernelCore."""
+        if task.id in self.kcores:
+            raise KernelError(Errno.EEXIST, f"{task.name} is already a kernel core")
+        if not isinstance(devices, list | tuple) or any(
+            not isinstance(d, tuple) or len(d) != 2 for d in devices
+        ):
+            raise KernelError(Errno.EINVAL, f"devices must be (share, device) pairs: {devices!r}")
+        cards: list[NIC] = []
+        for share_id, dev_id in devices:
+            obj = yield from self.share_lookup(task, share_id, dev_id)
+            card = self._device_nic.get(obj.id)
+            if card is None:
+                raise KernelError(Errno.EINVAL, f"{obj.name} is not a device")
+            if card.id in self._served or card in cards:
+                raise KernelError(Errno.EEXIST, f"card {card.id} already has a kernel core")
+            cards.append(card)
+        chip = task.core.chip
+        stack = NetStack(self.machine, f"kcore{task.id}.tcp", chip, self.nparams, shared=False)
+        kcore = KernelCore(task, stack, [Driver(c, chip, shared=False) for c in cards])
+        self._served.update(c.id for c in cards)
+        self.kcores[task.id] = kcore
+        return kcore
+
+    def sysmon_attach(self, task: Task, kcore: KernelCore) -> Ring:
+        """Give `task` a ring to `kcore` in a page of its own (set-up: Corey's device_conf)."""
+        if kcore not in self.kcores.values():
+            raise KernelError(Errno.EINVAL, f"{kcore!r} is not a kernel core")
+        if task is kcore.task:
+            raise KernelError(Errno.EINVAL, f"{task.name} is the kernel core: it calls inline")
+        if "ring" in task.state:
+            raise KernelError(Errno.EEXIST, f"{task.name} already has a ring")
+        ring = Ring(self.machine, f"ring{task.id}", task, kcore)
+        kcore.rings.append(ring)
+        task.state["ring"] = ring
+        return ring
+
+    def net_listener(self, task: Task) -> Listener:
+        """The listening socket of the kernel core that serves `task`."""
+        return self._kcore_of(task).stack.listener
+
+    # -- application calls: through the ring, or inline on a polling pcore ----------------------
+    def accept(self, task: Task, listener: Listener) -> Op:
+        """The oldest established connection of the task's kernel core; waits for one."""
+        kcore = self._kcore_of(task)
+        if listener is not kcore.stack.listener:
+            raise KernelError(Errno.EINVAL, f"{listener!r} is not this kernel core's listener")
+        if "ring" in task.state:
+            return ConnRef(kcore.task.id, (yield from self.ring_call(task, SYS_ACCEPT, 0)))
+        yield from self.enter(task)
+        while (conn := (yield from self._accept_now(kcore))) is None:
+            if not (yield from self._poll_cards(kcore)):
+                yield from spin_until_changed(task.core, kcore.watch())
+        return ConnRef(kcore.task.id, conn.id)
+
+    def recv(self, task: Task, conn: ConnRef) -> Op:
+        """The request the client sent (an int)."""
+        return (yield from self._conn_call(task, conn, SYS_RECV))
+
+    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+        """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
+        if not isinstance(conn, ConnRef):
+            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
+        self.send_buffer(task, nbytes)  # checks nbytes
+        return (yield from self._conn_call(task, conn, SYS_WRITE, nbytes))
+
+    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+        """Close a connection (FIN, teardown) on the kernel core that holds it."""
+        if not isinstance(conn, ConnRef):
+            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
+        yield from self._conn_call(task, conn, SYS_CLOSE)
+
+    def _conn_call(self, task: Task, conn: ConnRef, sysno: int, *args: int) -> Op:
+        kcore = self._kcore_of(task)
+        if not isinstance(conn, ConnRef) or conn.stack != kcore.task.id:
+            raise KernelError(Errno.EBADF, f"{conn!r} is not a connection of {kcore.task.name}")
+        if "ring" in task.state:
+            return (yield from self.ring_call(task, sysno, conn.id, *args))
+        yield from self.enter(task)
+        return (yield from self._run_call(kcore, task, sysno, [conn.id, *args]))
+
+    def _kcore_of(self, task: Task) -> KernelCore:
+        ring = task.state.get("ring")
+        kcore = ring.kcore if ring is not None else self.kcores.get(task.id)
+        if kcore is None:
+            raise KernelError(Errno.EINVAL, f"no kernel core serves {task.name}")
+        return kcore
+
+    # -- the ring, application side (Corey's lib/jsysmon.c) -------------------------------------
+    def ring_call(self, task: Task, sysno: int, *args: int) -> Op:
+        """A system call through the task's ring: submit, then wait for the result."""
+        slot = yield from self.ring_submit(task, sysno, *args)
+        return (yield from self.ring_wait(task, slot))
+
+    def ring_submit(self, task: Task, sysno: int, *args: int) -> Op:
+        """jsm_next_slot + jsm_call_*: take the next slot (EBUSY if it is still in use), write
+        the call, raise KERN_CALL|KERN_RET. Returns the slot."""
+        ring = task.state.get("ring")
+        if ring is None or len(args) > RET - 1:
+            raise KernelError(Errno.EINVAL, f"{task.name} has no ring, or too many arguments")
+        core = task.core
+        slot = yield from core.load(ring.user["next_slot"])
+        flag = yield from core.load(ring.word(slot, FLAG))
+        if flag & INUSE:
+            raise KernelError(NetErrno.EBUSY, f"{ring.name}: all {SLOTS} slots are in use")
+        yield from core.store(ring.word(slot, FLAG), INUSE)
+        yield from core.store(ring.user["next_slot"], (slot + 1) % SLOTS)
+        for w, value in enumerate((sysno, *args)):
+            yield from core.store(ring.word(slot, w), value)
+        yield from core.store(ring.word(slot, FLAG), INUSE | KERN_CALL | KERN_RET)
+        return slot
+
+    def ring_wait(self, task: Task, slot: int) -> Op:
+        """Spin on the slot's flag until the kernel core clears KERN_RET; free the slot; return
+        `ret`, or raise the call's error."""
+        ring, core = task.state["ring"], task.core
+        flag = yield from core.spin_until(ring.word(slot, FLAG), lambda v: not v & KERN_RET)
+        ret = yield from core.load(ring.word(slot, RET))
+        yield from core.store(ring.word(slot, FLAG), flag & ~INUSE)
+        if ret < 0:
+            raise ring.errors.pop(slot)
+        return ret
+
+    # -- the kernel core (Corey's kern/sysmon.c, kern/device.c) ---------------------------------
+    def monitor(self, task: Task) -> Op:
+        """The kernel core's loop, forever: poll cards, answer parked accepts, serve rings;
+        with nothing to do, spin on the lines that would bring work."""
+        kcore = self.kcores.get(task.id)
+        if kcore is None:
+            raise KernelError(Errno.EINVAL, f"{task.name} is not a kernel core")
+        while True:
+            worked = yield from self._poll_cards(kcore)
+            worked = (yield from self._unpark(kcore)) or worked
+            for ring in kcore.rings:
+                worked = (yield from self._serve_ring(kcore, ring)) or worked
+            if not worked:
+                yield from spin_until_changed(task.core, kcore.watch())
+
+    def _poll_cards(self, kcore: KernelCore) -> Op:
+        core, budget, worked = kcore.task.core, self.nparams.napi_budget, False
+        for driver in kcore.drivers:
+            packets = yield from driver.rx_poll(core, budget)
+            for packet in packets:
+                yield from kcore.stack.rx(core, driver, packet)
+            worked = worked or bool(packets)
+        return worked
+
+    def _serve_ring(self, kcore: KernelCore, ring: Ring) -> Op:
+        """sysmon_poll: run slots in ring order while the next one has KERN_CALL."""
+        core, served = kcore.task.core, False
+        slot = yield from core.load(ring.kern["next_slot"])
+        while (flag := (yield from core.load(ring.word(slot, FLAG)))) & KERN_CALL:
+            yield from core.store(ring.word(slot, FLAG), flag & ~KERN_CALL)
+            sysno = yield from core.load(ring.word(slot, 0))
+            args = []
+            for w in range(1, 1 + NARGS.get(sysno, 0)):
+                args.append((yield from core.load(ring.word(slot, w))))
+            yield from core.compute(self.nparams.slot_dispatch_cycles)
+            try:
+                ret = yield from self._run_call(kcore, ring, sysno, args, slot)
+            except KernelError as e:
+                ring.errors[slot], ret = e, -int(e.errno)
+            if ret is PARKED:
+                kcore.parked.append((ring, slot))
+            else:
+                yield from self._answer(core, ring, slot, ret)
+            slot = (slot + 1) % SLOTS
+            yield from core.store(ring.kern["next_slot"], slot)
+            served = True
+        return served
+
+    def _run_call(self, kcore: KernelCore, caller, sysno: int, args: list, slot=None) -> Op:
+        """One call on the kernel core's stack (validated first). `caller` is the ring (served
+        by a kernel core) or the task (inline)."""
+        core, stack = kcore.task.core, kcore.stack
+        if sysno == SYS_NULL:
+            return core.id  # processor_current
+        if sysno == SYS_ACCEPT:
+            conn = yield from self._accept_now(kcore)
+            return PARKED if conn is None else conn.id
+        if sysno not in NARGS:
+            raise KernelError(Errno.EINVAL, f"no system call {sysno}")
+        conn = stack.conns.get(args[0])
+        if conn is None or conn.closed:
+            raise KernelError(Errno.EBADF, f"connection {args[0]} is not open")
+        if sysno == SYS_RECV:
+            return (yield from stack.recv(core, conn))
+        if sysno == SYS_WRITE:
+            app = caller.app if isinstance(caller, Ring) else caller
+            yield from stack.send(core, conn, self.send_buffer(app, args[1]))
+            return args[1]
+        conn.closed = True
+        yield from stack.close(core, conn)
+        return 0
+
+    def _answer(self, core: Core, ring: Ring, slot: int, ret: int) -> Op:
+        yield from core.store(ring.word(slot, RET), ret)
+        flag = yield from core.load(ring.word(slot, FLAG))
+        yield from core.store(ring.word(slot, FLAG), flag & ~KERN_RET)
+
+    def _accept_now(self, kcore: KernelCore) -> Op:
+        core, stack = kcore.task.core, kcore.stack
+        yield from stack.lock_sock(core, stack.listener)
+        conn = yield from stack.accept_locked(core)
+        yield from stack.release_sock(core, stack.listener)
+        if conn is not None:
+            yield from core.compute(self.nparams.accept_cycles)
+        return conn
+
+    def _unpark(self, kcore: KernelCore) -> Op:
+        """Answer parked accepts, oldest first, while connections are queued."""
+        worked = False
+        while kcore.parked and kcore.stack.listener.queue:
+            ring, slot = kcore.parked.popleft()
+            conn = yield from self._accept_now(kcore)
+            yield from self._answer(kcore.task.core, ring, slot, conn.id)
+            worked = True
+        return worked

@@ -1,0 +1,209 @@
+"""The memory-management unit and what both kernels' address spaces share: the instruction
+costs of the memory paths, fault counts, objects that hold pages by index, and the path of an
+application's memory access (TLB, page-table walk, fault, access).
+
+What it models: `touch` is one access by an application through the MMU. A TLB hit costs
+nothing beyond the access; a miss walks the page tables with simulated loads; an empty entry
+calls the kernel's fault handler (Linux's or Corey's, see `address_space.py`) and then the
+access restarts, walking again, as the faulting instruction does on hardware. A `PageObject` is
+a MAP_SHARED object's page cache in Linux and a segment in Corey: a slot per page in simulated
+memory, filled on first use under the object's lock, so two cores faulting the same page make
+it once.
+
+Invariants: the Python-side views (`PageObject.pages`, the kernels' mapping lists) always equal
+what simulated memory holds; system calls check their input against those views and reserve
+every page they may need before their first simulated access, so errors change nothing.
+
+Left out: permission checks on access (every mapping is read-write), accessed/dirty bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hardware.core import Core, Op
+from ..hardware.memory import OutOfMemory
+from .base import Errno, KernelError, Task
+from .pagetables import (
+    ENTRY,
+    FANOUT,
+    LEVEL_NAMES,
+    KernelOutOfMemory,
+    PageAllocator,
+    walk,
+    zero_page,
+)
+from .tlb import TLBs
+
+TASK_SIZE = 1 << 47  # user addresses: the lower half of the 48-bit space
+WORD = 8  # bytes an application's `touch` reads or writes
+# Words of a page's descriptor line (Linux `struct page`; Corey's `page_info` uses the first).
+PAGE_FLAGS, PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL = 0, 8, 16, 24
+
+
+@dataclass(frozen=True)
+class MemoryParams:
+    """Instruction work of the memory paths, in cycles, and the sizes of the structures. The
+    memory traffic of these paths is simulated, never written in here. (To be folded into
+    `KernelParams`; a kernel takes it from `kparams.memory` if that exists. A lesson can also
+    replace `kernel.mparams` after making the kernel: all but `tlb_entries` and `chunk_pages`,
+    which are read when it is made, take effect.)"""
+
+    fault_trap_cycles: int = 400  # page-fault exception entry and iret: estimate
+    fault_work_cycles: int = 250  # fault handler instructions besides its accesses: estimate
+    page_alloc_cycles: int = 100  # take a page off a per-CPU free list: estimate
+    map_work_cycles: int = 600  # mmap/munmap/ar_* instructions beyond their accesses: estimate
+    ipi_cycles: int = 2000  # per core a TLB shootdown interrupts, until it acks: estimate
+    tlb_entries: int = 512  # per core: Family 10h L2 DTLB, 4 KB pages (vendor)
+    chunk_pages: int = 64  # pages the allocator takes from a chip's DRAM at a time
+    ar_slots: int = 64  # Corey: mappings an address range holds (its object page)
+    # Linux: a PTE lock per page-table page and atomic rss counters, as 2.6.27 builds for
+    # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
+    split_ptlock: bool = True
+
+    def replace(self, **changes: Any) -> MemoryParams:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class FaultStats:
+    """Page faults per core, hard and soft (always counted, like the machine's counters)."""
+
+    hard: dict[int, int] = field(default_factory=dict)
+    soft: dict[int, int] = field(default_factory=dict)
+
+    def count(self, core_id: int, hard: bool) -> None:
+        kind = self.hard if hard else self.soft
+        kind[core_id] = kind.get(core_id, 0) + 1
+
+    @property
+    def hard_total(self) -> int:
+        return sum(self.hard.values())
+
+    @property
+    def soft_total(self) -> int:
+        return sum(self.soft.values())
+
+
+class PageObject:
+    """Pages by index, as a `MAP_SHARED` object's page cache (Linux) or a segment (Corey) holds
+    them: a slot per page in slot pages on the object's chip, filled on first use under `lock`."""
+
+    def __init__(self, name: str, npages: int, slot_pages: list[int], header, lock) -> None:
+        self.id = 0  # set by the kernel that names it
+        self.name, self.npages = name, npages
+        self.slot_pages = slot_pages
+        self.header = header  # the object's Struct (its lock's line)
+        self.lock = lock
+        self.pages: dict[int, int] = {}  # index -> page (Python view of the slots)
+
+    def slot(self, index: int) -> int:
+        return self.slot_pages[index // FANOUT] + (index % FANOUT) * ENTRY
+
+
+class VirtualMemory:
+    """What both designs share: the page allocator, the TLBs, fault counts, the MMU path."""
+
+    def setup_memory(self) -> None:
+        self.mparams = getattr(self.kparams, "memory", None) or MemoryParams()
+        self.pages = PageAllocator(self.machine, self.mparams.chunk_pages)
+        self.tlbs = TLBs(self.mparams.tlb_entries)
+        self.faults = FaultStats()
+        ps = self.params.page_size
+        self._page_size, self._page_mask = ps, ps - 1
+        self._page_shift = ps.bit_length() - 1
+
+    # -- checks shared by every system call -------------------------------------------------------
+    def _check_length(self, length: Any) -> int:
+        if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
+            raise KernelError(Errno.EINVAL, f"length must be a positive number, not {length!r}")
+        if length % self._page_size:
+            raise KernelError(Errno.EINVAL, f"length {length} is not a multiple of a page")
+        return length // self._page_size
+
+    def _check_addr(self, addr: Any, align: int, what: str = "address") -> int:
+        if isinstance(addr, bool) or not isinstance(addr, int) or not 0 <= addr < TASK_SIZE:
+            raise KernelError(Errno.EFAULT, f"{what} {addr!r} is outside user space")
+        if addr % align:
+            raise KernelError(Errno.EINVAL, f"{what} {addr:#x} is not aligned to {align}")
+        return addr
+
+    def _reserve(self, chip: int, count: int) -> list[int]:
+        try:
+            return self.pages.reserve(chip, count) if count else []
+        except KernelOutOfMemory:
+            raise KernelError(Errno.ENOMEM, f"no free page left for chip {chip}") from None
+
+    def _new_table(self, spare: list[int], owner: str):
+        def new_table(level: int) -> int:
+            page = spare.pop()
+            self.pages.label(page, f"{owner}.{LEVEL_NAMES[level]}")
+            return page
+
+        return new_table
+
+    # -- the MMU: TLB, walk, fault, access --------------------------------------------------------
+    def _mmu(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
+        core = task.core
+        vpn = addr >> self._page_shift
+        tlb = self.tlbs.of(core.id)
+        page = tlb.lookup(space, vpn)
+        while page is None:
+            page = yield from walk(core, root, addr)
+            if page is None:
+                yield from fault(task, addr)  # then the access restarts: walk again
+            else:
+                tlb.insert(space, vpn, page)
+        phys = page | (addr & self._page_mask)
+        if write:
+            yield from core.store(phys, value)
+            return None
+        return (yield from core.load(phys))
+
+    def _object_page(self, core: Core, obj: PageObject, index: int, spare: list[int]) -> Op:
+        """The object's page `index`, making it (zeroed, under the object's lock) if missing.
+        Returns (page, made): made is True when this call allocated it."""
+        slot = obj.slot(index)
+        page = yield from core.load(slot)
+        if page:
+            return page, False
+        new = spare.pop()
+        yield from self._fresh_page(core, new, f"{obj.name}.page")
+        yield from obj.lock.acquire(core)
+        page = yield from core.load(slot)
+        if not page:
+            page = new
+            yield from core.store(slot, page)
+            obj.pages[index] = page
+        else:
+            spare.append(new)  # another core made it meanwhile
+        yield from obj.lock.release(core)
+        return page, page == new
+
+    def _fresh_page(self, core: Core, page: int, label: str) -> Op:
+        """Take a page (prep_new_page sets its count in its descriptor) and zero it."""
+        self.pages.label(page, label)
+        yield from core.compute(self.mparams.page_alloc_cycles)
+        yield from core.store(self.pages.descriptor(page) + PAGE_COUNT, 1)
+        yield from zero_page(core, page, self._page_size, self.params.line_size)
+
+    def _new_object(self, chip: int, npages: int, name: str, make_header) -> PageObject:
+        """A PageObject with its slot pages on `chip`, its header and lock made by
+        `make_header(chip) -> (Struct, lock)`; all or nothing (ENOMEM)."""
+        slot_pages = self._reserve(chip, -(-npages // FANOUT))
+        try:
+            header, lock = make_header(chip)
+        except OutOfMemory:
+            self.pages.release(slot_pages)
+            raise KernelError(Errno.ENOMEM, f"chip {chip} has no room for {name}") from None
+        for page in slot_pages:
+            self.pages.label(page, f"{name}.slots")
+        return PageObject(name, npages, slot_pages, header, lock)
+
+    def _check_chip(self, chip: Any, default: int) -> int:
+        chip = default if chip is None else chip
+        if isinstance(chip, bool) or not isinstance(chip, int) or not 0 <= chip < self.params.chips:
+            raise KernelError(Errno.EINVAL, f"chip {chip!r} does not exist")
+        return chip
