@@ -357,3 +357,16 @@ class FdTable(RuleBasedStateMachine):
 
 TestFdTable = FdTable.TestCase
 TestFdTable.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+
+
+def test_kernel_errors_survive_pickling_and_rebuilding():
+    """simpy rebuilds a failed process's exception from its args, and a process pool pickles
+    it: both must give back the same KernelError, errno and message."""
+    import pickle
+
+    from coreylab.kernel import Errno, KernelError
+
+    err = KernelError(Errno.EBADF, "fd 7 is not open")
+    for copy in (pickle.loads(pickle.dumps(err)), type(err)(*err.args)):
+        assert isinstance(copy, KernelError)
+        assert (copy.errno, str(copy)) == (Errno.EBADF, "EBADF: fd 7 is not open")

@@ -13,7 +13,6 @@ from coreylab.kernel.devices import (
     SLOTS,
     SYS_NULL,
     ConnRef,
-    NetErrno,
     NetParams,
 )
 from coreylab.kernel.netstack import DD, SYN, Driver, Packet, dma_write
@@ -269,7 +268,7 @@ def test_a_full_ring_is_ebusy_and_changes_nothing():
     before = dict(m.memory.values)
     with pytest.raises(KernelError) as e:
         run_call(app, k.ring_submit, SYS_NULL)
-    assert e.value.errno == NetErrno.EBUSY
+    assert e.value.errno == Errno.EBUSY
     assert m.memory.values == before
 
 

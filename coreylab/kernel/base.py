@@ -35,6 +35,7 @@ class Errno(enum.IntEnum):
     EFAULT = 14  # an address that is not mapped
     EEXIST = 17  # a mapping overlaps another
     EINVAL = 22  # a bad argument (misaligned, negative, unknown)
+    EBUSY = 16  # a resource is in use (every slot of a ring is taken)
     EMFILE = 24  # the descriptor table is full
 
 
@@ -42,8 +43,13 @@ class KernelError(Exception):
     """A system call refused its input. `errno` says why; the call changed nothing."""
 
     def __init__(self, errno: Errno, message: str) -> None:
-        super().__init__(f"{errno.name}: {message}")
+        # The args stay (errno, message): simpy and pickle rebuild an exception from its args.
+        super().__init__(errno, message)
         self.errno = errno
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.errno.name}: {self.message}"
 
 
 @dataclass(eq=False)

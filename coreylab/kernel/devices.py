@@ -43,7 +43,6 @@ act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KE
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
@@ -58,12 +57,6 @@ RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
 INUSE, KERN_CALL, KERN_RET = 0x10, 0x20, 0x40  # SYSMON_USER_INUSE, _KERN_CALL, _KERN_RET
 SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE = 1, 2, 3, 4, 5
 PARKED = object()  # a call the kernel core answers later
-
-
-class NetErrno(enum.IntEnum):
-    """Codes the devices need that `Errno` lacks (candidates for it)."""
-
-    EBUSY = 16  # every slot of a ring is in use
 
 
 @dataclass(frozen=True)
@@ -478,7 +471,7 @@ class CoreyDevices(NetCommon):
         slot = yield from core.load(ring.user["next_slot"])
         flag = yield from core.load(ring.word(slot, FLAG))
         if flag & INUSE:
-            raise KernelError(NetErrno.EBUSY, f"{ring.name}: all {SLOTS} slots are in use")
+            raise KernelError(Errno.EBUSY, f"{ring.name}: all {SLOTS} slots are in use")
         yield from core.store(ring.word(slot, FLAG), INUSE)
         yield from core.store(ring.user["next_slot"], (slot + 1) % SLOTS)
         for w, value in enumerate((sysno, *args)):
