@@ -113,8 +113,8 @@ def test_ticket_lock_collapses_and_mcs_does_not():
 
 def test_rwsem_readers_share_and_writers_exclude():
     m = Machine(HardwareParams.preset("amd16"))
-    s = Struct(m, "mm", {"mmap_sem": ["count"], "data": ["value"]})
-    sem = RWSemaphore("mm.mmap_sem", s["count"])
+    s = Struct(m, "mm", {"mmap_sem": ["count", "next", "serving"], "data": ["value"]})
+    sem = RWSemaphore("mm.mmap_sem", s["count"], s["next"], s["serving"])
     log = []
 
     def reader(core):

@@ -10,7 +10,7 @@ level of memory accesses, so what a lock costs comes out of the coherence traffi
   MCSLock      Mellor-Crummey and Scott: a queue of per-core nodes; each waiter spins on its own
                node's line and the releaser touches only its successor's. Corey's lock.
   RWSemaphore  Linux's rw_semaphore (`mmap_sem`): one `count` word; a reader's down/up are two
-               atomics on that shared line even when no writer exists.
+               atomics on that shared line even when no writer exists; writers queue FIFO.
   MCSRWLock    a reader-writer lock built from an MCS queue for writers, a reader count and a
                writer flag: Corey's share lock as the lab's workloads use it.
 
@@ -122,12 +122,16 @@ class MCSLock(Lock):
 
 
 class RWSemaphore(Lock):
-    """Linux's rw_semaphore, fast paths on one `count` word: readers add 1, a writer adds a
-    large negative bias; anyone who finds the other kind inside backs off and spins."""
+    """Linux's rw_semaphore (`mmap_sem`). Fast paths on one `count` word: a reader adds 1, and
+    backs off and spins while a writer's large negative bias is in. Writers keep Linux's
+    fairness: they queue in FIFO order (the wait_list, kept as a ticket pair `next`/`serving`),
+    and the writer at the head adds its bias, which stops new readers, then waits for the
+    readers inside to leave; so a stream of readers cannot starve a writer."""
 
-    def __init__(self, name: str, count_addr: int) -> None:
+    def __init__(self, name: str, count_addr: int, next_addr: int, serving_addr: int) -> None:
         super().__init__(name)
         self.count = count_addr
+        self.next, self.serving = next_addr, serving_addr
 
     def down_read(self, core: Core) -> Op:
         asked, contended = core.local, False
@@ -142,15 +146,21 @@ class RWSemaphore(Lock):
         yield from core.fetch_add(self.count, -1)
 
     def down_write(self, core: Core) -> Op:
-        asked, contended = core.local, False
-        while (yield from core.cas(self.count, 0, WRITER)) != 0:
+        asked = core.local
+        ticket = yield from core.fetch_add(self.next, 1)
+        contended = (yield from core.load(self.serving)) != ticket
+        if contended:
+            yield from core.spin_until(self.serving, lambda v: v == ticket)
+        if (yield from core.fetch_add(self.count, WRITER)) != 0:  # readers inside: let them out
             contended = True
-            yield from core.spin_until(self.count, lambda v: v == 0)
+            yield from core.spin_until(self.count, lambda v: v == WRITER)
         self._acquired(core, asked, contended)
 
     def up_write(self, core: Core) -> Op:
         self._released(core)
         yield from core.fetch_add(self.count, -WRITER)
+        serving = yield from core.load(self.serving)
+        yield from core.store(self.serving, serving + 1)
 
 
 class MCSRWLock(Lock):

@@ -4,7 +4,7 @@ the fault and munmap paths of `LinuxMemory` do to them.
 What it models: `mm_struct` laid out as Linux 2.6.27 lays it out on x86-64 (fields of 8 bytes;
 where the real fields are 4 bytes, two share a word), so the lines a fault touches are the real
 ones: which fields share a line decides what bounces between cores (see `MM_LINES`). `mmap_sem`
-is an rw-semaphore with Linux's fairness (`MmapSem`). The VMA list is in simulated memory,
+is an rw-semaphore with Linux's fairness (`locks.RWSemaphore`). The VMA list is in simulated memory,
 sorted by address and linked through `vm_next`; `find_vma` tries the one-entry `mmap_cache`
 and else walks the list, writing the cache. With split PTE locks (2.6.27 on 4 or more CPUs)
 a fault's PTE lock lives in the page-table page's `struct page` and the rss counters are
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..hardware.core import Core, Op
 from ..hardware.memory import OutOfMemory
 from .base import Errno, KernelError, Task
-from .locks import WRITER, RWSemaphore, TicketLock
+from .locks import RWSemaphore, TicketLock
 from .mmu import PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL, TASK_SIZE, WORD, PageObject
 from .objects import Struct
 
@@ -66,35 +66,6 @@ VMA_LINES = {"vma": ["vm_mm", "vm_start", "vm_end", "vm_next", "vm_flags", "vm_p
                      "vm_file", "anon_vma"]}  # fmt: skip
 
 
-class MmapSem(RWSemaphore):
-    """mmap_sem with Linux's fairness: writers wait in FIFO order (the wait_list, kept as a
-    ticket pair), and the writer at the head adds its bias, which stops new readers, then
-    waits for the readers inside to leave. `RWSemaphore.down_write` instead waits for a moment
-    with no reader at all, which a stream of faulting threads never gives. Readers, and the
-    spinning (not sleeping) waiters, are `RWSemaphore`'s."""
-
-    def __init__(self, name: str, count_addr: int, next_addr: int, serving_addr: int) -> None:
-        super().__init__(name, count_addr)
-        self.next, self.serving = next_addr, serving_addr
-
-    def down_write(self, core: Core) -> Op:
-        asked = core.local
-        ticket = yield from core.fetch_add(self.next, 1)
-        contended = (yield from core.load(self.serving)) != ticket
-        if contended:
-            yield from core.spin_until(self.serving, lambda v: v == ticket)
-        if (yield from core.fetch_add(self.count, WRITER)) != 0:  # readers inside: let them out
-            contended = True
-            yield from core.spin_until(self.count, lambda v: v == WRITER)
-        self._acquired(core, asked, contended)
-
-    def up_write(self, core: Core) -> Op:
-        self._released(core)
-        yield from core.fetch_add(self.count, -WRITER)
-        serving = yield from core.load(self.serving)
-        yield from core.store(self.serving, serving + 1)
-
-
 @dataclass(eq=False)
 class VMA:
     """One mapping of an mm: [start, end), anonymous (obj None) or of a MAP_SHARED object from
@@ -117,7 +88,9 @@ class MM:
         self.id, self.chip, self.name, self.pgd = mm_id, chip, f"mm[{mm_id}]", pgd
         kernel.pages.label(pgd, f"{self.name}.pml4")
         self.struct = s = Struct(kernel.machine, self.name, MM_LINES, chip)
-        sem = MmapSem(f"{self.name}.mmap_sem", s["mmap_sem"], s["wait_list", 0], s["wait_list", 1])
+        sem = RWSemaphore(
+            f"{self.name}.mmap_sem", s["mmap_sem"], s["wait_list", 0], s["wait_list", 1]
+        )
         self.mmap_sem = kernel.register(sem)
         ptl, half = s["page_table_lock"], 4  # the ticket lock's two halves in one word
         ptl = TicketLock(f"{self.name}.page_table_lock", ptl, ptl + half)
