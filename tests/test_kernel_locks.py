@@ -178,3 +178,32 @@ def test_releasing_a_lock_not_held_is_a_kernel_bug():
     m.spawn(0, program)
     with pytest.raises(RuntimeError, match="does not hold"):
         m.run()
+
+
+def test_a_stream_of_readers_does_not_starve_a_writer():
+    """Eight cores take mmap_sem for reading over and over; one writer asks early. Linux's
+    rwsem lets the writer in once the readers already inside leave (its bias stops new ones),
+    long before the readers are done."""
+    m = Machine(HardwareParams.preset("amd16"))
+    s = Struct(m, "mm", {"mmap_sem": ["count", "next", "serving"]})
+    sem = RWSemaphore("mm.mmap_sem", s["count"], s["next"], s["serving"])
+    got_in, readers_done = [], []
+
+    def reader(core):
+        for _ in range(60):
+            yield from sem.down_read(core)
+            yield from core.compute(100)
+            yield from sem.up_read(core)
+        readers_done.append(core.local)
+
+    def writer(core):
+        yield from core.compute(500)
+        yield from sem.down_write(core)
+        got_in.append(core.local)
+        yield from sem.up_write(core)
+
+    for c in range(1, 9):
+        m.spawn(c, reader)
+    m.spawn(0, writer)
+    m.run()
+    assert got_in and got_in[0] < min(readers_done) / 4, (got_in, min(readers_done))
