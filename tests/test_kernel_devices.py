@@ -15,7 +15,7 @@ from coreylab.kernel.devices import (
     ConnRef,
     NetParams,
 )
-from coreylab.kernel.netstack import DD, SYN, Driver, Packet, dma_write
+from coreylab.kernel.netstack import DD, SYN, Driver, Packet
 from coreylab.trace import Trace
 from coreylab.workloads import run_call
 from coreylab.workloads_network import closed_loop, open_loop
@@ -47,7 +47,7 @@ def test_dma_write_invalidates_cached_copies_and_wakes_a_spinner():
 
     def card():
         yield m.env.timeout(500)
-        dma_write(m, {addr: 7})
+        m.dma_write({addr: 7})
 
     m.env.process(card())
     value, when = run(m, {0: spinner})[0]

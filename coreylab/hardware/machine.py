@@ -344,6 +344,32 @@ class Machine:
         elif source != "upgrade":
             stats.fills += 1
 
+    # -- devices ------------------------------------------------------------------------------
+    def dma_write(self, writes: dict[int, int]) -> None:
+        """A device writes words into memory now: each line's cached copies are invalidated
+        (cores spinning on them wake), the L3s forget it, its home controller takes the write,
+        and the values change. Like any transfer it reaches a core no sooner than `lookahead`
+        after it is issued, so a core that ran ahead and read the old value read it first."""
+        now = self.env.now
+        for line in sorted({addr >> self._shift for addr in writes}):
+            holders = self.holders.pop(line, {})
+            self.owner.pop(line, None)
+            for core in holders.values():
+                core.drop(line)
+                self._wake(core, line)
+            for chip in self.in_l3.pop(line, ()):
+                self.l3[chip].remove(line)
+            self.memory.write_line(self.memory.home_chip(line << self._shift), now)
+            stats = self.lines.get(line)
+            if stats is None:
+                stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
+            stats.invalidations += len(holders)
+            if self.trace.enabled:  # core -1: no core asked
+                rec = LineEvent(now, now, -1, "dma", line, stats.label, "device", -1, "", "",
+                                tuple(sorted(holders)), 0)  # fmt: skip
+                self.trace.append(rec)
+        self.memory.values.update(writes)
+
     # -- spinning -------------------------------------------------------------------------------
     def watch(self, line: int, core: Core, event: simpy.Event) -> None:
         """Trigger `event` when another core's transaction changes `core`'s copy of `line`."""

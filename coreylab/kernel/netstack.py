@@ -6,8 +6,8 @@ What it models
   NIC            one card: receive and transmit rings of 16-byte descriptors (two words: status,
                  packet) and one header line per receive buffer, in memory on the chip the
                  driver names. Registers live on the card (Python attributes). The card writes
-                 a received packet into the ring by DMA (`dma_write`: every cached copy of those
-                 lines is invalidated, as a DMA write snoops the caches), then raises an
+                 a received packet into the ring by DMA (`Machine.dma_write`: every cached copy of
+                 those lines is invalidated, as a DMA write snoops the caches), then raises an
                  interrupt on the core it is routed to unless the driver masked it. It sends what
                  the driver queued when the driver writes its tail register (an MMIO write) and
                  writes each sent descriptor's done bit back by DMA.
@@ -48,7 +48,6 @@ import simpy
 
 from ..hardware import Machine
 from ..hardware.core import Core, Op
-from ..trace import LineEvent, LineStats
 from .locks import TicketLock
 from .objects import WORD, Struct
 
@@ -66,34 +65,6 @@ class Packet(NamedTuple):
     kind: int
     flow: int
     arg: int = 0  # what the client asked for (carried by its ACK)
-
-
-def dma_write(machine: Machine, writes: dict[int, int]) -> None:
-    """A device writes words into memory: each line's cached copies are invalidated (cores
-    spinning on them wake), L3s forget it, its home controller takes the write, the values
-    change. Performed, like any transfer, no earlier than `lookahead` after it is issued, so a
-    core that ran ahead and read the old value did so before the write reached it.
-    Candidate hardware API: `Machine.dma_write(writes)`; it calls the private `Machine._wake`."""
-    shift = machine.params.line_size.bit_length() - 1
-    memory, now = machine.memory, machine.env.now
-    for line in sorted({addr >> shift for addr in writes}):
-        holders = machine.holders.pop(line, {})
-        machine.owner.pop(line, None)
-        for core in holders.values():
-            core.drop(line)
-            machine._wake(core, line)
-        for chip in machine.in_l3.pop(line, ()):
-            machine.l3[chip].remove(line)
-        memory.write_line(memory.home_chip(line << shift), now)
-        stats = machine.lines.get(line)
-        if stats is None:
-            stats = machine.lines[line] = LineStats(label=memory.label_of(line))
-        stats.invalidations += len(holders)
-        if machine.trace.enabled:  # core -1: no core asked; viz replays ignore unknown kinds
-            rec = LineEvent(now, now, -1, "dma", line, stats.label, "device", -1, "", "",
-                            tuple(sorted(holders)), 0)  # fmt: skip
-            machine.trace.append(rec)
-    memory.values.update(writes)
 
 
 class Interrupts:
@@ -181,7 +152,7 @@ class NIC:
             self.rx_next, self.rx_free = (i + 1) % self.params.ring_size, self.rx_free - 1
             self.received += 1
         if writes:
-            dma_write(self.machine, writes)
+            self.machine.dma_write(writes)
             self._interrupt()
 
     def _interrupt(self) -> None:
@@ -219,7 +190,7 @@ class NIC:
             if event is not None:
                 event.succeed()
         if writes:
-            dma_write(self.machine, writes)
+            self.machine.dma_write(writes)
 
     def __repr__(self) -> str:
         return f"NIC({self.id}, chip {self.chip}, irq -> {self.irq_core})"
