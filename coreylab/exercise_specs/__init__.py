@@ -5,6 +5,8 @@ the student's seed and is answered by running the simulator on that variant; key
 from . import (
     basics,  # noqa: F401  00-02
     capstone,  # noqa: F401  07
+    memory,  # noqa: F401  03-04
+    systems,  # noqa: F401  05-06
 )
 
 __all__: list[str] = []

@@ -12,8 +12,8 @@ built from an experiment's parameters), `ladder` (the latency ladder as bars). `
 shared colour-blind-safe colours.
 
 What it leaves out: viz never touches a live Machine and never runs a simulation, except
-`widgets.live_panel`, which runs experiments through `coreylab.experiments.run`. Page-table and
-address-range pictures wait for the kernels.
+`widgets.live_panel`, which runs experiments through `coreylab.experiments.run`. `pagetables`
+draws the page tables from a plain-data snapshot of a kernel taken after its run.
 """
 
 from .charts import scaling_chart
@@ -22,6 +22,7 @@ from .hotlines import hot_line_rows, hot_lines, lock_rows, lock_table
 from .ladder import ladder_chart
 from .live import LiveMachineView
 from .machine import MachineView, machine_animation
+from .pagetables import page_table_snapshot, page_table_view
 from .protocol import exercised, protocol_table
 from .timeline import core_timeline, handoffs, timeline_spans
 from .widgets import PanelReader, control_panel, live_panel
@@ -43,6 +44,8 @@ __all__ = [
     "lock_rows",
     "lock_table",
     "machine_animation",
+    "page_table_snapshot",
+    "page_table_view",
     "protocol_table",
     "scaling_chart",
     "timeline_spans",

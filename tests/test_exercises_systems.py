@@ -1,0 +1,114 @@
+"""Exercises of lessons 05 (MapReduce) and 06 (kernel cores), and the runs they look inside.
+
+The generic checks every exercise passes (its own answer accepted, a wrong one refused, an
+unreadable one explained, variants per student) are in `test_exercises.py`; here, what these
+exercises teach, checked against counts a person can make by hand.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from coreylab.exercise_specs.systems import (
+    MAPREDUCE_VARIANTS,
+    mapreduce_run,
+    parse_ranking,
+    ring_calls,
+)
+from coreylab.exercises import SPECS, exercise
+from coreylab.experiments import run
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PAGE, ENTRY = 4096, 8  # bytes of a page, of an intermediate entry
+
+
+@pytest.mark.parametrize("variant", MAPREDUCE_VARIANTS)
+def test_mapreduce_run_gives_the_experiments_row(variant):
+    """The lesson's run that keeps its kernel measures what the experiment measures."""
+    kept = mapreduce_run(variant, 4, words=512)
+    row = run("mapreduce", variants=[variant], cores=[4], params={"words": 512}).rows[0]
+    assert kept.row == row
+
+
+def test_threads_wait_on_mmap_sem_and_processes_on_nothing():
+    """Threads share one mm: mmap_sem is the lock they wait for. Processes each have their own,
+    and no lock of theirs is ever contended."""
+    threads = mapreduce_run("linux-threads", 8, words=512).locks()
+    assert threads[0]["name"].endswith("mmap_sem") and threads[0]["contentions"] > 0
+    procs = mapreduce_run("linux-procs", 8, words=512).locks(top=None)
+    assert all(lock["contentions"] == 0 for lock in procs)
+
+
+@pytest.mark.parametrize("variant", ["linux-threads", "corey"])
+@pytest.mark.parametrize(("cores", "words"), [(2, 512), (4, 2048)])
+def test_shared_page_tables_fault_once_per_output_page(variant, cores, words):
+    """With one mm or mounted ranges, the timed part faults each map's output pages once,
+    nothing else: cores x words x 8 / 4096."""
+    ex = exercise("05.faults", "s0001")
+    ex.variant.update(variant=variant, cores=cores, words=words)
+    assert ex.answer == cores * words * ENTRY // PAGE
+
+
+def test_processes_fault_again_on_every_other_output_page():
+    """Each process also faults on every page of the other tasks' outputs in reduce."""
+    ex = exercise("05.faults", "s0001")
+    ex.variant.update(variant="linux-procs", cores=4, words=1024)
+    pages = 1024 * ENTRY // PAGE
+    assert ex.answer >= 4 * pages + 4 * 3 * pages
+    assert ex.check(ex.answer + 1).correct and not ex.check(4 * pages).correct
+
+
+def test_ranking_reads_short_names_and_refuses_incomplete_ones():
+    assert parse_ranking("Corey > procs > threads") == ("corey", "linux-procs", "linux-threads")
+    assert parse_ranking(["linux-threads", "corey", "processes"])[2] == "linux-procs"
+    for bad in ["corey, procs", "corey, corey, threads", "corey, procs, fibers", 42]:
+        with pytest.raises((ValueError, TypeError)):
+            parse_ranking(bad)
+
+
+def test_ranking_is_ordered_by_the_measured_times():
+    ex = exercise("05.ranking", "s0001")
+    times = [ex.answer.seconds[name] for name in ex.answer]
+    assert times == sorted(times)
+    short = ", ".join(n.removeprefix("linux-") for n in ex.answer)
+    assert ex.check(short).correct
+    assert "µs" in ex.reveal().message
+
+
+def test_a_ring_call_moves_the_same_lines_however_far_the_caller_is():
+    """Calls through a ring move a fixed number of lines each: the count grows with the
+    calls, not with the distance; the time grows with the distance."""
+    near, far = ring_calls(1, 1), ring_calls(9, 1)  # same chip as core 0; two hops away
+    assert near.transfers == far.transfers > 0
+    assert ring_calls(5, 3).transfers == 3 * ring_calls(5, 1).transfers
+    assert far.cycles > near.cycles
+
+
+def test_ring_lines_are_the_only_lines_that_move():
+    rc = ring_calls(5, 2, trace=True)
+    moved = {label for label, s in rc.machine.counters().by_label().items() if s.transfers}
+    assert moved and all(label.startswith("ring") for label in moved)
+
+
+def test_web_server_pairs_scale_and_linux_falls():
+    """What 06.web-growth asks: Corey's pairs share only their rings; Linux's cores share one
+    listener, so past a few cores adding cores loses requests."""
+    ex = exercise("06.web-growth", "s0001")
+    ex.variant.update(variant="corey-dedicated", cores=4, clients=4)
+    assert ex.answer > 1.5
+    ex = exercise("06.web-growth", "s0001")
+    ex.variant.update(variant="linux", cores=8, clients=4)
+    assert ex.answer < 1.0
+
+
+@pytest.mark.parametrize("lesson", ["05_mapreduce", "06_kernel_cores"])
+def test_each_lesson_asks_its_own_exercises(lesson):
+    """Every exercise the notebook asks exists and belongs to it; there are at least two."""
+    nb = json.loads((NOTEBOOKS / f"{lesson}.ipynb").read_text())
+    source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    keys = re.findall(r'lab\.exercise\("([^"]+)"', source)
+    assert len(set(keys)) >= 2
+    assert all(SPECS[key].lesson == lesson for key in keys)
+    assert {k for k, s in SPECS.items() if s.lesson == lesson} == set(keys)
