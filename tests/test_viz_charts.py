@@ -80,3 +80,15 @@ def test_shared_counter_does_not_scale(result):
     shared = result.column("ops_per_kcycle", variant="shared")
     private = result.column("ops_per_kcycle", variant="per-core")
     assert shared[-1] < 16 * shared[0] / 4 and private[-1] > 8 * private[0]
+
+
+def test_small_values_keep_readable_ticks():
+    """Seconds of about 1e-4 would all read "0" in the abbreviated format."""
+    from bokeh.models import BasicTickFormatter
+
+    from coreylab.experiments import Result
+    from coreylab.viz import scaling_chart
+
+    rows = [{"variant": "v", "cores": c, "seconds": 1e-4 / c} for c in (1, 2, 4)]
+    fig = scaling_chart(Result("x", {}, rows), "seconds", higher_is_better=False)
+    assert isinstance(fig.yaxis[0].formatter, BasicTickFormatter)

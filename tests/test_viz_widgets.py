@@ -102,3 +102,16 @@ def test_live_panel_reruns_into_the_same_view():
     bokeh_view.send = lambda *args, **kwargs: sent.append(args)
     button.click()
     assert sent and bokeh_view.render_bundle is before
+
+
+def test_size_sliders_stay_interactive():
+    """A slider stops at 8x the default (at least 16): 100,000 connections is for code, not for
+    a lecturer's click."""
+    from coreylab.experiments import get
+    from coreylab.hardware import HardwareParams
+    from coreylab.viz import control_panel
+
+    box, _ = control_panel("tcp-connections", HardwareParams.preset("amd16"))
+    conns = next(c for c in box.children if getattr(c, "description", "") == "conns")
+    default = get("tcp-connections").param("conns").default
+    assert conns.max == max(8 * default, 16) and conns.value == default

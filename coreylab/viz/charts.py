@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bokeh.models import (
+    BasicTickFormatter,
     ColumnDataSource,
     HoverTool,
     Legend,
@@ -52,7 +53,13 @@ def scaling_chart(
                  tools="pan,box_zoom,reset,save")  # fmt: skip
     style.style_figure(fig)
     fig.xaxis.ticker = sorted({r["cores"] for r in result.rows})
-    fig.yaxis.formatter = NumeralTickFormatter(format="0.[00]a")
+    values = [abs(r[metric]) for r in result.rows if isinstance(r.get(metric), int | float)]
+    # "1.2m" style for counts and rates; plain (scientific if need be) for fractions of one,
+    # which the abbreviated format would print as 0.
+    if max(values, default=1) >= 1:
+        fig.yaxis.formatter = NumeralTickFormatter(format="0.[00]a")
+    else:
+        fig.yaxis.formatter = BasicTickFormatter(precision=2)
     fig.add_layout(Title(text=_NOTE[higher_is_better], text_font_size=style.FONT,
                          text_font_style="italic"), "above")  # fmt: skip
     legend = Legend(click_policy="hide", label_text_font_size=style.FONT, location="top_left")

@@ -109,11 +109,15 @@ def control_panel(
     return w.VBox([*controls.values(), message]), reader
 
 
+SLIDER_SPAN = 8  # a slider goes up to 8x the default: a lecturer's click must answer in seconds
+
+
 def _param_control(p: Param) -> w.Widget:
     common = dict(description=p.name, tooltip=p.help, style=_STYLE, layout=_LAYOUT)
     if (p.low, p.high) == (0, 1):
         return w.Checkbox(value=bool(p.default), indent=False, **common)
-    return w.IntSlider(value=p.default, min=p.low, max=p.high, **common)
+    top = min(p.high, max(p.low + 1, SLIDER_SPAN * p.default, 16))  # larger sizes: from code
+    return w.IntSlider(value=p.default, min=p.low, max=top, **common)
 
 
 def _hardware_control(hw: HardwareParams, name: str) -> w.Widget:
