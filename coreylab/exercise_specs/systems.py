@@ -20,18 +20,8 @@ from typing import Any
 
 from ..exercises import Spec, checked_params, parse_number, register, within
 from ..experiments import run
-from ..experiments.mapreduce import KEYS, Job
-from ..experiments.memory import _machine
+from ..experiments.mapreduce import run_mapreduce
 from ..hardware import HardwareParams, Machine
-from ..workloads_memory import (
-    INPUT_VA,
-    WORD_BYTES,
-    make_tasks,
-    mapreduce_program,
-    mempass_setup,
-    run_now,
-    touch_pages,
-)
 
 MAPREDUCE_VARIANTS = ("linux-threads", "linux-procs", "corey")
 SHORT_NAMES = {"threads": "linux-threads", "procs": "linux-procs", "processes": "linux-procs"}
@@ -62,34 +52,10 @@ def mapreduce_run(
     hw: HardwareParams | None = None,
     trace: bool = False,
 ) -> MapReduceRun:
-    """The steps of `experiments.mapreduce.mapreduce_point`, keeping the kernel."""
+    """The experiment's own run (`experiments.mapreduce.run_mapreduce`), keeping the kernel."""
     hw = hw or checked_params("amd16")
-    rng = random.Random(seed)
-    machine = _machine(hw, trace)
-    kernel, tasks = make_tasks(variant, machine, cores)
-    job = Job(variant, cores, [[rng.randrange(KEYS) for _ in range(words)] for _ in tasks])
-    input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
-    job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
-    run_now(kernel, tasks[0], touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
-    barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
-    faults_before = kernel.faults.hard_total + kernel.faults.soft_total
-    transfers_before = sum(s.transfers for s in machine.lines.values())
-    t0, out = machine.env.now, {}
-    for task in tasks:
-        machine.spawn(task.core.id, mapreduce_program, kernel, task, job, barrier, out)
-    machine.run()
-    end = max(out["end", t.id] for t in tasks) - t0
-    map_end = max(out["map_end", t.id] for t in tasks) - t0
-    row = {
-        "variant": variant,
-        "cores": cores,
-        "seconds": hw.seconds(end),
-        "map_seconds": hw.seconds(map_end),
-        "reduce_seconds": hw.seconds(end - map_end),
-        "faults": kernel.faults.hard_total + kernel.faults.soft_total - faults_before,
-        "line_transfers": sum(s.transfers for s in machine.lines.values()) - transfers_before,
-    }
-    return MapReduceRun(row, machine, kernel)
+    metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
+    return MapReduceRun({"variant": variant, "cores": cores, **metrics}, machine, kernel)
 
 
 # -- system calls through a ring to a kernel core -----------------------------------------------

@@ -84,9 +84,10 @@ class Job:
         return output_va(m)
 
 
-def mapreduce_point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
-) -> Point:
+def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
+                  words: int):  # fmt: skip
+    """One job on a fresh machine: (the row's metrics, the machine, the kernel). Lessons keep
+    the kernel to read its locks and faults; the experiment keeps the row."""
     rng = random.Random(seed)
     machine = _machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
@@ -103,13 +104,21 @@ def mapreduce_point(
     machine.run()
     end = max(out["end", t.id] for t in tasks) - t0
     map_end = max(out["map_end", t.id] for t in tasks) - t0
-    return _point(machine, variant, cores, {
+    metrics = {
         "seconds": hw.seconds(end),
         "map_seconds": hw.seconds(map_end),
         "reduce_seconds": hw.seconds(end - map_end),
         "faults": kernel.faults.hard_total + kernel.faults.soft_total - faults_before,
         "line_transfers": sum(s.transfers for s in machine.lines.values()) - transfers_before,
-    })  # fmt: skip
+    }
+    return metrics, machine, kernel
+
+
+def mapreduce_point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
+) -> Point:
+    metrics, machine, _ = run_mapreduce(variant, cores, seed, hw, trace, words)
+    return _point(machine, variant, cores, metrics)
 
 
 MAPREDUCE = Experiment(
