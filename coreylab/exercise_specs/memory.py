@@ -15,11 +15,9 @@ from typing import Any
 
 from ..exercises import Spec, checked_params, parse_number, register, within
 from ..experiments import ExperimentError, get
+from ..experiments.memory import run_memclone, run_mempass
 from ..hardware import HardwareParams, Machine
 from ..trace import Trace
-from ..workloads_memory import make_tasks, memclone_program, mempass_program, mempass_setup
-
-TRACE_LIMIT = 200_000  # records kept when a trace is asked for (as experiments.memory keeps)
 
 
 # -- a run that keeps its kernel ----------------------------------------------------------------
@@ -77,20 +75,8 @@ def memory_run(
     pages = exp.resolve({"pages": pages})["pages"]
     if isinstance(cores, bool) or not isinstance(cores, int) or not 1 <= cores <= hw.cores:
         raise ExperimentError(f"cores must be between 1 and {hw.cores}, not {cores!r}")
-    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
-    kernel, tasks = make_tasks(variant, machine, cores)
-    out: dict[int, int] = {}
-    if experiment == "memclone":
-        program = memclone_program(variant)
-        for task in tasks:
-            machine.spawn(task.core.id, program, kernel, task, pages, out)
-    else:
-        addrs = mempass_setup(variant, kernel, tasks, pages)
-        baton = machine.memory.alloc(hw.line_size, 0, "mempass.baton")
-        for task in tasks:
-            machine.spawn(task.core.id, mempass_program, kernel, task, addrs[task.id], pages,
-                          baton, out)  # fmt: skip
-    machine.run()
+    run = run_memclone if experiment == "memclone" else run_mempass
+    machine, kernel, _, out = run(variant, cores, hw, trace, pages)
     return MemoryRun(experiment, variant, cores, pages, machine, kernel, out)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hardware import HardwareParams
+from ..hardware import HardwareParams, Machine
 from ..trace import Counters, Trace
 
 
@@ -142,6 +142,14 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+
+
+TRACE_LIMIT = 200_000  # records a traced point keeps (the first ones: set-up and warm-up first)
+
+
+def new_machine(hw: HardwareParams, trace: bool) -> Machine:
+    """The machine a point runs on: its trace on (bounded) only if asked for."""
+    return Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
 
 
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:

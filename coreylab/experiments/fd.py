@@ -28,12 +28,10 @@ from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, Kernel, LinuxKernel, Task
-from ..trace import Trace
 from ..workloads import Loop, dup_close, measure, run_call
-from .base import Experiment, Param, Point
+from .base import Experiment, Param, Point, new_machine
 
 VARIANTS = ("linux-threads", "linux-procs", "linux-fdshares", "corey-shares")
-TRACE_LIMIT = 200_000  # records kept when a trace is asked for (the first ones: set-up, warm-up)
 
 OPS = Param("ops", 8, 1, 100_000, "dup+close pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "dup+close pairs per core before timing starts")
@@ -66,7 +64,7 @@ def loops_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[
 def point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
 ) -> Point:
-    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    machine = new_machine(hw, trace)
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
     row = {

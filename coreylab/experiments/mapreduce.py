@@ -39,8 +39,8 @@ from ..workloads_memory import (
     run_now,
     touch_pages,
 )
-from .base import Experiment, Param, Point
-from .memory import _machine, _point
+from .base import Experiment, Param, Point, new_machine
+from .memory import _point
 
 KEYS = 26**3  # distinct 3-letter words
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores
@@ -89,7 +89,7 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     """One job on a fresh machine: (the row's metrics, the machine, the kernel). Lessons keep
     the kernel to read its locks and faults; the experiment keeps the row."""
     rng = random.Random(seed)
-    machine = _machine(hw, trace)
+    machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     job = Job(variant, cores, [[rng.randrange(KEYS) for _ in range(words)] for _ in tasks])
     input_pages = -(-cores * words * WORD_BYTES // hw.page_size)

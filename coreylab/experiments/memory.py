@@ -25,22 +25,16 @@ Left out: what the application does with the memory besides one word per page; h
 from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
-from ..trace import Trace
 from ..workloads_memory import (
     make_tasks,
     memclone_program,
     mempass_program,
     mempass_setup,
 )
-from .base import Experiment, Param, Point
+from .base import Experiment, Param, Point, new_machine
 
 VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
-TRACE_LIMIT = 200_000  # records kept when a trace is asked for
 PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
-
-
-def _machine(hw: HardwareParams, trace: bool) -> Machine:
-    return Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
 
 
 def _point(machine: Machine, variant: str, cores: int, row: dict) -> Point:
@@ -49,17 +43,38 @@ def _point(machine: Machine, variant: str, cores: int, row: dict) -> Point:
                  trace=machine.trace if machine.trace.enabled else None)  # fmt: skip
 
 
-def memclone_point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, pages: int
-) -> Point:
-    """Every core allocates `pages` pages and writes one word in each, at once."""
-    machine = _machine(hw, trace)
+def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
+    """Every core allocates `pages` pages and writes one word in each, at once. Returns the
+    machine, the kernel, its tasks and each core's cycles (lessons keep the kernel)."""
+    machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     out: dict[int, int] = {}
     program = memclone_program(variant)
     for task in tasks:
         machine.spawn(task.core.id, program, kernel, task, pages, out)
     machine.run()
+    return machine, kernel, tasks, out
+
+
+def run_mempass(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
+    """Core 0 writes one word in every page of a buffer, then core 1, ... (a baton in memory
+    says whose turn it is; setting up the mappings is not timed). Returns as `run_memclone`."""
+    machine = new_machine(hw, trace)
+    kernel, tasks = make_tasks(variant, machine, cores)
+    addrs = mempass_setup(variant, kernel, tasks, pages)
+    baton = machine.memory.alloc(hw.line_size, 0, "mempass.baton")
+    out: dict[int, int] = {}
+    for task in tasks:
+        machine.spawn(task.core.id, mempass_program, kernel, task, addrs[task.id], pages, baton,
+                      out)  # fmt: skip
+    machine.run()
+    return machine, kernel, tasks, out
+
+
+def memclone_point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, pages: int
+) -> Point:
+    machine, kernel, tasks, out = run_memclone(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
     faults = kernel.faults.hard_total + kernel.faults.soft_total
     return _point(machine, variant, cores, {
@@ -72,17 +87,7 @@ def memclone_point(
 def mempass_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, pages: int
 ) -> Point:
-    """Core 0 writes one word in every page of a buffer, then core 1, ... (a baton in memory
-    says whose turn it is; setting up the mappings is not timed)."""
-    machine = _machine(hw, trace)
-    kernel, tasks = make_tasks(variant, machine, cores)
-    addrs = mempass_setup(variant, kernel, tasks, pages)
-    baton = machine.memory.alloc(hw.line_size, 0, "mempass.baton")
-    out: dict[int, int] = {}
-    for task in tasks:
-        machine.spawn(task.core.id, mempass_program, kernel, task, addrs[task.id], pages, baton,
-                      out)  # fmt: skip
-    machine.run()
+    machine, kernel, tasks, out = run_mempass(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
     return _point(machine, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),

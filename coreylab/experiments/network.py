@@ -59,12 +59,9 @@ from typing import Any, NamedTuple
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, LinuxKernel, Task
 from ..kernel.devices import NetParams
-from ..trace import Trace
 from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads_network import Meter, closed_loop, tcp_server, web_server
-from .base import Experiment, Param, Point
-
-TRACE_LIMIT = 200_000  # records kept when a trace is asked for
+from .base import Experiment, Param, Point, new_machine
 
 CONNS = Param("conns", 8, 1, 100_000, "connections each server core serves")
 REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
@@ -170,7 +167,7 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
               conns: int, warmup: int, clients: int,
               nparams: NetParams | None = None) -> Point:  # fmt: skip
     """One point; `nparams` (from Python only) changes the network's costs for every variant."""
-    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    machine = new_machine(hw, trace)
     used = list(range(cores))
     if variant == "linux":
         setup = linux_setup(machine, used, used, nparams)
@@ -198,7 +195,7 @@ def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
               requests: int, warmup: int, clients: int, files: int, file_pages: int,
               nparams: NetParams | None = None) -> Point:  # fmt: skip
     """One point; `nparams` (from Python only) changes the network's costs for every variant."""
-    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    machine = new_machine(hw, trace)
     stack_cores, app_cores = split_cores(cores)
     if variant == "linux":
         setup = linux_setup(machine, stack_cores, app_cores, nparams)

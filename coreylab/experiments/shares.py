@@ -27,12 +27,10 @@ from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel
-from ..trace import Trace
 from ..workloads import L3_MISS_SOURCES, Loop, dup_close, measure, run_call
-from .base import Experiment, Param, Point
+from .base import Experiment, Param, Point, new_machine
 
 VARIANTS = ("corey-global-share", "corey-percore-shares")
-TRACE_LIMIT = 200_000
 
 OPS = Param("ops", 20, 1, 100_000, "add+remove pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "add+remove pairs per core before timing starts")
@@ -58,7 +56,7 @@ def loops_for(variant: str, cores: int, machine: Machine) -> tuple[CoreyKernel, 
 def point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
 ) -> Point:
-    machine = Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+    machine = new_machine(hw, trace)
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
     row = {
