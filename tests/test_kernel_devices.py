@@ -15,7 +15,7 @@ from coreylab.kernel.devices import (
     ConnRef,
     NetParams,
 )
-from coreylab.kernel.netstack import DD, SYN, Driver, Packet
+from coreylab.kernel.nic import DD, SYN, Driver, Packet
 from coreylab.trace import Trace
 from coreylab.workloads import run_call
 from coreylab.workloads_network import closed_loop, open_loop

@@ -49,7 +49,8 @@ from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
 from .base import Errno, KernelError, Task
-from .netstack import NIC, Connection, Driver, Interrupts, Listener, NetStack
+from .netstack import Connection, Listener, NetStack
+from .nic import NIC, Driver, Interrupts
 from .objects import Struct
 
 SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
