@@ -130,7 +130,7 @@ class Machine:
         before = state_map.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
-        probed: list | None = [] if self.trace.enabled else None
+        probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says (see `_probe_targets`).
         holders = self.holders.get(line)
         if holders is None or (len(holders) == 1 and core.id in holders):
@@ -150,15 +150,11 @@ class Machine:
         else:
             source, where, latency = self._locate(core, line, supplier, now)
         if step.exclusive and line in self.in_l3:  # an exclusive copy is the only copy
-            for chip in self.in_l3.pop(line):
-                self.l3[chip].remove(line)
+            self._drop_l3_copies(line)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
-            for other_id in invalidated:
-                latency = max(latency, paths[other_id][1])
-        start = self.busy_until.get(line, 0)
-        if start < now:
-            start = now
+            latency = max(latency, *[paths[other_id][1] for other_id in invalidated])
+        start = max(now, self.busy_until.get(line, 0))
         end = self.busy_until[line] = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
         if after in OWNERS:
@@ -178,10 +174,9 @@ class Machine:
         offset = addr & self._offset_mask
         self._count(core, line, source, supplier, dirty, invalidated, offset)
         if probed is not None:
-            label = self.memory.label_of(line)
-            rec = LineEvent(now, end, core.id, kind, line, label, source, where, before.name,
-                            after.name, tuple(invalidated), start - now, tuple(probed),
-                            offset)  # fmt: skip
+            rec = LineEvent(now, end, core.id, kind, line, self.memory.label_of(line), source,
+                            where, before.name, after.name, tuple(invalidated), start - now,
+                            tuple(probed), offset)  # fmt: skip
             self.trace.append(rec)
         # The perform time: a transaction that reached another core took at least `lookahead`
         # cycles to get there (see core.py); one that reached none is performed when it ends.
@@ -308,6 +303,10 @@ class Machine:
         del holders[core.id]
         if not holders:
             del self.holders[line]
+
+    def _drop_l3_copies(self, line: int) -> None:
+        for chip in self.in_l3.pop(line):
+            self.l3[chip].remove(line)
 
     def _l3_insert(self, chip: int, line: int) -> None:
         """Keep a line in a chip's L3; the L3's own victim is clean, so it is just dropped."""
