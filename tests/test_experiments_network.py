@@ -9,7 +9,7 @@ from coreylab import cli
 from coreylab.experiments import EXPERIMENTS, run
 from coreylab.experiments.network import TCP_CONNECTIONS, WEBSERVER, split_cores
 from coreylab.hardware import HardwareParams
-from coreylab.kernel.devices import NetParams
+from coreylab.kernel.params import NetParams
 
 AMD16 = HardwareParams.preset("amd16")
 SMALL_TCP = {"conns": 6, "warmup": 2, "clients": 4}

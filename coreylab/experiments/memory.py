@@ -14,7 +14,7 @@ What they measure (the paper's address-range benchmarks; programs in `workloads_
             one shared Corey range (`corey-ar`) share the page table, so they take none.
 
 Everything is simulated: costs come from the machine's caches and DRAM and the kernels' data
-on lines; the instruction work of kernel paths is `MemoryParams` (estimates). No randomness:
+on lines; the instruction work of kernel paths is `KernelParams.memory` (estimates). No randomness:
 the seed is accepted and changes nothing. Sizes: `pages` per core (memclone) or per buffer
 (mempass), up to the paper's 25,600 (100 MB; slow, and memory-hungry: the machine keeps
 counters per line touched).

@@ -58,7 +58,7 @@ from typing import Any, NamedTuple
 
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, LinuxKernel, Task
-from ..kernel.devices import NetParams
+from ..kernel.params import NetParams
 from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads_network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, new_machine

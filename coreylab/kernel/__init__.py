@@ -2,9 +2,10 @@
 kernels that assemble the subsystems.
 
 Read in this order: `objects` (structures laid out on named lines), `locks` (ticket, MCS,
-rw-semaphore, MCS reader-writer), `base` (tasks, errors, system-call entry), then each
-subsystem with its two designs side by side: `descriptors` (with `shares`), `address_space`;
-then the short assemblies `linux` and `corey`.
+rw-semaphore, MCS reader-writer), `params` (every kernel tunable), `base` (tasks, errors,
+system-call entry), then each subsystem with its two designs side by side: `descriptors` (with
+`shares`), `address_space` (with `mm_struct`, `address_range`, `mmu`, `pagetables`, `tlb`),
+`devices` (with `nic`, `netstack`); then the short assemblies `linux` and `corey`.
 
 `Kernel` below is the one interface both kernels implement where their concepts coincide;
 workloads are written against it. Everything else (creating processes, threads or pcores, and
@@ -17,11 +18,12 @@ from typing import Protocol, runtime_checkable
 
 from ..hardware import HardwareParams, Machine
 from ..hardware.core import Op
-from .base import Errno, KernelBase, KernelError, KernelParams, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .corey import CoreyKernel
 from .linux import LinuxKernel
 from .locks import LockStats, MCSLock, MCSRWLock, RWSemaphore, TicketLock
 from .objects import Struct, per_core
+from .params import KernelParams, MemoryParams, NetParams
 
 
 @runtime_checkable
@@ -78,6 +80,8 @@ __all__ = [
     "KernelParams",
     "LinuxKernel",
     "LockStats",
+    "MemoryParams",
+    "NetParams",
     "MCSLock",
     "MCSRWLock",
     "RWSemaphore",

@@ -15,7 +15,6 @@ message) before it changes any state: validate first, then act.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from ..hardware import Machine
 from ..hardware.core import Core, Op
 from .locks import Lock
+from .params import KernelParams
 
 
 class Errno(enum.IntEnum):
@@ -69,29 +69,6 @@ class Task:
     @property
     def core_id(self) -> int:
         return self.core.id
-
-
-@dataclass(frozen=True)
-class KernelParams:
-    """The instruction work of kernel code paths, in cycles: the only kernel costs that are
-    not simulated memory accesses. Each subsystem adds the fields its paths need here, with
-    units and a source or "estimate"; memory traffic is never written in as a number."""
-
-    syscall_cycles: int = 100  # trap into the kernel and return (sysenter/sysexit): estimate
-
-    # -- descriptors: Linux files (descriptors.py) ----------------------------------------------
-    fd_lookup_cycles: int = 10  # fcheck_files: bounds check, index the fd array: estimate
-    fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over the bitmap: estimate
-    file_open_cycles: int = 1500  # open(): path walk, set up a struct file: estimate
-    file_close_cycles: int = 60  # filp_close: flush, dnotify, POSIX locks: estimate
-    copy_cycles_per_line: int = 16  # copy_to_user/copy_from_user of one 64-byte line: estimate
-
-    # -- descriptors: Corey shares (shares.py) ---------------------------------------------------
-    share_hash_cycles: int = 10  # hash an object id and compare one map slot: estimate
-    kobj_alloc_cycles: int = 200  # set up a kernel object's header on its page: estimate
-
-    def replace(self, **changes: Any) -> KernelParams:
-        return dataclasses.replace(self, **changes)
 
 
 class KernelBase:

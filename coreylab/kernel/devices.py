@@ -44,7 +44,6 @@ act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KE
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
@@ -52,44 +51,13 @@ from .base import Errno, KernelError, Task
 from .netstack import Connection, Listener, NetStack
 from .nic import NIC, Driver, Interrupts
 from .objects import Struct
+from .params import NetParams
 
 SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
 RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
 INUSE, KERN_CALL, KERN_RET = 0x10, 0x20, 0x40  # SYSMON_USER_INUSE, _KERN_CALL, _KERN_RET
 SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE = 1, 2, 3, 4, 5
 PARKED = object()  # a call the kernel core answers later
-
-
-@dataclass(frozen=True)
-class NetParams:
-    """The network's instruction work and sizes. Cycles unless marked; all estimates (2.6-era
-    per-packet costs of a few hundred to a few thousand cycles), to fold into KernelParams."""
-
-    ring_size: int = 64  # descriptors per receive and per transmit ring
-    fifo_packets: int = 64  # packets a card holds while its receive ring is full; more: dropped
-    syn_backlog: int = 128  # tcp_max_syn_backlog: SYNs beyond this many pending are dropped
-    napi_budget: int = 64  # packets one interrupt or poll pass takes at most (NAPI weight)
-    wire_cycles: int = 2000  # one way between a card and a client, with the client's stack
-    mmio_write_cycles: int = 300  # a posted write to a card register
-    irq_entry_cycles: int = 600  # interrupt entry, EOI and return
-    driver_rx_cycles: int = 250  # e1000_clean_rx_irq, per packet
-    driver_tx_cycles: int = 250  # e1000_xmit_frame, per packet
-    rx_proto_cycles: int = 1000  # ip_rcv + tcp_v4_rcv: headers, checksums, demultiplexing
-    conn_request_cycles: int = 1200  # tcp_v4_conn_request: request sock, build the SYN-ACK
-    create_child_cycles: int = 2000  # tcp_v4_syn_recv_sock: clone and set up the socket
-    accept_cycles: int = 800  # inet_csk_accept and the new socket's file (not modelled)
-    recvmsg_cycles: int = 600  # tcp_recvmsg of a small request
-    sendmsg_cycles: int = 1200  # tcp_sendmsg + tcp_transmit_skb + ip_queue_xmit
-    close_cycles: int = 1500  # tcp_close, and the teardown done when the exchange ends
-    copy_cycles_per_line: int = 16  # copy one 64-byte line from the caller
-    ipi_cycles: int = 500  # send a wake-up IPI
-    wakeup_cycles: int = 1500  # try_to_wake_up and the switch into the woken task
-    slot_dispatch_cycles: int = 60  # kernel core: decode a ring slot and call
-    ehash_buckets: int = 512  # established hash buckets (8 to a line)
-    ehash_locks: int = 128  # their locks (ticket locks, 4 to a line)
-
-    def replace(self, **changes: Any) -> NetParams:
-        return replace(self, **changes)
 
 
 class ConnRef(NamedTuple):
@@ -137,7 +105,7 @@ class NetCommon:
     """What both halves share: parameters, interrupt lines, cards, per-task send buffers."""
 
     def _setup_net_common(self) -> None:
-        self.nparams = NetParams()
+        self.nparams = self.kparams.net
         self.irqs = Interrupts(self.machine)
         self.nics: list[NIC] = []
         self._send_pages: dict[int, int] = {}  # task id -> its send buffer page

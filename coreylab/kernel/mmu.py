@@ -19,7 +19,6 @@ Left out: permission checks on access (every mapping is read-write), accessed/di
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,30 +40,6 @@ TASK_SIZE = 1 << 47  # user addresses: the lower half of the 48-bit space
 WORD = 8  # bytes an application's `touch` reads or writes
 # Words of a page's descriptor line (Linux `struct page`; Corey's `page_info` uses the first).
 PAGE_FLAGS, PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL = 0, 8, 16, 24
-
-
-@dataclass(frozen=True)
-class MemoryParams:
-    """Instruction work of the memory paths, in cycles, and the sizes of the structures. The
-    memory traffic of these paths is simulated, never written in here. (To be folded into
-    `KernelParams`; a kernel takes it from `kparams.memory` if that exists. A lesson can also
-    replace `kernel.mparams` after making the kernel: all but `tlb_entries` and `chunk_pages`,
-    which are read when it is made, take effect.)"""
-
-    fault_trap_cycles: int = 400  # page-fault exception entry and iret: estimate
-    fault_work_cycles: int = 250  # fault handler instructions besides its accesses: estimate
-    page_alloc_cycles: int = 100  # take a page off a per-CPU free list: estimate
-    map_work_cycles: int = 600  # mmap/munmap/ar_* instructions beyond their accesses: estimate
-    ipi_cycles: int = 2000  # per core a TLB shootdown interrupts, until it acks: estimate
-    tlb_entries: int = 512  # per core: Family 10h L2 DTLB, 4 KB pages (vendor)
-    chunk_pages: int = 64  # pages the allocator takes from a chip's DRAM at a time
-    ar_slots: int = 64  # Corey: mappings an address range holds (its object page)
-    # Linux: a PTE lock per page-table page and atomic rss counters, as 2.6.27 builds for
-    # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
-    split_ptlock: bool = True
-
-    def replace(self, **changes: Any) -> MemoryParams:
-        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -107,7 +82,7 @@ class VirtualMemory:
     """What both designs share: the page allocator, the TLBs, fault counts, the MMU path."""
 
     def setup_memory(self) -> None:
-        self.mparams = getattr(self.kparams, "memory", None) or MemoryParams()
+        self.mparams = self.kparams.memory
         self.pages = PageAllocator(self.machine, self.mparams.chunk_pages)
         self.tlbs = TLBs(self.mparams.tlb_entries)
         self.faults = FaultStats()

@@ -38,7 +38,7 @@ from .nic import ACK, DATA, FIN, NO_LOCK, SYN, SYNACK, Driver, Packet, ticket
 from .objects import Struct
 
 if TYPE_CHECKING:
-    from .devices import NetParams
+    from .params import NetParams
 
 SYN_SLOTS = 64  # the listener's SYN table (listen_sock.syn_table)
 SKB_PAGES = 4  # send buffers per core, reused round robin

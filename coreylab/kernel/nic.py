@@ -35,7 +35,7 @@ from .locks import TicketLock
 from .objects import WORD, Struct
 
 if TYPE_CHECKING:
-    from .devices import NetParams
+    from .params import NetParams
 
 SYN, SYNACK, ACK, DATA, FIN = 1, 2, 3, 4, 5  # packet kinds
 DD = 1  # descriptor status: done (the card wrote it, or the card sent it)

@@ -1,0 +1,94 @@
+"""Every kernel tunable in one place: the instruction work of kernel code paths, in cycles, and
+the sizes of kernel structures. These are the only kernel costs that are not simulated memory
+accesses; memory traffic is never written in as a number. Each value says its unit and its
+source, or "estimate". Change them with `KernelParams().replace(...)`, or the groups with
+`KernelParams(memory=MemoryParams(...).replace(...))`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MemoryParams:
+    """Instruction work of the memory paths, in cycles, and the sizes of the structures. The
+    memory traffic of these paths is simulated, never written in here. (A lesson can also
+    replace `kernel.mparams` after making the kernel: all but `tlb_entries` and `chunk_pages`,
+    which are read when it is made, take effect.)"""
+
+    fault_trap_cycles: int = 400  # page-fault exception entry and iret: estimate
+    fault_work_cycles: int = 250  # fault handler instructions besides its accesses: estimate
+    page_alloc_cycles: int = 100  # take a page off a per-CPU free list: estimate
+    map_work_cycles: int = 600  # mmap/munmap/ar_* instructions beyond their accesses: estimate
+    ipi_cycles: int = 2000  # per core a TLB shootdown interrupts, until it acks: estimate
+    tlb_entries: int = 512  # per core: Family 10h L2 DTLB, 4 KB pages (vendor)
+    chunk_pages: int = 64  # pages the allocator takes from a chip's DRAM at a time
+    ar_slots: int = 64  # Corey: mappings an address range holds (its object page)
+    # Linux: a PTE lock per page-table page and atomic rss counters, as 2.6.27 builds for
+    # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
+    split_ptlock: bool = True
+
+    def replace(self, **changes: Any) -> MemoryParams:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class NetParams:
+    """The network's instruction work and sizes. Cycles unless marked; all estimates (2.6-era
+    per-packet costs of a few hundred to a few thousand cycles)."""
+
+    ring_size: int = 64  # descriptors per receive and per transmit ring
+    fifo_packets: int = 64  # packets a card holds while its receive ring is full; more: dropped
+    syn_backlog: int = 128  # tcp_max_syn_backlog: SYNs beyond this many pending are dropped
+    napi_budget: int = 64  # packets one interrupt or poll pass takes at most (NAPI weight)
+    wire_cycles: int = 2000  # one way between a card and a client, with the client's stack
+    mmio_write_cycles: int = 300  # a posted write to a card register
+    irq_entry_cycles: int = 600  # interrupt entry, EOI and return
+    driver_rx_cycles: int = 250  # e1000_clean_rx_irq, per packet
+    driver_tx_cycles: int = 250  # e1000_xmit_frame, per packet
+    rx_proto_cycles: int = 1000  # ip_rcv + tcp_v4_rcv: headers, checksums, demultiplexing
+    conn_request_cycles: int = 1200  # tcp_v4_conn_request: request sock, build the SYN-ACK
+    create_child_cycles: int = 2000  # tcp_v4_syn_recv_sock: clone and set up the socket
+    accept_cycles: int = 800  # inet_csk_accept and the new socket's file (not modelled)
+    recvmsg_cycles: int = 600  # tcp_recvmsg of a small request
+    sendmsg_cycles: int = 1200  # tcp_sendmsg + tcp_transmit_skb + ip_queue_xmit
+    close_cycles: int = 1500  # tcp_close, and the teardown done when the exchange ends
+    copy_cycles_per_line: int = 16  # copy one 64-byte line from the caller
+    ipi_cycles: int = 500  # send a wake-up IPI
+    wakeup_cycles: int = 1500  # try_to_wake_up and the switch into the woken task
+    slot_dispatch_cycles: int = 60  # kernel core: decode a ring slot and call
+    ehash_buckets: int = 512  # established hash buckets (8 to a line)
+    ehash_locks: int = 128  # their locks (ticket locks, 4 to a line)
+
+    def replace(self, **changes: Any) -> NetParams:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class KernelParams:
+    """The instruction work of kernel code paths, in cycles: the only kernel costs that are
+    not simulated memory accesses. Each subsystem adds the fields its paths need here, with
+    units and a source or "estimate"; memory traffic is never written in as a number."""
+
+    syscall_cycles: int = 100  # trap into the kernel and return (sysenter/sysexit): estimate
+
+    # -- descriptors: Linux files (descriptors.py) ----------------------------------------------
+    fd_lookup_cycles: int = 10  # fcheck_files: bounds check, index the fd array: estimate
+    fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over the bitmap: estimate
+    file_open_cycles: int = 1500  # open(): path walk, set up a struct file: estimate
+    file_close_cycles: int = 60  # filp_close: flush, dnotify, POSIX locks: estimate
+    copy_cycles_per_line: int = 16  # copy_to_user/copy_from_user of one 64-byte line: estimate
+
+    # -- descriptors: Corey shares (shares.py) ---------------------------------------------------
+    share_hash_cycles: int = 10  # hash an object id and compare one map slot: estimate
+    kobj_alloc_cycles: int = 200  # set up a kernel object's header on its page: estimate
+
+    # -- address spaces and the network, grouped (address_space.py and its parts, devices.py) --
+    memory: MemoryParams = field(default_factory=lambda: MemoryParams())
+    net: NetParams = field(default_factory=lambda: NetParams())
+
+    def replace(self, **changes: Any) -> KernelParams:
+        return dataclasses.replace(self, **changes)
