@@ -118,17 +118,29 @@ def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
         for t in tasks:
             run(t, kernel.mmap(t, size, shared=obj))
         return addrs
-    run(tasks[0], _corey_buffer(kernel, tasks[0], pages))
+    share = corey_shared_share(kernel, tasks)
+    run(tasks[0], _corey_buffer(kernel, tasks[0], pages, share))
     ar = addrs[tasks[0].id]
     for t in tasks:
-        run(t, kernel.ar_set_ar(t, kernel.root_range(t), va, ar))
+        run(t, kernel.ar_set_ar(t, kernel.root_range(t), va, (share, ar)))
     return {t.id: va for t in tasks}
 
 
-def _corey_buffer(kernel: CoreyKernel, task: Task, pages: int) -> Op:
-    seg = yield from kernel.segment_alloc(task, pages)
-    ar = yield from kernel.ar_alloc(task)
-    yield from kernel.ar_set_seg(task, ar, 0, seg)
+def corey_shared_share(kernel: CoreyKernel, tasks: list[Task], owner: int = 0) -> int:
+    """Untimed: a share made by pcore `owner` and given to every other one, through which they
+    all name the objects it puts there (Corey's pfork passes shares the same way)."""
+    maker = tasks[owner]
+    share = run_now(kernel, maker, kernel.share_alloc(maker))
+    for t in tasks:
+        if t is not maker:
+            run_now(kernel, maker, kernel.share_grant(maker, t, share))
+    return share
+
+
+def _corey_buffer(kernel: CoreyKernel, task: Task, pages: int, share: int) -> Op:
+    seg = yield from kernel.segment_alloc(task, pages, share=share)
+    ar = yield from kernel.ar_alloc(task, share=share)
+    yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
     return ar
 
 
@@ -174,11 +186,12 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     elif job.variant == "linux-procs":
         obj = out["obj", m] = yield from kernel.shmem_create(task, size)
         out["addr", m, m] = yield from kernel.mmap(task, size, shared=obj)
-    else:
-        seg = yield from kernel.segment_alloc(task, size // page_size)
-        ar = out["ar", m] = yield from kernel.ar_alloc(task)
-        yield from kernel.ar_set_seg(task, ar, 0, seg)
-        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), ar)
+    else:  # in this map task's own share, which every reducer was given: they name it there
+        share = job.shares[m]
+        seg = yield from kernel.segment_alloc(task, size // page_size, share=share)
+        ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
+        yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
+        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
     base = job.output_addr(out, m, m)
     first = job.first_word(m)
     for i, key in enumerate(job.keys[m]):
@@ -199,7 +212,7 @@ def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
             out["addr", r, m] = yield from kernel.mmap(task, size, shared=out["obj", m])
         elif job.variant.startswith("corey"):
             root = kernel.root_range(task)
-            yield from kernel.ar_set_ar(task, root, output_va(m), out["ar", m])
+            yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
     for m in range(job.cores):
         base, first = job.output_addr(out, r, m), job.first_word(m)
         for i in job.partition[m][r]:

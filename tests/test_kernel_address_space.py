@@ -183,9 +183,15 @@ def corey(cores=3, params=FOUR):
 
 
 def shared_range(k, owner, pcs, pages, seg=None):
-    """A range holding segment `seg` (a new one if None), mounted at 1 GB in every root."""
+    """A range holding segment `seg` (a new one if None), mounted at 1 GB in every root. The
+    range lives in a share the owner makes and gives the others: that is how they name it.
+    Returns the segment and the range's name, (share, range)."""
     seg = seg if seg is not None else call(k, owner, k.segment_alloc(owner, pages))
-    ar = call(k, owner, k.ar_alloc(owner))
+    share = call(k, owner, k.share_alloc(owner))
+    for pc in pcs:
+        if pc is not owner:
+            call(k, owner, k.share_grant(owner, pc, share))
+    ar = (share, call(k, owner, k.ar_alloc(owner, share=share)))
     call(k, owner, k.ar_set_seg(owner, ar, 0, seg))
     for pc in pcs:
         call(k, pc, k.ar_set_ar(pc, k.root_range(pc), RANGE_SPAN, ar))
@@ -437,8 +443,27 @@ class AddressRanges(RuleBasedStateMachine):
         self.pcs = [self.k.create_pcore(c) for c in range(2)]
         self.model = RangeModel()
         self.touched: list[tuple[int, int]] = []  # (range, va) of mappings touched through
-        for pc in self.pcs:
+        self.owner = {}  # root range -> its pcore: only it names its root (by id alone)
+        for p, pc in enumerate(self.pcs):
             self.model.ranges[self.k.root_range(pc)] = {"root": True, "maps": {}}
+            self.owner[self.k.root_range(pc)] = p
+        # Every other object lives in a share both pcores hold: that is how they name it.
+        self.share = call(self.k, self.pcs[0], self.k.share_alloc(self.pcs[0]))
+        call(self.k, self.pcs[0], self.k.share_grant(self.pcs[0], self.pcs[1], self.share))
+
+    def named(self, oid):
+        return oid if oid in self.owner else (self.share, oid)
+
+    def naming_error(self, p, *objects):
+        """The kernel checks each object in turn: a root range only its own pcore names (any
+        other gets ENOENT: it is in none of its shares), then what the model says of it."""
+        for oid, kind in objects:
+            if oid in self.owner and self.owner[oid] != p:
+                return Errno.ENOENT
+            err = self.model.lookup(oid, kind)
+            if err:
+                return err
+        return None
 
     @initialize()
     def some_objects(self):
@@ -474,11 +499,12 @@ class AddressRanges(RuleBasedStateMachine):
             self.ar_alloc(p)
 
     def segment_alloc(self, p, pages):
-        sid = self.expect(self.pcs[p], self.k.segment_alloc(self.pcs[p], pages), None)
+        sid = self.expect(self.pcs[p], self.k.segment_alloc(self.pcs[p], pages, share=self.share),
+                          None)  # fmt: skip
         self.model.segs[sid] = pages
 
     def ar_alloc(self, p):
-        rid = self.expect(self.pcs[p], self.k.ar_alloc(self.pcs[p]), None)
+        rid = self.expect(self.pcs[p], self.k.ar_alloc(self.pcs[p], share=self.share), None)
         self.model.ranges[rid] = {"root": False, "maps": {}}
 
     @rule(
@@ -496,8 +522,12 @@ class AddressRanges(RuleBasedStateMachine):
         va = page * PAGE + skew
         if pages is None:  # the rest of the segment, as the kernel's default
             pages = max(self.model.segs.get(sid, 0) - offset, 1)
-        err = self.model.set_seg(rid, va, sid, offset, pages)
-        self.expect(self.pcs[p], self.k.ar_set_seg(self.pcs[p], rid, va, sid, offset, pages), err)
+        p = self.owner.get(rid, p)
+        err = self.naming_error(p, (rid, "ar"), (sid, "seg"))
+        err = err or self.model.set_seg(rid, va, sid, offset, pages)
+        pc = self.pcs[p]
+        call_ = self.k.ar_set_seg(pc, self.named(rid), va, self.named(sid), offset, pages)
+        self.expect(pc, call_, err)
 
     @rule(p=st.integers(0, 1), r=st.integers(0, 9), slot=st.integers(0, 3),
           skew=st.sampled_from([0, 0, PAGE]), i=st.integers(0, 9))  # fmt: skip
@@ -506,8 +536,10 @@ class AddressRanges(RuleBasedStateMachine):
         inners = [rid for rid, spec in self.model.ranges.items() if not spec["root"]]
         rid, inner = self.pick(roots, r, inners), self.pick(inners, i, roots)
         va = slot * RANGE_SPAN + skew
-        err = self.model.set_ar(rid, va, inner)
-        self.expect(self.pcs[p], self.k.ar_set_ar(self.pcs[p], rid, va, inner), err)
+        p = self.owner.get(rid, p)
+        err = self.naming_error(p, (rid, "ar"), (inner, "ar")) or self.model.set_ar(rid, va, inner)
+        pc = self.pcs[p]
+        self.expect(pc, self.k.ar_set_ar(pc, self.named(rid), va, self.named(inner)), err)
 
     @rule(p=st.integers(0, 1), r=st.integers(0, 9), which=st.integers(0, 9))
     def ar_unset(self, p, r, which):
@@ -515,7 +547,8 @@ class AddressRanges(RuleBasedStateMachine):
         maps = sorted(self.model.ranges.get(rid, {"maps": {}})["maps"]) + [PAGE * 5 + 8]
         va = maps[which % len(maps)]
         err = self.model.unset(rid, va)
-        self.expect(self.pcs[p], self.k.ar_unset(self.pcs[p], rid, va), err)
+        pc = self.pcs[self.owner.get(rid, p)]
+        self.expect(pc, self.k.ar_unset(pc, self.named(rid), va), err)
 
     @rule(p=st.integers(0, 1), which=st.integers(0, 9))
     def ar_unset_touched(self, p, which):
@@ -523,7 +556,8 @@ class AddressRanges(RuleBasedStateMachine):
         if self.touched:
             rid, va = self.touched[which % len(self.touched)]
             err = self.model.unset(rid, va)
-            self.expect(self.pcs[p], self.k.ar_unset(self.pcs[p], rid, va), err)
+            pc = self.pcs[self.owner.get(rid, p)]
+            self.expect(pc, self.k.ar_unset(pc, self.named(rid), va), err)
 
     @rule(p=st.integers(0, 1), slot=st.integers(0, 3), page=st.integers(0, 7),
           mapped=st.booleans(), write=st.booleans(), value=st.integers(1, 99))  # fmt: skip
@@ -668,3 +702,25 @@ class LinuxMappings(RuleBasedStateMachine):
 LinuxMappings.TestCase.settings = settings(max_examples=60, stateful_step_count=30,
                                            deadline=None)  # fmt: skip
 test_linux_mappings_against_a_model = LinuxMappings.TestCase
+
+
+def test_memory_objects_are_named_only_through_shares_the_caller_holds():
+    """Segments and ranges are kernel objects in shares: a pcore reaches another's range only
+    through a share it was given. Naming one otherwise is ENOENT (an id not in its own share)
+    or EACCES (a share it does not hold), and changes nothing."""
+    k, pcs = corey()
+    share = call(k, pcs[0], k.share_alloc(pcs[0]))
+    call(k, pcs[0], k.share_grant(pcs[0], pcs[1], share))
+    ar = call(k, pcs[0], k.ar_alloc(pcs[0], share=share))
+    mine = call(k, pcs[0], k.ar_alloc(pcs[0]))  # in pcore 0's own share only
+    root2 = k.root_range(pcs[2])
+    for name, errno in (((share, ar), Errno.EACCES), (ar, Errno.ENOENT), (mine, Errno.ENOENT)):
+        before = snapshot(k)
+        with pytest.raises(KernelError) as e:
+            call(k, pcs[2], k.ar_set_ar(pcs[2], root2, RANGE_SPAN, name))
+        assert e.value.errno == errno and snapshot(k) == before
+    with pytest.raises(KernelError) as e:  # pcore 1 holds the share, but not pcore 0's own
+        call(k, pcs[1], k.ar_set_ar(pcs[1], k.root_range(pcs[1]), RANGE_SPAN, mine))
+    assert e.value.errno == Errno.ENOENT
+    call(k, pcs[1], k.ar_set_ar(pcs[1], k.root_range(pcs[1]), RANGE_SPAN, (share, ar)))
+    assert ar in k.share_entries(share) and mine in k.share_entries(k.root_share(pcs[0]))

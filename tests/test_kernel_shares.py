@@ -47,8 +47,8 @@ def test_ids_come_from_per_core_counters_with_the_core_in_the_top_bits():
     m, k, (a, b) = corey(pcores=(0, 13))
     ids_a = [run_call(a, k.kobject_alloc) for _ in range(3)]
     ids_b = [run_call(b, k.kobject_alloc) for _ in range(2)]
-    assert ids_a == [2, 3, 4]  # 1 is pcore a's own share
-    assert ids_b == [13 << ID_CORE_SHIFT | n for n in (2, 3)]
+    assert ids_a == [3, 4, 5]  # 1 is pcore a's own share, 2 its root address range
+    assert ids_b == [13 << ID_CORE_SHIFT | n for n in (3, 4)]
     assert m.counters().total("transfers") == 0
 
 
@@ -182,9 +182,9 @@ def test_taking_turns_on_a_global_share_moves_its_lock_and_size_lines():
     add_remove_once(k, a, oa, g)
     seen = [(r.label, r.kind, r.source, r.state_before, r.state_after) for r in m.trace]
     assert seen == [
-        ("share[0x2].lock", "atomic", "same-chip-cache", "I", "M"),
-        ("share[0x2].map", "load", "same-chip-cache", "I", "S"),
-        ("share[0x2].map", "store", "upgrade", "S", "M"),
+        ("share[0x3].lock", "atomic", "same-chip-cache", "I", "M"),
+        ("share[0x3].map", "load", "same-chip-cache", "I", "S"),
+        ("share[0x3].map", "store", "upgrade", "S", "M"),
     ]
 
 

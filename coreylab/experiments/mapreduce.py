@@ -32,6 +32,7 @@ from ..workloads_memory import (
     ENTRY,
     INPUT_VA,
     WORD_BYTES,
+    corey_shared_share,
     make_tasks,
     mapreduce_program,
     mempass_setup,
@@ -64,6 +65,7 @@ class Job:
     costs: MapReduceCosts = field(default_factory=MapReduceCosts)
     input_addr: dict[int, int] = field(default_factory=dict)  # task -> where it sees the input
     partition: list[list[list[int]]] = field(init=False)  # [map][reduce] -> entry indexes
+    shares: dict[int, int] = field(default_factory=dict)  # Corey: map task -> its output share
 
     def __post_init__(self) -> None:
         self.partition = [[[i for i, k in enumerate(keys) if k % self.cores == r]
@@ -94,6 +96,8 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     job = Job(variant, cores, [[rng.randrange(KEYS) for _ in range(words)] for _ in tasks])
     input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
+    if variant == "corey":  # each map task's own share, given to every reducer (untimed)
+        job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(cores)}
     run_now(kernel, tasks[0], touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total

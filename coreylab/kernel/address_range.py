@@ -33,6 +33,9 @@ from .locks import MCSLock, MCSRWLock
 from .mmu import TASK_SIZE, PageObject
 from .objects import Struct
 from .pagetables import PD, PML4, PRESENT
+from .shares import ID_CORE_SHIFT
+
+ID_COUNT_MASK = (1 << ID_CORE_SHIFT) - 1  # an id's low bits: the creating core's counter
 
 if TYPE_CHECKING:
     from .address_space import CoreyMemory
@@ -143,14 +146,16 @@ class RangeTable:
         r.slots[m.slot] = m
 
     def _next_id(self, task: Task, kind: str) -> tuple[int, str]:
-        """The id the caller's core gives its next object (the core in the top bits), and a
-        name for its lines; `_take_id` uses it up once the object exists."""
-        core = task.core.id
-        n = self._mem_ids.get(core, 0) + 1
-        return (core << 32) | n, f"{kind}[{core}.{n}]"
+        """The id the caller's core gives its next object (Corey's per-core counter, shared with
+        every kernel object, so ids never collide), and a name for its lines; `_take_id` uses
+        it up once the object exists."""
+        oid = self.kobject_id(task)
+        return oid, f"{kind}[{task.core.id}.{oid & ID_COUNT_MASK}]"
 
     def _take_id(self, oid: int) -> None:
-        self._mem_ids[oid >> 32] = oid & 0xFFFFFFFF
+        """The counter is the core's own line; its value moves on with no traffic to model."""
+        counter = self._kobj_ids[oid >> ID_CORE_SHIFT]["next"]
+        self.machine.memory.values[counter] = oid & ID_COUNT_MASK
 
     def _make_range(self, task: Task, chip: int, table: int, interior: bool) -> AddressRange:
         oid, name = self._next_id(task, "ar")

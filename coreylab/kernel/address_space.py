@@ -225,7 +225,6 @@ class CoreyMemory(RangeTable, VirtualMemory):
     def setup_memory(self) -> None:
         VirtualMemory.setup_memory(self)
         self.mem_objects: dict[int, Any] = {}  # object id -> segment (PageObject) or AddressRange
-        self._mem_ids: dict[int, int] = {}  # core -> objects it made: ids need no shared counter
 
     def init_pcore_memory(self, task: Task) -> None:
         """A private root range for a new pcore, on its chip (made before it runs)."""
@@ -240,17 +239,21 @@ class CoreyMemory(RangeTable, VirtualMemory):
         return task.state["ar"]
 
     # -- system calls ----------------------------------------------------------------------------
-    def segment_alloc(self, task: Task, pages: int, chip: int | None = None) -> Op:
-        """A segment of `pages` pages, its object on `chip` (default: the caller's); its pages
-        are made on first use. Returns its id."""
+    def segment_alloc(
+        self, task: Task, pages: int, chip: int | None = None, share: int | None = None
+    ) -> Op:
+        """A segment of `pages` pages, its object on `chip` (default: the caller's) and named in
+        `share` (default: the caller's own); its pages are made on first use. Its id."""
         if isinstance(pages, bool) or not isinstance(pages, int) or pages <= 0:
             raise KernelError(Errno.EINVAL, f"pages must be a positive number, not {pages!r}")
         chip = self._check_chip(chip, task.core.chip)
+        share = self.share_check(task, share)
         oid, name = self._next_id(task, "seg")
         seg = self._new_object(chip, pages, name, self._segment_header(name))
         seg.id = oid
         self._take_id(oid)
         yield from self.enter(task)
+        yield from self.kobject_enter(task, share, "segment", chip, oid)
         for page in seg.slot_pages:
             yield from self._fresh_page(task.core, page, f"{name}.slots")
         for field_name, value in (("id", oid), ("npages", pages), ("slots", seg.slot_pages[0])):
@@ -258,23 +261,45 @@ class CoreyMemory(RangeTable, VirtualMemory):
         self.mem_objects[oid] = seg
         return oid
 
-    def ar_alloc(self, task: Task, chip: int | None = None) -> Op:
+    def ar_alloc(self, task: Task, chip: int | None = None, share: int | None = None) -> Op:
         """An address range that can be mounted (a 1 GB page-table subtree), its object and
-        page directory on `chip` (default: the caller's). Returns its id."""
+        page directory on `chip` (default: the caller's), named in `share` (default: the
+        caller's own). Its id."""
         chip = self._check_chip(chip, task.core.chip)
+        share = self.share_check(task, share)
         ar = self._make_range(task, chip, self._reserve(chip, 1)[0], interior=True)
         yield from self.enter(task)
+        yield from self.kobject_enter(task, share, "address_range", chip, ar.id)
         yield from self._fresh_page(task.core, ar.table, f"{ar.name}.pd")
         for field_name, value in (("id", ar.id), ("interior", 1), ("pgmap", ar.table)):
             yield from task.core.store(ar.struct[field_name], value)
         self.mem_objects[ar.id] = ar
         return ar.id
 
-    def ar_set_seg(self, task: Task, ar: int, va: int, seg: int, offset: int = 0,
+    def _named(self, task: Task, name: Any) -> tuple[int | None, Any]:
+        """(share, id) for an object name: `(share id, object id)`, or an id alone, looked up in
+        the caller's own share; checked in no time (ENOENT, EACCES) before anything changes.
+        The range a pcore runs in it names by its own id. (The share is None for that.)"""
+        share, oid = name if isinstance(name, tuple) and len(name) == 2 else (None, name)
+        if share is None and oid == task.state.get("ar"):
+            return None, oid
+        return self.share_check(task, share, oid), oid
+
+    def _look_up(self, task: Task, *named: tuple[int | None, Any]) -> Op:
+        """What naming costs: each object found in its share, under the share's read lock."""
+        for share, oid in named:
+            if share is not None:
+                yield from self._share_find(task, share, oid)
+
+    def ar_set_seg(self, task: Task, ar: Any, va: int, seg: Any, offset: int = 0,
                    pages: int | None = None) -> Op:  # fmt: skip
         """Map `pages` pages of segment `seg` from its page `offset` at `va` in range `ar`
-        (an address in the range's own space: from 0 for a mountable range)."""
-        r, s = self._range(ar), self._segment(seg)
+        (an address in the range's own space: from 0 for a mountable range). Objects are named
+        by id in the caller's own share, or by (share id, object id)."""
+        ar_share, ar = self._named(task, ar)
+        r = self._range(ar)
+        seg_share, seg = self._named(task, seg)
+        s = self._segment(seg)
         pages = s.npages - offset if pages is None else pages
         for name, value in (("offset", offset), ("pages", pages)):
             if isinstance(value, bool) or not isinstance(value, int) or value < (name == "pages"):
@@ -285,21 +310,27 @@ class CoreyMemory(RangeTable, VirtualMemory):
         self._check_window(r, va, size, self._page_size)
         core = task.core
         yield from self.enter(task)
+        yield from self._look_up(task, (ar_share, ar), (seg_share, seg))
         slot = yield from self._lock_window(core, r, va, size, self._page_size)
         yield from self._write_slot(core, r, Mapping(va, pages, s, offset, slot))
         yield from core.compute(self.mparams.map_work_cycles)
         yield from r.map_lock.write_release(core)
 
-    def ar_set_ar(self, task: Task, ar: int, va: int, inner: int) -> Op:
+    def ar_set_ar(self, task: Task, ar: Any, va: int, inner: Any) -> Op:
         """Mount range `inner` at `va` (1 GB aligned) in root range `ar`: the root's PDPT entry
-        then points at `inner`'s page directory, shared with every root it is mounted in."""
-        outer, r = self._range(ar), self._range(inner)
+        then points at `inner`'s page directory, shared with every root it is mounted in.
+        Names as for `ar_set_seg`: a range another pcore made is reached through a share."""
+        ar_share, ar = self._named(task, ar)
+        outer = self._range(ar)
+        inner_share, inner = self._named(task, inner)
+        r = self._range(inner)
         if outer.interior or not r.interior:
             raise KernelError(Errno.EINVAL, "only a mountable range mounts, in a root range")
         self._check_window(outer, va, RANGE_SPAN, RANGE_SPAN)
         core, values = task.core, self.machine.memory.values
         spare = self._reserve(core.chip, peek_missing(values, outer.table, va, PML4, PDPT))
         yield from self.enter(task)
+        yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
         try:
             slot = yield from self._lock_window(core, outer, va, RANGE_SPAN, RANGE_SPAN)
         except KernelError:
@@ -317,12 +348,14 @@ class CoreyMemory(RangeTable, VirtualMemory):
         yield from outer.map_lock.write_release(core)
         self.pages.release(spare)
 
-    def ar_unset(self, task: Task, ar: int, va: int) -> Op:
+    def ar_unset(self, task: Task, ar: Any, va: int) -> Op:
         """Remove the mapping at `va` of range `ar`: clear its entries and shoot down the TLBs
         of the cores whose root ranges reach it, and only those."""
+        ar_share, ar = self._named(task, ar)
         r, core = self._range(ar), task.core
         self._mapping_at(r, va)
         yield from self.enter(task)
+        yield from self._look_up(task, (ar_share, ar))
         yield from r.map_lock.write_acquire(core)
         try:  # again under the lock: another core may have removed it meanwhile
             m = self._mapping_at(r, va)

@@ -51,7 +51,7 @@ SHARE_SLOTS = 32  # entries in a share's map (16 lines)
 ENTRY_WORDS = 4  # id, ptr, count, unused: two entries to a 64-byte line
 ID, PTR, COUNT = 0, 1, 2  # word offsets in an entry
 TOMB = -1  # an erased entry: lookups probe past it, inserts reuse it
-PCORE_SHARES = 16  # shares a pcore can hold
+PCORE_SHARES = 32  # shares a pcore can hold: its own, and one from each core of a 16-core job
 KINDS = {"segment": 1, "address_range": 2, "pcore": 3, "share": 4, "device": 5}
 
 
@@ -251,6 +251,47 @@ class CoreyShares:
         yield from core.store(self._share_maps[task.id]["slot", 2 * slot], 0)
         yield from core.store(self._share_maps[task.id]["slot", 2 * slot + 1], 0)
         del task.shares[share.id]
+
+    # -- naming objects other subsystems make (segments, address ranges) ----------------------
+    def share_check(self, task: Task, share_id: int | None, obj_id: int | None = None) -> int:
+        """In no simulated time, before a call changes anything: the share (default: the
+        caller's own) exists and the caller holds it (else ENOENT, EACCES), and `obj_id`, if
+        given, is in it (ENOENT) or the share has room for a new one (ENOMEM). Its id."""
+        share_id = self._share_or_root(task, share_id)
+        share = task.shares.get(share_id) if isinstance(share_id, int) else None
+        if share is None:
+            known = self.kobjects.get(share_id) if isinstance(share_id, int) else None
+            if known is not None and known.kind == "share":
+                raise KernelError(Errno.EACCES, f"{task.name} does not hold {known.name}")
+            raise KernelError(Errno.ENOENT, f"no share {share_id!r}")
+        if obj_id is not None and obj_id not in self.share_entries(share_id):
+            raise KernelError(Errno.ENOENT, f"no object {obj_id!r} in {share.name}")
+        if obj_id is None and self.machine.memory.values.get(share.s["size"], 0) >= SHARE_SLOTS:
+            raise KernelError(Errno.ENOMEM, f"{share.name} is full")
+        return share_id
+
+    def kobject_enter(self, task: Task, share_id: int, kind: str, chip: int, obj_id: int) -> Op:
+        """Enter a new object of `kind`, whose id the caller's core drew, in a share the caller
+        holds (checked by `share_check`): its header page, then the entry, write-locked."""
+        core = task.core
+        share = yield from self._share_held(task, share_id)
+        obj = self._kobj_register(KObject(self.machine, obj_id, kind, chip))
+        yield from core.compute(self.kparams.kobj_alloc_cycles)
+        yield from self._kobj_init_header(core, obj, refcnt=0)
+        yield from share.lock.write_acquire(core)
+        _, free = yield from self._share_probe(core, share, obj_id)
+        yield from self._share_insert(core, share, free, obj)
+        yield from share.lock.write_release(core)
+
+    def kobject_id(self, task: Task) -> int:
+        """The next id the caller's core would give (its counter, read in no time)."""
+        counter = self._kobj_ids[task.core_id]["next"]
+        return task.core_id << ID_CORE_SHIFT | self.machine.memory.values.get(counter, 0) + 1
+
+    def kobject_id_taken(self, task: Task, obj_id: int) -> Op:
+        """Use up the id `kobject_id` gave: the core's store to its own counter."""
+        counter = self._kobj_ids[task.core_id]["next"]
+        yield from task.core.store(counter, obj_id & ((1 << ID_CORE_SHIFT) - 1))
 
     # -- the kernel interface (see kernel/__init__.py) ------------------------------------------
     def ref_new(self, task: Task, share: int | None = None) -> Op:
