@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 test: install
 	BOKEH_RESOURCES=inline $(PY) -m pytest tests $(NBVAL_ARGS)
 
+# As root (a container, a CI box) JupyterLab wants --allow-root; nobody else needs it.
 lab: install
-	BOKEH_RESOURCES=inline $(VENV)/bin/jupyter lab notebooks/
+	BOKEH_RESOURCES=inline $(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: install
 	$(PY) -m ruff check $(SRC)

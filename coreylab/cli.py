@@ -217,6 +217,8 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     os.environ.setdefault("BOKEH_RESOURCES", "inline")
     if tool == "jupyter":
         argv = [program, "lab", str(notebooks)]
+        if os.geteuid() == 0:  # in a container as root JupyterLab refuses to start without it
+            argv.append("--allow-root")
     else:
         target = notebooks / args.voila if args.voila else notebooks
         if not target.exists():
