@@ -84,7 +84,6 @@ class LineStats:
     hitm: int = 0  # transfers whose supplier held the line dirty (M or O)
     fills: int = 0  # data arrived from L3 or DRAM
     cores: set[int] = field(default_factory=set)  # cores that took a transaction on it
-    offsets: dict[int, set[int]] = field(default_factory=dict)  # byte in line -> cores touching
 
 
 @dataclass
@@ -135,6 +134,4 @@ class Counters:
             agg.hitm += stats.hitm
             agg.fills += stats.fills
             agg.cores |= stats.cores
-            for offset, cores in stats.offsets.items():
-                agg.offsets.setdefault(offset, set()).update(cores)
         return out

@@ -63,3 +63,15 @@ def test_lock_rows_are_sorted_with_rates():
 def test_lock_stats_missing_a_key_get_a_clear_error():
     with pytest.raises(ValueError, match="entry 0 lacks hold_cycles"):
         lock_rows([{"name": "x", "acquisitions": 1, "contentions": 0, "wait_cycles": 0}])
+
+
+def test_offsets_from_the_trace_show_false_sharing():
+    """Four cores each bump their own counter, packed 8 bytes apart in one line: the hot line
+    lists four offsets, each touched by one core: false sharing, not true sharing."""
+    from coreylab import playground
+    from coreylab.viz import hot_line_rows
+
+    m = playground.private_counters(cores=4, rounds=10, padded=False)
+    row = hot_line_rows(m.counters(), top=1, trace=m.trace)[0]
+    assert row["label"] == "counters"
+    assert row["offsets"] == "0 (core 0), 8 (core 1), 16 (core 2), 24 (core 3)"

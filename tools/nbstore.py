@@ -29,6 +29,7 @@ def store(path: str) -> float:
     took = time.perf_counter() - start
     checked = 0
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # run timestamps: noise in every diff
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]

@@ -153,7 +153,9 @@ class Machine:
             self._drop_l3_copies(line)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
-            latency = max(latency, *[paths[other_id][1] for other_id in invalidated])
+            for other_id in invalidated:
+                if paths[other_id][1] > latency:
+                    latency = paths[other_id][1]
         start = max(now, self.busy_until.get(line, 0))
         end = self.busy_until[line] = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
@@ -171,12 +173,11 @@ class Machine:
             state_map[line] = after
         core.local = end
         core.horizon = self.env.peek() + self._lookahead
-        offset = addr & self._offset_mask
-        self._count(core, line, source, supplier, dirty, invalidated, offset)
+        self._count(core, line, source, supplier, dirty, invalidated)
         if probed is not None:
             rec = LineEvent(now, end, core.id, kind, line, self.memory.label_of(line), source,
                             where, before.name, after.name, tuple(invalidated), start - now,
-                            tuple(probed), offset)  # fmt: skip
+                            tuple(probed), addr & self._offset_mask)  # fmt: skip
             self.trace.append(rec)
         # The perform time: a transaction that reached another core took at least `lookahead`
         # cycles to get there (see core.py); one that reached none is performed when it ends.
@@ -325,17 +326,13 @@ class Machine:
         if not chips:
             del self.in_l3[line]
 
-    def _count(self, core, line: int, source: str, supplier, dirty, invalidated, offset) -> None:
+    def _count(self, core, line: int, source: str, supplier, dirty, invalidated) -> None:
         misses = core.stats.misses
         misses[source] = misses.get(source, 0) + 1
         stats = self.lines.get(line)
         if stats is None:
             stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
         stats.cores.add(core.id)
-        cores = stats.offsets.get(offset)
-        if cores is None:
-            cores = stats.offsets[offset] = set()
-        cores.add(core.id)
         stats.invalidations += len(invalidated)
         if supplier is not None:
             stats.transfers += 1
@@ -415,14 +412,8 @@ class Machine:
             )
         lines = {
             line: LineStats(
-                st.label,
-                st.transfers,
-                st.invalidations,
-                st.hitm,
-                st.fills,
-                set(st.cores),
-                {offset: set(cores) for offset, cores in st.offsets.items()},
-            )  # fmt: skip
+                st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
+            )
             for line, st in self.lines.items()
         }
         return Counters(cores, lines, list(self.memory.reads), list(self.memory.writes))

@@ -3,8 +3,8 @@
 What it shows: `hot_lines` is a table with one row per line (or per owning object and field,
 `by_label=True`): its label, how often it moved between caches (transfers), how many copies
 writes invalidated, how many transfers came from a dirty copy (HITM), fills from L3/DRAM, and
-how many cores touched it; hottest first. If the counters ever carry the byte offsets touched
-within each line (`LineStats.offsets`), a column shows them: several offsets touched by
+how many cores touched it; hottest first. Given the run's trace, a column shows the byte
+offsets each line's transactions touched, and by which cores: several offsets touched by
 different cores is false sharing. `lock_table` shows per-lock acquisitions, contentions, and
 wait and hold cycles (with averages), most waited-for first, from plain dicts.
 
@@ -14,7 +14,7 @@ transaction on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bokeh.layouts import column
@@ -28,7 +28,7 @@ from bokeh.models import (
 )
 
 from ..experiments import Result
-from ..trace import Counters, LineStats
+from ..trace import Counters, LineEvent, LineStats, Trace
 from . import style
 
 LINE_COLUMNS = [("label", "object.field"), ("line", "line"), ("transfers", "transfers"),
@@ -42,17 +42,35 @@ LOCK_COLUMNS = [("name", "lock"), ("acquisitions", "acquisitions"),
 
 
 def hot_line_rows(
-    counters: Counters | Result, top: int | None = 20, by_label: bool = False
+    counters: Counters | Result,
+    top: int | None = 20,
+    by_label: bool = False,
+    trace: Trace | Iterable[LineEvent] | None = None,
 ) -> list[dict[str, Any]]:
-    """The table's rows as plain dicts, hottest first (most transfers, then invalidations)."""
+    """The table's rows as plain dicts, hottest first (most transfers, then invalidations).
+    With a trace (given, or in the Result), each line also lists the byte offsets its
+    transactions touched, and by which cores: true vs false sharing."""
+    if trace is None and isinstance(counters, Result):
+        trace = counters.trace
+    offsets = _offsets(trace, by_label) if trace is not None else None
     counters = _counters(counters)
     items = counters.by_label().items() if by_label else counters.lines.items()
-    rows = [_line_row(key, stats, by_label) for key, stats in items]
+    rows = [_line_row(key, stats, by_label, offsets) for key, stats in items]
     rows.sort(key=lambda r: (-r["transfers"], -r["invalidations"], str(r["line"])))
     return rows[:top] if top is not None else rows
 
 
-def _line_row(key: int | str, stats: LineStats, by_label: bool) -> dict[str, Any]:
+def _offsets(trace, by_label: bool) -> dict:
+    """Line (or label) -> byte offset -> cores, from the trace's transactions."""
+    out: dict = {}
+    for r in trace:
+        if r.core >= 0 and r.kind in ("load", "store", "atomic"):
+            key = r.label if by_label else r.line
+            out.setdefault(key, {}).setdefault(r.offset, set()).add(r.core)
+    return out
+
+
+def _line_row(key, stats: LineStats, by_label: bool, offsets: dict | None) -> dict[str, Any]:
     row = {
         "label": stats.label or "(unlabelled)",
         "line": "(all)" if by_label else f"{key:#x}",
@@ -62,9 +80,12 @@ def _line_row(key: int | str, stats: LineStats, by_label: bool) -> dict[str, Any
         "fills": stats.fills,
         "cores": len(stats.cores),
     }
-    offsets = getattr(stats, "offsets", None)
     if offsets is not None:
-        row["offsets"] = ", ".join(str(o) for o in sorted(offsets))
+        touched = offsets.get(stats.label if by_label else key, {})
+        row["offsets"] = ", ".join(
+            f"{o} (core{'s' if len(c) > 1 else ''} {', '.join(map(str, sorted(c)))})"
+            for o, c in sorted(touched.items())
+        )
     return row
 
 
@@ -78,12 +99,13 @@ def _counters(counters: Counters | Result) -> Counters:
 
 
 def hot_lines(counters: Counters | Result, top: int | None = 20, by_label: bool = False,
-              width: int = 900):  # fmt: skip
-    """A perf-c2c-like table of the `top` hottest lines (or objects, `by_label=True`)."""
-    rows = hot_line_rows(counters, top, by_label)
+              width: int = 900, trace: Trace | Iterable[LineEvent] | None = None):  # fmt: skip
+    """A perf-c2c-like table of the `top` hottest lines (or objects, `by_label=True`); pass the
+    run's trace (or a Result that holds one) for the offsets each line's users touched."""
+    rows = hot_line_rows(counters, top, by_label, trace)
     columns = list(LINE_COLUMNS)
     if rows and "offsets" in rows[0]:
-        columns.append(("offsets", "offsets touched"))
+        columns.append(("offsets", "offsets touched (by cores)"))
     what = "objects" if by_label else "lines"
     title = f"Hottest {what} by cache-to-cache transfers (HITM: the copy sent was dirty)"
     return _table(title, rows, columns, width)
