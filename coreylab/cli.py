@@ -220,13 +220,18 @@ def _cmd_lab(args: argparse.Namespace) -> int:
         if os.geteuid() == 0:  # in a container as root JupyterLab refuses to start without it
             argv.append("--allow-root")
     else:
-        target = notebooks / args.voila if args.voila else notebooks
-        if not target.exists():
-            names = ", ".join(p.name for p in sorted(notebooks.glob("*.ipynb")))
-            raise CliError(f"no notebook {args.voila!r}; lessons: {names}")
-        argv = [program, str(target)]
+        argv = [program, str(lesson_path(notebooks, args.voila) if args.voila else notebooks)]
     os.execv(program, argv)
     return 0  # not reached
+
+
+def lesson_path(notebooks: Path, name: str) -> Path:
+    """A lesson by file name, with or without .ipynb ("00_tour" or "00_tour.ipynb")."""
+    for candidate in (notebooks / name, notebooks / f"{name}.ipynb"):
+        if candidate.is_file() and candidate.suffix == ".ipynb":
+            return candidate
+    names = ", ".join(p.stem for p in sorted(notebooks.glob("*.ipynb")))
+    raise CliError(f"no lesson {name!r}; lessons: {names}")
 
 
 if __name__ == "__main__":

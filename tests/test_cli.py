@@ -79,3 +79,14 @@ def test_the_installed_command_runs_without_a_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "coreylab: error: chips must be positive, not 0"
+
+
+def test_lessons_are_found_with_or_without_their_suffix(tmp_path):
+    """`coreylab lab --voila 00_tour` and `... 00_tour.ipynb` both find the lesson."""
+    from coreylab.cli import CliError, lesson_path
+
+    (tmp_path / "00_tour.ipynb").write_text("{}")
+    assert lesson_path(tmp_path, "00_tour") == tmp_path / "00_tour.ipynb"
+    assert lesson_path(tmp_path, "00_tour.ipynb") == tmp_path / "00_tour.ipynb"
+    with pytest.raises(CliError, match="no lesson 'nope'; lessons: 00_tour"):
+        lesson_path(tmp_path, "nope")
