@@ -61,20 +61,29 @@ def loops_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[
     return kernel, loops
 
 
-def point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
-) -> Point:
+def loop_point(loops_for, metrics, variant: str, cores: int, seed: int, hw: HardwareParams,
+               trace: bool, ops: int, warmup: int) -> Point:  # fmt: skip
+    """One point of a loop experiment: set the variant up, time `ops` iterations per core after
+    `warmup`, and make its row from `metrics(measurement)`."""
     machine = new_machine(hw, trace)
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
-    row = {
-        "variant": variant,
-        "cores": cores,
+    row = {"variant": variant, "cores": cores, **metrics(m, hw)}
+    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+
+
+def _metrics(m, hw: HardwareParams) -> dict:
+    return {
         "ops_per_sec": round(m.ops_per_sec(hw), 1),
         "cycles_per_op": round(m.cycles_per_op(), 2),
         "line_transfers_per_op": round(m.transfers_per_op(), 3),
     }
-    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+
+
+def point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
+) -> Point:
+    return loop_point(loops_for, _metrics, variant, cores, seed, hw, trace, ops, warmup)
 
 
 FD_DUP_CLOSE = Experiment(

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel
-from ..workloads import L3_MISS_SOURCES, Loop, dup_close, measure, run_call
-from .base import Experiment, Param, Point, new_machine
+from ..workloads import L3_MISS_SOURCES, Loop, dup_close, run_call
+from .base import Experiment, Param, Point
+from .fd import loop_point
 
 VARIANTS = ("corey-global-share", "corey-percore-shares")
 
@@ -53,19 +54,17 @@ def loops_for(variant: str, cores: int, machine: Machine) -> tuple[CoreyKernel, 
     return kernel, loops
 
 
-def point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
-) -> Point:
-    machine = new_machine(hw, trace)
-    kernel, loops = loops_for(variant, cores, machine)
-    m = measure(kernel, loops, warmup, ops, seed)
-    row = {
-        "variant": variant,
-        "cores": cores,
+def _metrics(m, hw: HardwareParams) -> dict:
+    return {
         "ops_per_sec": round(m.ops_per_sec(hw), 1),
         "l3_misses_per_op": round(m.misses_per_op(*L3_MISS_SOURCES), 3),
     }
-    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+
+
+def point(
+    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
+) -> Point:
+    return loop_point(loops_for, _metrics, variant, cores, seed, hw, trace, ops, warmup)
 
 
 SHARES = Experiment(

@@ -125,8 +125,7 @@ class Machine:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
         past it and return the transaction's perform time. (The hot path of every shared
         access: its steps are written out here rather than split into calls.)"""
-        now = self.env.now
-        state_map = core.state
+        now, state_map = self.env.now, core.state
         before = state_map.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
