@@ -41,14 +41,16 @@ def check_invariants(m: Machine, seen: set[State] | None = None) -> None:
     single writer (a line held M or E by one core is held by no other core), at most one dirty
     copy (M or O), the directory (`m.holders`, `m.owner`) agrees with the cores' state maps,
     no L3 holds a line some core holds M or E, and each core's L1 is inside its L2 which is
-    exactly its state map. `seen` collects the states met, for coverage checks."""
+    exactly its state map and its leaving copies (`Core.grace`). `seen` collects the states
+    met, for coverage checks."""
     allowed = set(m.protocol.states) - {I}
     by_line: dict[int, dict[int, State]] = defaultdict(dict)
     for core in m.cores:
         l1, l2 = set(core.l1.lines()), set(core.l2.lines())
         assert l1 <= l2, f"core {core.id}: L1 lines {sorted(l1 - l2)} are not in its L2"
-        assert l2 == core.state.keys(), (
-            f"core {core.id}: L2 holds {sorted(l2)} but the state map {sorted(core.state)}"
+        assert l2 == core.state.keys() | core.grace.keys(), (
+            f"core {core.id}: L2 holds {sorted(l2)} but the state map {sorted(core.state)} "
+            f"and leaving copies {sorted(core.grace)}"
         )
         for cache in (core.l1, core.l2):
             check_sets(cache)

@@ -12,13 +12,15 @@ from coreylab.viz import core_timeline, handoffs, timeline_spans
 
 
 def test_spans_by_hand():
-    """Core 1 spins from 421 to 1221, then waits 120 cycles queued before its reload."""
+    """Core 1 asks for the lock at 100 and waits queued behind core 0's fill until 200; the
+    copy arrives at 321 (121 from core 0's cache) and it spins until core 0's release, issued
+    at 1220, reaches it 121 cycles later."""
     m = spin_run()
-    spans = timeline_spans(m.trace.records, [(0, 200, 1220, "kernel"), (1, 0, 300, "user")])
+    spans = timeline_spans(m.trace.records, [(0, 200, 1220, "kernel"), (1, 0, 100, "user")])
     assert list(zip(spans["spin"]["core"], spans["spin"]["left"], spans["spin"]["right"],
-                    strict=True)) == [(1, 421, 1221)]  # fmt: skip
+                    strict=True)) == [(1, 321, 1341)]  # fmt: skip
     queued = zip(*(spans["queued"][k] for k in ("core", "left", "right")), strict=True)
-    assert (1, 1221, 1341) in queued
+    assert list(queued) == [(1, 100, 200)]
     assert spans["kernel"]["left"] == [200] and spans["user"]["core"] == [1]
 
 

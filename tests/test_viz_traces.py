@@ -60,7 +60,8 @@ def tiny_run(protocol: str = "MOESI"):
 
 
 def spin_run():
-    """Core 0 takes a lock and holds it 1000 cycles; core 1 spins on it, then takes it."""
+    """Core 0 takes a lock and holds it 1000 cycles; core 1 asks for it while core 0's fill is
+    in flight (so it queues), spins on it, then takes it."""
     m = Machine(HardwareParams.preset("tiny"))
     lock = m.memory.alloc(64, label="demo.lock")
 
@@ -70,7 +71,7 @@ def spin_run():
         yield from core.store(lock, 0)
 
     def waiter(core):
-        yield from core.compute(300)
+        yield from core.compute(100)
         yield from core.spin_until(lock, lambda v: v == 0)
         yield from core.swap(lock, 1)
 

@@ -266,8 +266,9 @@ register(
             "writes the call, the kernel core clears KERN_CALL, writes ret and clears KERN_RET, "
             "the application frees it. In between, each side polls or spins on the slot's "
             "flag, so its line crosses between the two caches several times per call (and the "
-            "kernel core reads ahead to the next slot's flag). The count does not depend on "
-            f"how far core {v['app']} is from core 0: only the time of each transfer does."
+            "kernel core reads ahead to the next slot's flag). Distance changes the time of "
+            "each transfer, and so, a little, how the polls fall between the other side's "
+            "writes: a far caller can add a crossing or two."
         ),
         hint="Follow one slot through a call: which core writes each of its lines, and which "
         "core reads it next? Every read of a line the other core wrote last is a transfer "

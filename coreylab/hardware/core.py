@@ -15,28 +15,27 @@ be an event. Each core keeps its own clock `local`, which may run ahead of the m
 `env.now`. An access that completes inside the core (a hit that changes nothing others can see:
 a load of a held line, a store to a line held M or E) just advances `local`. Anything another
 core could observe (a miss, an upgrade) is done only when the core's clock and the machine's
-agree: the core first yields until `env.now == local`. Hits may run ahead only up to a horizon,
+agree: the core first yields until `env.now == local`. Hits may run ahead only below a horizon,
 `env.peek() + lookahead`: no other core can act before the next scheduled event, and its
 request then needs at least `lookahead` cycles (the fastest transaction that reaches another
-core's cache) to arrive. So every access has a perform time (a hit: the core's clock when it
-issues; a transaction: when its transfer starts plus `lookahead`), and for each address the
-order in which accesses are performed is the order of those times: a core never sees the effect
-of an access that happens later in simulated time. This is conservative parallel simulation
-with lookahead, as the Wisconsin Wind Tunnel did; the random tester checks the order.
+core's cache) to arrive. This is conservative parallel simulation with lookahead, as the
+Wisconsin Wind Tunnel did.
 
-What is approximate is timing, not order: a request takes effect on the other holders when it
-is processed (at its issue time), while the holder's hits that already ran ahead (up to
-`lookahead` past the next event) stand. So a core keeps a line another core asks for during 0
-to `lookahead` cycles more, depending on where the run-ahead windows fell; physically, the
-time the probe takes to reach it. Runs stay deterministic, but an unrelated event (another
-process's timer) can move those windows and so the timing of a contended line. The strict
-fix is to process each transaction `lookahead` after it issues and bound hits by the next
-event alone; it costs about a third of the simulator's speed (tests/test_hardware_*.py mark
-the two places where the difference shows as expected failures).
+When a request takes effect. The machine processes a request when it is issued (`transact`),
+but it reaches the other holders only at its perform time: `lookahead` after it is issued, or
+when the line's previous transfer ends if it queued behind one. Until then each holder keeps
+its copy, in its caches and in the old state (`grace`): its hits before that time stand,
+whether the core ran them before the request was processed or after, and cost what they
+would have. The core's horizon stops at the earliest such time, where it lets the copy go.
+The requester's value is read or written when its data arrives (the core yields until then),
+after every such hit. So for each address the values follow the order of perform times (the
+random tester replays the log in that order), and the timing does not depend on where the
+run-ahead windows fell: an unrelated event (another process's timer) changes nothing.
 
 Spinning is simulated, not skipped: a core that spins on a line it holds polls it in its L1 every
-`spin_loop_cycles`; instead of running every poll, it sleeps until another core's transaction
-changes its copy, then wakes at the first poll after that change, with the polls counted.
+`spin_loop_cycles`; instead of running every poll, it sleeps until another core's request for
+the line is processed, then wakes at its first poll after that request reaches it, with the
+polls counted.
 
 What it leaves out: out-of-order execution, store buffers and memory-consistency subtleties
 (every core is sequentially consistent), instruction fetch, TLBs (the kernels model those).
@@ -55,16 +54,17 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 Op = Generator[Any, Any, Any]
+NEVER = float("inf")
 
 
 class Core:
     """One core of a `Machine`. Programs call its generator methods with `yield from`."""
 
     __slots__ = (
-        "machine", "env", "id", "chip", "local", "horizon", "busy", "state", "l1", "l2", "stats",
-        "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask", "_l1_assoc", "_l2_sets",
-        "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency", "_atomic_latency", "_lookahead",
-        "_values", "_store_hits", "_access_log",
+        "machine", "env", "id", "chip", "local", "window", "horizon", "busy", "state", "grace",
+        "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
+        "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
+        "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log",
     )  # fmt: skip
 
     def __init__(self, machine: Machine, core_id: int) -> None:
@@ -74,9 +74,15 @@ class Core:
         self.id = core_id
         self.chip = p.chip_of(core_id)
         self.local = 0  # this core's clock: >= env.now while it runs a program
-        self.horizon = 0  # the latest local time at which a hit may be performed
+        self.window = 0  # run-ahead bound: the next event plus the lookahead
+        self.horizon = 0  # hits are performed below it: min(window, grace_ends)
         self.busy = False
-        self.state: dict[int, State] = {}  # every line in this core's caches -> its state
+        self.state: dict[int, State] = {}  # the lines the directory lists here -> state
+        # Lines another core's request has taken or downgraded, processed but not yet
+        # performed: line -> [(perform time, state held until then)], oldest first. An
+        # invalidated line stays in the caches until its last time has passed.
+        self.grace: dict[int, list[tuple[int, State]]] = {}
+        self.grace_ends: float = NEVER  # the earliest of those times
         self.l1 = Cache(f"core{core_id}.l1", p.l1_size, p.l1_assoc, p.line_size)
         self.l2 = Cache(f"core{core_id}.l2", p.l2_size, p.l2_assoc, p.line_size)
         self.stats = CoreStats(core_id)
@@ -102,14 +108,16 @@ class Core:
         self._refresh()
 
     def _refresh(self) -> None:
-        self.horizon = self.env.peek() + self._lookahead
+        """Set the run-ahead window from the next scheduled event (call at `env.now`)."""
+        self.window = self.env.peek() + self._lookahead
+        self.horizon = self.window if self.window < self.grace_ends else self.grace_ends
 
     def compute(self, cycles: int) -> Op:
         """Spend `cycles` on instructions that touch no shared memory."""
         if cycles < 0:
             raise ValueError(f"compute cycles must be >= 0, not {cycles}")
         self.local += cycles
-        if self.local > self.horizon:
+        if self.local > self.window:
             yield from self.sync()
 
     def wait(self, event: Any) -> Op:
@@ -120,15 +128,22 @@ class Core:
         self._refresh()
         return value
 
+    def signal(self, event: Any, value: Any = None) -> Op:
+        """Trigger a simpy event (wake a sleeping task) at this core's clock."""
+        yield from self.sync()
+        event.succeed(value)
+        self._refresh()  # whoever it wakes acts now: run ahead no further than that allows
+
     # -- memory operations ----------------------------------------------------------------------
     # `load` and `store` are the hot path: their L1 hit is written out in full, because a call
-    # costs as much as the hit itself. Everything else goes to the machine.
+    # costs as much as the hit itself. Below the horizon every line in the L1 is readable
+    # (a leaving one too: see `grace`); the rest goes through `_slow`.
 
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
         line = addr >> self._shift
         while True:
-            if self.local <= self.horizon:
+            if self.local < self.horizon:
                 s = self._l1_sets[line & self._l1_mask]
                 if line in s:
                     if self._access_log is not None:
@@ -139,17 +154,22 @@ class Core:
                     self.local += self._l1_latency
                     self.l1_hits += 1
                     return self._values.get(addr, 0)
-                if line in self.state:
+                if line in self.state or line in self.grace:
                     if self._access_log is not None:
                         self._log(self.local, "load", addr)
                     self._l2_hit(line)
                     return self._values.get(addr, 0)
             env = self.env
+            if self.local >= self.grace_ends:
+                self._let_go()
+                continue
             if self.local > env.now:  # catch up before anything others can see
                 yield env.timeout(self.local - env.now)
-                self.horizon = env.peek() + self._lookahead
+                self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.LOAD, "load", addr)
+            yield env.timeout(self.local - env.now)  # the data arrives
+            self._refresh()
             if self._access_log is not None:
                 self._log(perform, "load", addr)
             return self._values.get(addr, 0)
@@ -158,7 +178,7 @@ class Core:
         """Write `value` at `addr`."""
         line = addr >> self._shift
         while True:
-            if self.local <= self.horizon:
+            if self.local < self.horizon:
                 state = self.state.get(line)
                 after = self._store_hits.get(state)
                 if after is not None:  # held M or E: the store stays inside the core
@@ -175,12 +195,21 @@ class Core:
                     if after is not state:
                         self.state[line] = after
                     break
+                if line in self.grace and self._writable_in_grace(line):
+                    perform = self.local
+                    self._hit(line)
+                    break
             env = self.env
+            if self.local >= self.grace_ends:
+                self._let_go()
+                continue
             if self.local > env.now:  # catch up before anything others can see
                 yield env.timeout(self.local - env.now)
-                self.horizon = env.peek() + self._lookahead
+                self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "store", addr)
+            yield env.timeout(self.local - env.now)  # the line arrives, exclusive
+            self._refresh()
             break
         self._values[addr] = value
         if self._access_log is not None:
@@ -200,15 +229,34 @@ class Core:
 
     def spin_until(self, addr: int, done: Callable[[int], bool]) -> Op:
         """Load `addr` until `done(value)`, as a spin loop does; return that value."""
-        line = addr >> self._shift
+        lines = [addr >> self._shift]
         while True:
             value = yield from self.load(addr)
             if done(value):
                 return value
-            yield from self.sync()
-            if line not in self.state or done(self._values.get(addr, 0)):
-                continue  # changed while we caught up: look again
-            yield from self._sleep_until_changed(line)
+            yield from self.sleep_until_changed(lines)
+
+    def sleep_until_changed(self, lines: list[int]) -> Op:
+        """Spin on `lines` (a polling loop) until another agent changes this core's copy of
+        one of them, counting the polls without running them. Returns at once if one of them
+        is not cached (it may have changed: the caller looks again); if one is leaving, polls
+        until it has left."""
+        yield from self.sync()
+        if self.local >= self.grace_ends:
+            self._let_go()
+        missing = [line for line in lines if line not in self.state]
+        if missing:
+            leaving = [self.grace[line][-1][0] for line in missing if line in self.grace]
+            if len(leaving) == len(missing):  # each still here for a while
+                self._poll_until(lines[0], self.local, min(leaving))
+            return
+        env, start = self.env, self.env.now
+        events = [env.event() for _ in lines]
+        for line, event in zip(lines, events, strict=True):
+            self.machine.watch(line, self, event)
+        woken = yield (env.any_of(events) if events else env.event())  # none: forever
+        self._poll_until(lines[0], start, min(woken.values()))
+        self._refresh()
 
     # -- the paths behind the operations ---------------------------------------------------------
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
@@ -216,19 +264,28 @@ class Core:
         a transaction); then the read and the write happen with nothing in between."""
         line = addr >> self._shift
         while True:
-            if self.local <= self.horizon:
+            if self.local < self.horizon:
                 after = self._store_hits.get(self.state.get(line))
                 if after is not None:
                     perform = self.local
                     self._hit(line)
                     self.state[line] = after
                     break
+                if line in self.grace and self._writable_in_grace(line):
+                    perform = self.local
+                    self._hit(line)
+                    break
             env = self.env
+            if self.local >= self.grace_ends:
+                self._let_go()
+                continue
             if self.local > env.now:  # catch up before anything others can see
                 yield env.timeout(self.local - env.now)
-                self.horizon = env.peek() + self._lookahead
+                self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "atomic", addr)
+            yield env.timeout(self.local - env.now)  # the line arrives, exclusive
+            self._refresh()
             break
         self.local += self._atomic_latency
         old = self._values.get(addr, 0)
@@ -255,21 +312,60 @@ class Core:
         """Record an access with its perform time (for ordering checks; off unless asked)."""
         self._access_log.append((perform, self.id, kind, addr, self._values.get(addr, 0)))
 
-    def _sleep_until_changed(self, line: int) -> Op:
-        start = self.env.now
-        change = self.env.event()
-        self.machine.watch(line, self, change)
-        yield change
+    # -- grace: a copy another core's request has taken, until the request gets here ----------------
+    def give_up(self, line: int, until: int) -> None:
+        """The machine has processed a request that takes or downgrades this core's copy of
+        `line` (its state map already says so); the copy stays as it was until `until`."""
+        self.grace.setdefault(line, []).append((until, self.state[line]))
+        if until < self.grace_ends:
+            self.grace_ends = until
+            if until < self.horizon:
+                self.horizon = until
+
+    def _writable_in_grace(self, line: int) -> bool:
+        """Whether the leaving copy may still take a store: it was held M or E. (A store to
+        an E copy in this window is not seen by the request already on its way: the model
+        counts that line clean.)"""
+        return self._store_hits.get(self.grace[line][0][1]) is not None
+
+    def _let_go(self) -> None:
+        """The core's clock has passed the earliest grace time: drop what has ended (a copy
+        the directory no longer lists leaves the caches) and move the horizon on."""
+        ends = NEVER
+        for line in list(self.grace):
+            steps = self.grace[line]
+            while steps and steps[0][0] <= self.local:
+                del steps[0]
+            if steps:
+                ends = min(ends, steps[0][0])
+                continue
+            del self.grace[line]
+            if line not in self.state:
+                self.l1.remove(line)
+                self.l2.remove(line)
+        self.grace_ends = ends
+        self.horizon = self.window if self.window < ends else ends
+
+    def regain(self, line: int) -> None:
+        """The core's own request for `line` is processed: any leaving copy is superseded."""
+        del self.grace[line]
+        if line not in self.state:
+            self.l1.remove(line)
+            self.l2.remove(line)
+
+    def _poll_until(self, line: int, start: int, changed: int) -> None:
+        """Spin from `start` to the first poll that sees the change made at `changed`."""
         period = self.machine.params.spin_loop_cycles
-        polls = -(-(self.env.now - start) // period) or 1
+        polls = -(-(changed - start) // period) or 1
         self.stats.spin_polls += polls
         self.local = start + polls * period
-        self.machine.record_spin(self, line, start, self.local)
-        self._refresh()
+        held = self.state.get(line) or (self.grace[line][-1][1] if line in self.grace else None)
+        self.machine.record_spin(self, line, start, self.local, held or State.I)
 
     # -- bookkeeping the machine calls -----------------------------------------------------------
     def fill(self, line: int, state: State) -> int | None:
-        """Take a line into L2 and L1 in `state`; return the line this pushed out of L2.
+        """Take a line into L2 and L1 in `state`; return the line this pushed out of L2 that
+        the directory lists here (a leaving copy pushed out just goes).
         (`Cache.insert` twice, written out: this runs on every miss.)"""
         self.state[line] = state
         victim = None
@@ -279,6 +375,10 @@ class Core:
             l1_of_victim = self._l1_sets[victim & self._l1_mask]
             if victim in l1_of_victim:  # inclusion: it leaves L1 too
                 l1_of_victim.remove(victim)
+            if victim in self.grace:  # a copy on its way out is gone now
+                del self.grace[victim]
+            if victim not in self.state:
+                victim = None
         l2_set.insert(0, line)
         l1_set = self._l1_sets[line & self._l1_mask]
         if len(l1_set) >= self._l1_assoc:
@@ -287,12 +387,13 @@ class Core:
         return victim
 
     def drop(self, line: int) -> None:
-        """The line leaves this core, invalidated or evicted (`fill` has already taken an
-        evicted line out of its sets)."""
+        """The line leaves this core, evicted (`fill` has already taken it out of its sets),
+        or taken by a request: then it stays in the caches while it is leaving (`give_up`)."""
         del self.state[line]
-        for s in (self._l1_sets[line & self._l1_mask], self._l2_sets[line & self._l2_mask]):
-            if line in s:
-                s.remove(line)
+        if line not in self.grace:
+            for s in (self._l1_sets[line & self._l1_mask], self._l2_sets[line & self._l2_mask]):
+                if line in s:
+                    s.remove(line)
 
     def __repr__(self) -> str:
         return f"Core({self.id}, chip {self.chip}, t={self.local})"

@@ -1,10 +1,12 @@
 """The machine: cores, per-chip L3s, DRAM, the chip ring, and the coherence transactions.
 
 What it models: a broadcast-style coherent multicore. Every miss or upgrade is one transaction,
-done atomically at the simulated time the requesting core issues it (`Core` makes sure that
-time is now). The protocol table decides each holder's next state and who supplies the data;
-the machine decides where the data comes from when no cache supplies it (own chip's L3, another
-chip's L3, then DRAM at the address's home chip) and what that costs.
+processed at the simulated time the requesting core issues it (`Core` makes sure that time is
+now): the directory and the states change then, and the other holders keep their copies until
+the request reaches them (`Core.give_up`). The protocol table decides each holder's next state
+and who supplies the data; the machine decides where the data comes from when no cache
+supplies it (own chip's L3, another chip's L3, then DRAM at the address's home chip) and what
+that costs.
 
 Latency depends only on where the line comes from, all from `HardwareParams`:
 own L1 or L2 (in `Core`), own chip's L3, another core's cache on the same chip, a cache
@@ -19,7 +21,8 @@ Contention is physical, from three rules and nothing else:
 
 Invariants (the random tester checks them after every step): a line held M or E by one core is
 held by no other core; the directory lists exactly the cores whose state map holds the line;
-an L3 never holds a line that some core holds M or E.
+an L3 never holds a line that some core holds M or E; a core's L2 holds exactly the lines of
+its state map and its leaving copies.
 
 What it leaves out: link bandwidth and the probe broadcast's own traffic, prefetching, MSHRs
 (a core has one outstanding miss), I/O.
@@ -126,11 +129,14 @@ class Machine:
         past it and return the transaction's perform time. (The hot path of every shared
         access: its steps are written out here rather than split into calls.)"""
         now, state_map = self.env.now, core.state
+        if line in core.grace:  # a copy still leaving: superseded by this request
+            core.regain(line)
         before = state_map.get(line, I)
         supplier = dirty = None
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says (see `_probe_targets`).
+        start = max(now, self.busy_until.get(line, 0))
         holders = self.holders.get(line)
         if holders is None or (len(holders) == 1 and core.id in holders):
             if event is LOAD:
@@ -139,7 +145,10 @@ class Machine:
             others = self._probe_targets(core, line, event, holders)
             if others:
                 probe = PROBE_WRITE if event is STORE else PROBE_READ
-                supplier, dirty = self._probe(others, line, probe, now, invalidated, probed)
+                # Reaching another core takes at least `lookahead`; a queued request reaches
+                # the holder when the line's previous transfer ends and it holds the line.
+                reach = max(start, now + self._lookahead)
+                supplier, dirty = self._probe(others, line, probe, now, reach, invalidated, probed)
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
         # 2. Where the data comes from, and what that costs.
@@ -155,7 +164,6 @@ class Machine:
             for other_id in invalidated:
                 if paths[other_id][1] > latency:
                     latency = paths[other_id][1]
-        start = max(now, self.busy_until.get(line, 0))
         end = self.busy_until[line] = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
         if after in OWNERS:
@@ -171,16 +179,15 @@ class Machine:
         else:  # an upgrade: the line is already in the core's caches
             state_map[line] = after
         core.local = end
-        core.horizon = self.env.peek() + self._lookahead
         self._count(core, line, source, supplier, dirty, invalidated)
         if probed is not None:
             rec = LineEvent(now, end, core.id, kind, line, self.memory.label_of(line), source,
                             where, before.name, after.name, tuple(invalidated), start - now,
                             tuple(probed), addr & self._offset_mask)  # fmt: skip
             self.trace.append(rec)
-        # The perform time: a transaction that reached another core took at least `lookahead`
-        # cycles to get there (see core.py); one that reached none is performed when it ends.
-        return start + (latency if latency < self._lookahead else self._lookahead)
+        # The perform time (see core.py): a transaction that reached another core did so no
+        # sooner than `lookahead` after it was issued, and no sooner than the line was free.
+        return max(start, now + (latency if latency < self._lookahead else self._lookahead))
 
     def _probe_targets(self, core: Core, line: int, event: Event, holders: dict) -> list[Core]:
         """The other cores a request must probe. A read need not probe Shared copies when the
@@ -191,11 +198,12 @@ class Machine:
             return [owner] if owner is not None and owner is not core else []
         return [c for c in holders.values() if c is not core]
 
-    def _probe(self, others, line: int, probe: Event, now: int, invalidated: list, probed):
+    def _probe(self, others, line: int, probe: Event, now: int, reach: int, invalidated, probed):
         """Apply the probe to every other holder, noting in `invalidated` the ids of the cores
         whose copy it invalidated and, if `probed` is a list (tracing), every probed core's
-        (id, state before, state after). Return the supplier (the core that sends the data,
-        if any) and whether its copy was dirty."""
+        (id, state before, state after). A changed copy stays usable in its old state until
+        `reach`, when the probe gets there (`Core.grace`). Return the supplier (the core that
+        sends the data, if any) and whether its copy was dirty."""
         supplier = dirty = None
         steps = self._steps
         for other in others:
@@ -205,6 +213,10 @@ class Machine:
                 supplier, dirty = other, state in DIRTY
             if step.writes_back:
                 self.memory.write_line(self.memory.home_chip(line << self._shift), now)
+            if step.next is not state:
+                other.give_up(line, reach)
+                if line in self._watchers:
+                    self._wake(other, line, reach)
             if step.next is I:
                 self._remove(other, line)
                 invalidated.append(other.id)
@@ -212,8 +224,6 @@ class Machine:
                 other.state[line] = step.next
                 if step.next not in OWNERS:
                     del self.owner[line]
-            if step.next is not state and line in self._watchers:
-                self._wake(other, line)
             if probed is not None:
                 probed.append((other.id, state.name, step.next.name))
         return supplier, dirty
@@ -341,61 +351,58 @@ class Machine:
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
-        """A device writes words into memory now: each line's cached copies are invalidated
-        (cores spinning on them wake), the L3s forget it, its home controller takes the write,
-        and the values change. Like any transfer it reaches a core no sooner than `lookahead`
-        after it is issued, so a core that ran ahead and read the old value read it first."""
+        """A device writes words into memory: each line's cached copies are invalidated (cores
+        spinning on them wake), the L3s forget it, its home controller takes the write. Like
+        any transfer it reaches the cores `lookahead` after it is issued: until then they keep
+        their copies and the old values (`Core.grace`), then the new values land."""
         now = self.env.now
+        lands = now + self._lookahead
         for line in sorted({addr >> self._shift for addr in writes}):
             holders = self.holders.pop(line, {})
             self.owner.pop(line, None)
             for core in holders.values():
+                core.give_up(line, lands)
                 core.drop(line)
-                self._wake(core, line)
+                self._wake(core, line, lands)
             for chip in self.in_l3.pop(line, ()):
                 self.l3[chip].remove(line)
+            self.busy_until[line] = max(self.busy_until.get(line, 0), lands)
             self.memory.write_line(self.memory.home_chip(line << self._shift), now)
             stats = self.lines.get(line)
             if stats is None:
                 stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
             stats.invalidations += len(holders)
             if self.trace.enabled:  # core -1: no core asked
-                rec = LineEvent(now, now, -1, "dma", line, stats.label, "device", -1, "", "",
+                rec = LineEvent(now, lands, -1, "dma", line, stats.label, "device", -1, "", "",
                                 tuple(sorted(holders)), 0)  # fmt: skip
                 self.trace.append(rec)
-        self.memory.values.update(writes)
+        self.env.timeout(self._lookahead).callbacks.append(
+            lambda _: self.memory.values.update(writes)
+        )
 
     # -- spinning -------------------------------------------------------------------------------
     def watch(self, line: int, core: Core, event: simpy.Event) -> None:
-        """Trigger `event` when another core's transaction changes `core`'s copy of `line`."""
+        """Trigger `event` when another core's transaction changes `core`'s copy of `line`;
+        its value is the time the change reaches the core."""
         self._watchers.setdefault(line, []).append((core, event))
 
-    def _wake(self, core: Core, line: int) -> None:
+    def _wake(self, core: Core, line: int, changes: int) -> None:
+        """Wake `core`'s watch on `line` now: its copy changes at `changes` (a later time)."""
         waiting = self._watchers.get(line)
         if not waiting:
             return
         for entry in [w for w in waiting if w[0] is core]:
             waiting.remove(entry)
-            entry[1].succeed()
+            entry[1].succeed(changes)
         if not waiting:
             del self._watchers[line]
 
-    def record_spin(self, core: Core, line: int, start: int, end: int) -> None:
+    def record_spin(self, core: Core, line: int, start: int, end: int, held: State) -> None:
+        """Trace a core's spin on a line it held in state `held`."""
         if self.trace.enabled:
-            rec = LineEvent(
-                start,
-                end,
-                core.id,
-                "spin",
-                line,
-                self.memory.label_of(line),
-                "l1",
-                core.id,
-                core.state.get(line, State.I).name,
-                "",
-                (),
-                0,
-            )
+            label = self.memory.label_of(line)
+            rec = LineEvent(start, end, core.id, "spin", line, label, "l1", core.id, held.name,
+                            "", (), 0)  # fmt: skip
             self.trace.append(rec)
 
     # -- reading the results ------------------------------------------------------------------

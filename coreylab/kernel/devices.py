@@ -70,22 +70,8 @@ class ConnRef(NamedTuple):
 
 def spin_until_changed(core: Core, addrs: list[int]) -> Op:
     """A polling loop with nothing to do: spin until another agent (a core, a card) changes one
-    of `addrs`' lines in this core's caches, as `Core.spin_until` does for one line. Returns
-    at once if a line is not cached (it may have changed: poll again)."""
-    machine, env = core.machine, core.env
-    yield from core.sync()
-    lines = sorted({machine.line_of(a) for a in addrs})
-    if any(line not in core.state for line in lines):
-        return
-    start, events = env.now, [env.event() for _ in lines]
-    for line, event in zip(lines, events, strict=True):
-        machine.watch(line, core, event)
-    yield from core.wait(env.any_of(events) if events else env.event())  # none: forever
-    period = machine.params.spin_loop_cycles
-    polls = -(-(env.now - start) // period) or 1
-    core.stats.spin_polls += polls
-    yield from core.compute(start + polls * period - core.local)
-    machine.record_spin(core, lines[0], start, core.local)
+    of `addrs`' lines in this core's caches (`Core.sleep_until_changed`)."""
+    yield from core.sleep_until_changed(sorted({core.machine.line_of(a) for a in addrs}))
 
 
 def _file_call(layer: Any, name: str, task: Task, what: Any, *args: Any, **kwargs: Any) -> Op:

@@ -234,8 +234,7 @@ class NetStack:
         if woken is not None:
             if woken[0] != core.id:
                 yield from core.compute(self.params.ipi_cycles)
-            yield from core.sync()  # the wake-up happens at this core's time, not before
-            woken[1].succeed()
+            yield from core.signal(woken[1])  # at this core's time, not before
 
     # -- what system calls do ---------------------------------------------------------------------
     def lock_sock(self, core: Core, sock) -> Op:
