@@ -133,9 +133,9 @@ def test_spinning_core_sees_the_flag_one_poll_and_one_miss_after_it_is_set(
 def test_many_spinners_wake_together_and_take_the_line_one_at_a_time(amd16, run_programs):
     """Seven cores of two chips spin on one flag; core 0 sets it at cycle 3,000. The store
     invalidates every copy at once, reaching them a lookahead (121 cycles) later, so each
-    spinner's wait ends at its first poll after that (within one spin period), its counted polls cover exactly its wait, and all then miss on
-    the same line: their loads queue, so they see the flag one transfer (121 cycles or more)
-    after another, never two at once."""
+    spinner's wait ends at its first poll after that (within one spin period), its counted
+    polls cover exactly its wait, and all then miss on the same line: their loads queue, so
+    they see the flag one transfer (121 cycles or more) after another, never two at once."""
     m, p = amd16, amd16.params
     flag = m.memory.alloc(64, chip=0, label="flag")
     release = 3000

@@ -24,8 +24,12 @@ def store(path: str) -> float:
     nb = nbformat.read(path, as_version=4)
     os.environ.setdefault("BOKEH_RESOURCES", "inline")
     start = time.perf_counter()
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": os.path.dirname(path)}},
+    ).execute()
     took = time.perf_counter() - start
     checked = 0
     for cell in nb.cells:

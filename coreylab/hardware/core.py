@@ -312,7 +312,7 @@ class Core:
         """Record an access with its perform time (for ordering checks; off unless asked)."""
         self._access_log.append((perform, self.id, kind, addr, self._values.get(addr, 0)))
 
-    # -- grace: a copy another core's request has taken, until the request gets here ----------------
+    # -- grace: a copy taken by another core's request, until the request gets here --------
     def give_up(self, line: int, until: int) -> None:
         """The machine has processed a request that takes or downgrades this core's copy of
         `line` (its state map already says so); the copy stays as it was until `until`."""
