@@ -163,8 +163,9 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            if self.local > env.now:  # catch up before anything others can see
-                yield env.timeout(self.local - env.now)
+            now = env.now
+            if self.local > now:  # catch up before anything others can see
+                yield env.timeout(self.local - now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.LOAD, "load", addr)
@@ -203,8 +204,9 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            if self.local > env.now:  # catch up before anything others can see
-                yield env.timeout(self.local - env.now)
+            now = env.now
+            if self.local > now:  # catch up before anything others can see
+                yield env.timeout(self.local - now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "store", addr)
@@ -279,8 +281,9 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            if self.local > env.now:  # catch up before anything others can see
-                yield env.timeout(self.local - env.now)
+            now = env.now
+            if self.local > now:  # catch up before anything others can see
+                yield env.timeout(self.local - now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "atomic", addr)
@@ -313,10 +316,32 @@ class Core:
         self._access_log.append((perform, self.id, kind, addr, self._values.get(addr, 0)))
 
     # -- grace: a copy taken by another core's request, until the request gets here --------
-    def give_up(self, line: int, until: int) -> None:
-        """The machine has processed a request that takes or downgrades this core's copy of
-        `line` (its state map already says so); the copy stays as it was until `until`."""
-        self.grace.setdefault(line, []).append((until, self.state[line]))
+    def lose(self, line: int, until: int) -> None:
+        """A request processed now takes `line` from this core: the directory no longer lists
+        it here. The request reaches the core at `until`: if the core may act before then,
+        its copy stays in its caches, as it was, until then."""
+        if self.local < until:
+            self._give_up(line, until)
+            del self.state[line]
+        else:  # the core waits for something of its own past `until`: the copy goes now
+            del self.state[line]
+            if line in self.grace:  # left over from an earlier downgrade, over by then too
+                del self.grace[line]
+            self._leave(line)
+
+    def downgrade(self, line: int, state: State, until: int) -> None:
+        """A request processed now leaves this core's copy of `line` in `state` (from a
+        writable or owning one); until it arrives at `until`, the copy is as it was."""
+        if self.local < until:
+            self._give_up(line, until)
+        self.state[line] = state
+
+    def _give_up(self, line: int, until: int) -> None:
+        steps = self.grace.get(line)
+        if steps is None:
+            self.grace[line] = [(until, self.state[line])]
+        else:
+            steps.append((until, self.state[line]))
         if until < self.grace_ends:
             self.grace_ends = until
             if until < self.horizon:
@@ -331,27 +356,33 @@ class Core:
     def _let_go(self) -> None:
         """The core's clock has passed the earliest grace time: drop what has ended (a copy
         the directory no longer lists leaves the caches) and move the horizon on."""
-        ends = NEVER
-        for line in list(self.grace):
-            steps = self.grace[line]
-            while steps and steps[0][0] <= self.local:
+        ends, local, grace = NEVER, self.local, self.grace
+        for line, steps in list(grace.items()):
+            while steps[0][0] <= local:
                 del steps[0]
-            if steps:
-                ends = min(ends, steps[0][0])
-                continue
-            del self.grace[line]
-            if line not in self.state:
-                self.l1.remove(line)
-                self.l2.remove(line)
+                if not steps:
+                    del grace[line]
+                    if line not in self.state:
+                        self._leave(line)
+                    break
+            else:
+                if steps[0][0] < ends:
+                    ends = steps[0][0]
         self.grace_ends = ends
         self.horizon = self.window if self.window < ends else ends
+
+    def _leave(self, line: int) -> None:
+        """A copy the directory no longer lists leaves the caches."""
+        s = self._l1_sets[line & self._l1_mask]
+        if line in s:
+            s.remove(line)
+        self._l2_sets[line & self._l2_mask].remove(line)
 
     def regain(self, line: int) -> None:
         """The core's own request for `line` is processed: any leaving copy is superseded."""
         del self.grace[line]
         if line not in self.state:
-            self.l1.remove(line)
-            self.l2.remove(line)
+            self._leave(line)
 
     def _poll_until(self, line: int, start: int, changed: int) -> None:
         """Spin from `start` to the first poll that sees the change made at `changed`."""
@@ -387,13 +418,9 @@ class Core:
         return victim
 
     def drop(self, line: int) -> None:
-        """The line leaves this core, evicted (`fill` has already taken it out of its sets),
-        or taken by a request: then it stays in the caches while it is leaving (`give_up`)."""
+        """An evicted line leaves the directory's list (`fill` has already taken it out of the
+        caches)."""
         del self.state[line]
-        if line not in self.grace:
-            for s in (self._l1_sets[line & self._l1_mask], self._l2_sets[line & self._l2_mask]):
-                if line in s:
-                    s.remove(line)
 
     def __repr__(self) -> str:
         return f"Core({self.id}, chip {self.chip}, t={self.local})"

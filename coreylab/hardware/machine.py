@@ -3,7 +3,7 @@
 What it models: a broadcast-style coherent multicore. Every miss or upgrade is one transaction,
 processed at the simulated time the requesting core issues it (`Core` makes sure that time is
 now): the directory and the states change then, and the other holders keep their copies until
-the request reaches them (`Core.give_up`). The protocol table decides each holder's next state
+the request reaches them (`Core.lose`). The protocol table decides each holder's next state
 and who supplies the data; the machine decides where the data comes from when no cache
 supplies it (own chip's L3, another chip's L3, then DRAM at the address's home chip) and what
 that costs.
@@ -49,6 +49,23 @@ LOAD, LOAD_ONLY, STORE = Event.LOAD, Event.LOAD_ONLY, Event.STORE
 PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
 
 
+class Entry:
+    """What the machine knows of one line: the directory entry (the cores whose caches hold it,
+    and the one holding it M, O or E, which answers for it), when its current transfer ends,
+    the chips whose L3 keeps it, the cores sleeping until it changes, and its counters. One
+    record per line, so that a transaction looks the line up once."""
+
+    __slots__ = ("holders", "owner", "busy_until", "l3", "watchers", "stats")
+
+    def __init__(self, stats: LineStats) -> None:
+        self.holders: dict[int, Core] = {}
+        self.owner: Core | None = None
+        self.busy_until = 0
+        self.l3: set[int] | None = None  # made when an L3 first takes the line
+        self.watchers: list[tuple[Core, simpy.Event]] | None = None
+        self.stats = stats
+
+
 class Machine:
     """A whole simulated machine on one simpy clock.
 
@@ -75,14 +92,12 @@ class Machine:
         self.access_log: list[tuple] | None = [] if log_accesses else None
         self.l3 = [Cache(f"chip{c}.l3", p.l3_size, p.l3_assoc, p.line_size) for c in range(p.chips)]
         self.cores = [Core(self, i) for i in range(p.cores)]
-        self.holders: dict[int, dict[int, Core]] = {}  # line -> cores whose caches hold it
-        self.owner: dict[int, Core] = {}  # line -> the core holding it M, O or E, if any
-        self.busy_until: dict[int, int] = {}  # line -> when its current transfer ends
-        self.lines: dict[int, LineStats] = {}
-        self._watchers: dict[int, list[tuple[Core, simpy.Event]]] = {}
+        self.entries: dict[int, Entry] = {}  # every line a core or a device has touched
+        self.lines: dict[int, LineStats] = {}  # their counters (the entries' `stats`)
         self._shift = p.line_size.bit_length() - 1
         self._offset_mask = p.line_size - 1
         self._lookahead = p.lookahead
+        self._lines_per_chip = p.dram_bytes_per_chip >> self._shift  # a line's home chip
         self._l3_latency = p.l3_latency
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
@@ -90,7 +105,6 @@ class Machine:
         shared_read = table[State.S, PROBE_READ]
         self._reads_skip_sharers = shared_read.actions == () and shared_read.next is State.S
         self._plan_paths()
-        self.in_l3: dict[int, set[int]] = {}  # line -> chips whose L3 holds it (an index)
 
     # -- running programs ---------------------------------------------------------------------
     def spawn(self, core_id: int, program: Callable[..., Generator], *args: Any) -> simpy.Process:
@@ -124,54 +138,69 @@ class Machine:
         return max(c.local for c in self.cores)
 
     # -- one coherence transaction ------------------------------------------------------------
+    # The hot path of every shared access: its steps are written out here and in `_probe`
+    # rather than split into calls, because a call costs about as much as a step.
+
     def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int:
         """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
-        past it and return the transaction's perform time. (The hot path of every shared
-        access: its steps are written out here rather than split into calls.)"""
+        past it and return the transaction's perform time."""
         now, state_map = self.env.now, core.state
         if line in core.grace:  # a copy still leaving: superseded by this request
             core.regain(line)
         before = state_map.get(line, I)
+        entry = self.entries.get(line) or self._new_entry(line)
+        start = entry.busy_until  # a line is in one transfer at a time
+        if start < now:
+            start = now
         supplier = dirty = None
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
-        # 1. Probe the other holders, as the table says (see `_probe_targets`).
-        start = max(now, self.busy_until.get(line, 0))
-        holders = self.holders.get(line)
-        if holders is None or (len(holders) == 1 and core.id in holders):
+        # 1. Probe the other holders, as the table says. A read need not probe Shared copies
+        # when the table says a read leaves them alone (true of MSI, MESI and MOESI): then
+        # only the owner (holding it M, O or E), if any, is asked.
+        holders = entry.holders
+        if not holders or (len(holders) == 1 and core.id in holders):
             if event is LOAD:
                 event = LOAD_ONLY  # nobody else holds it: no shared signal
         else:
-            others = self._probe_targets(core, line, event, holders)
+            if event is LOAD and self._reads_skip_sharers:
+                owner = entry.owner
+                others = [owner] if owner is not None and owner is not core else []
+            else:
+                others = [c for c in holders.values() if c is not core]
             if others:
+                # It reaches them no sooner than `lookahead` after it is issued, and no sooner
+                # than the line's previous transfer ends (then it was queued, waiting).
+                reach = now + self._lookahead
+                if reach < start:
+                    reach = start
                 probe = PROBE_WRITE if event is STORE else PROBE_READ
-                # Reaching another core takes at least `lookahead`; a queued request reaches
-                # the holder when the line's previous transfer ends and it holds the line.
-                reach = max(start, now + self._lookahead)
-                supplier, dirty = self._probe(others, line, probe, now, reach, invalidated, probed)
+                supplier, dirty = self._probe(
+                    others, entry, line, probe, now, reach, invalidated, probed
+                )
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
         # 2. Where the data comes from, and what that costs.
         if step.upgrades:  # the requester has the data: whoever offered to supply sends none
             supplier = dirty = None
             source, where, latency = "upgrade", -1, self._l3_latency
+        elif supplier is not None:
+            where = supplier.id
+            source, latency = self._paths[core.id][where]
         else:
-            source, where, latency = self._locate(core, line, supplier, now)
-        if step.exclusive and line in self.in_l3:  # an exclusive copy is the only copy
-            self._drop_l3_copies(line)
+            source, where, latency = self._locate(core, entry, line, now)
+        if entry.l3 and step.exclusive:  # an exclusive copy is the only copy
+            self._drop_l3_copies(entry, line)
         if invalidated:  # done only when every invalidated copy has acknowledged
             paths = self._paths[core.id]
             for other_id in invalidated:
                 if paths[other_id][1] > latency:
                     latency = paths[other_id][1]
-        end = self.busy_until[line] = start + latency
+        end = entry.busy_until = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
         if after in OWNERS:
-            self.owner[line] = core
+            entry.owner = core
         if before is I:
-            holders = self.holders.get(line)  # the probe may have emptied and dropped it
-            if holders is None:
-                holders = self.holders[line] = {}
             holders[core.id] = core
             victim = core.fill(line, after)
             if victim is not None:
@@ -179,69 +208,79 @@ class Machine:
         else:  # an upgrade: the line is already in the core's caches
             state_map[line] = after
         core.local = end
-        self._count(core, line, source, supplier, dirty, invalidated)
+        misses = core.stats.misses
+        misses[source] = misses.get(source, 0) + 1
+        stats = entry.stats
+        stats.cores.add(core.id)
+        if invalidated:
+            stats.invalidations += len(invalidated)
+        if supplier is not None:
+            stats.transfers += 1
+            stats.hitm += dirty
+        elif source != "upgrade":
+            stats.fills += 1
         if probed is not None:
-            rec = LineEvent(now, end, core.id, kind, line, self.memory.label_of(line), source,
-                            where, before.name, after.name, tuple(invalidated), start - now,
+            rec = LineEvent(now, end, core.id, kind, line, stats.label, source, where,
+                            before.name, after.name, tuple(invalidated), start - now,
                             tuple(probed), addr & self._offset_mask)  # fmt: skip
             self.trace.append(rec)
         # The perform time (see core.py): a transaction that reached another core did so no
         # sooner than `lookahead` after it was issued, and no sooner than the line was free.
-        return max(start, now + (latency if latency < self._lookahead else self._lookahead))
+        reach = now + (latency if latency < self._lookahead else self._lookahead)
+        return reach if reach > start else start
 
-    def _probe_targets(self, core: Core, line: int, event: Event, holders: dict) -> list[Core]:
-        """The other cores a request must probe. A read need not probe Shared copies when the
-        table says a read leaves them alone (true of MSI, MESI and MOESI): then only the owner
-        (holding it M, O or E), if any, is asked."""
-        if event is LOAD and self._reads_skip_sharers:
-            owner = self.owner.get(line)
-            return [owner] if owner is not None and owner is not core else []
-        return [c for c in holders.values() if c is not core]
-
-    def _probe(self, others, line: int, probe: Event, now: int, reach: int, invalidated, probed):
+    def _probe(self, others, entry, line, probe, now, reach, invalidated, probed):
         """Apply the probe to every other holder, noting in `invalidated` the ids of the cores
         whose copy it invalidated and, if `probed` is a list (tracing), every probed core's
-        (id, state before, state after). A changed copy stays usable in its old state until
-        `reach`, when the probe gets there (`Core.grace`). Return the supplier (the core that
-        sends the data, if any) and whether its copy was dirty."""
+        (id, state before, state after). A changed copy stays as it was until `reach`, when
+        the probe gets there (`Core.lose`). Return the supplier (the core that sends the
+        data, if any) and whether its copy was dirty."""
         supplier = dirty = None
-        steps = self._steps
+        steps, holders = self._steps, entry.holders
         for other in others:
             state = other.state[line]
             step = steps[state][probe] or self.protocol.step(state, probe)
+            after = step.next
             if step.supplies:
                 supplier, dirty = other, state in DIRTY
             if step.writes_back:
-                self.memory.write_line(self.memory.home_chip(line << self._shift), now)
-            if step.next is not state:
-                other.give_up(line, reach)
-                if line in self._watchers:
-                    self._wake(other, line, reach)
-            if step.next is I:
-                self._remove(other, line)
-                invalidated.append(other.id)
-            elif step.next is not state:
-                other.state[line] = step.next
-                if step.next not in OWNERS:
-                    del self.owner[line]
+                self.memory.write_line(line // self._lines_per_chip, now)
             if probed is not None:
-                probed.append((other.id, state.name, step.next.name))
+                probed.append((other.id, state.name, after.name))
+            if after is state:
+                continue
+            if after is I:  # out of the directory (its caches may keep it while it leaves)
+                if entry.owner is other:
+                    entry.owner = None
+                other.lose(line, reach)
+                del holders[other.id]
+                invalidated.append(other.id)
+            else:
+                other.downgrade(line, after, reach)
+                if after not in OWNERS:
+                    entry.owner = None
+            if entry.watchers:
+                self._wake(entry, other, reach)
         return supplier, dirty
 
-    def _locate(self, core: Core, line: int, supplier, now: int) -> tuple[str, int, int]:
-        """Where a miss's data comes from: (source name, supplier core or chip, latency)."""
-        if supplier is not None:
-            source, latency = self._paths[core.id][supplier.id]
-            return source, supplier.id, latency
-        chips = self.in_l3.get(line)
+    def _new_entry(self, line: int) -> Entry:
+        stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
+        entry = self.entries[line] = Entry(stats)
+        return entry
+
+    def _locate(self, core: Core, entry: Entry, line: int, now: int) -> tuple[str, int, int]:
+        """Where a miss's data comes from when no cache supplies it: (source name, chip,
+        latency)."""
+        chips = entry.l3
         if chips:
             if core.chip in chips:  # a victim cache: the line moves up into the core
-                self._l3_remove(core.chip, line)
+                self.l3[core.chip].remove(line)
+                chips.discard(core.chip)
                 return "l3", core.chip, self.params.l3_latency
             for chip, source, latency in self._far_l3s[core.chip]:
                 if chip in chips:
                     return source, chip, latency
-        home = self.memory.home_chip(line << self._shift)
+        home = line // self._lines_per_chip
         source, latency = self._dram_paths[core.chip][home]
         return source, home, self.memory.read_line(home, now) + latency
 
@@ -283,71 +322,33 @@ class Machine:
         step = self.protocol.step(state, Event.EVICT)
         now = self.env.now
         if Action.WRITEBACK in step.actions:
-            self.memory.write_line(self.memory.home_chip(line << self._shift), now)
-        self._remove(core, line)
-        if not self.holders.get(line):  # the last copy leaves: the chip's L3 keeps it, clean
-            self._l3_insert(core.chip, line)
+            self.memory.write_line(line // self._lines_per_chip, now)
+        entry = self.entries[line]
+        if entry.owner is core:
+            entry.owner = None
+        core.drop(line)
+        del entry.holders[core.id]
+        if not entry.holders:  # the last copy leaves: the chip's L3 keeps it, clean
+            self._l3_insert(core.chip, entry, line)
         if self.trace.enabled:
             source = "writeback" if Action.WRITEBACK in step.actions else "drop"
-            rec = LineEvent(
-                now,
-                now,
-                core.id,
-                "evict",
-                line,
-                self.memory.label_of(line),
-                source,
-                core.chip,
-                state.name,
-                "I",
-                (),
-                0,
-            )
+            rec = LineEvent(now, now, core.id, "evict", line, entry.stats.label, source,
+                            core.chip, state.name, "I", (), 0)  # fmt: skip
             self.trace.append(rec)
 
-    def _remove(self, core: Core, line: int) -> None:
-        if self.owner.get(line) is core:
-            del self.owner[line]
-        core.drop(line)
-        holders = self.holders[line]
-        del holders[core.id]
-        if not holders:
-            del self.holders[line]
-
-    def _drop_l3_copies(self, line: int) -> None:
-        for chip in self.in_l3.pop(line):
+    def _drop_l3_copies(self, entry: Entry, line: int) -> None:
+        for chip in entry.l3:
             self.l3[chip].remove(line)
+        entry.l3.clear()
 
-    def _l3_insert(self, chip: int, line: int) -> None:
+    def _l3_insert(self, chip: int, entry: Entry, line: int) -> None:
         """Keep a line in a chip's L3; the L3's own victim is clean, so it is just dropped."""
         victim = self.l3[chip].insert(line)
-        self.in_l3.setdefault(line, set()).add(chip)
+        if entry.l3 is None:
+            entry.l3 = set()
+        entry.l3.add(chip)
         if victim is not None:
-            self._l3_forget(chip, victim)
-
-    def _l3_remove(self, chip: int, line: int) -> None:
-        self.l3[chip].remove(line)
-        self._l3_forget(chip, line)
-
-    def _l3_forget(self, chip: int, line: int) -> None:
-        chips = self.in_l3[line]
-        chips.discard(chip)
-        if not chips:
-            del self.in_l3[line]
-
-    def _count(self, core, line: int, source: str, supplier, dirty, invalidated) -> None:
-        misses = core.stats.misses
-        misses[source] = misses.get(source, 0) + 1
-        stats = self.lines.get(line)
-        if stats is None:
-            stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
-        stats.cores.add(core.id)
-        stats.invalidations += len(invalidated)
-        if supplier is not None:
-            stats.transfers += 1
-            stats.hitm += dirty
-        elif source != "upgrade":
-            stats.fills += 1
+            self.entries[victim].l3.discard(chip)
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
@@ -358,19 +359,17 @@ class Machine:
         now = self.env.now
         lands = now + self._lookahead
         for line in sorted({addr >> self._shift for addr in writes}):
-            holders = self.holders.pop(line, {})
-            self.owner.pop(line, None)
+            entry = self.entries.get(line) or self._new_entry(line)
+            holders, entry.holders, entry.owner = entry.holders, {}, None
             for core in holders.values():
-                core.give_up(line, lands)
-                core.drop(line)
-                self._wake(core, line, lands)
-            for chip in self.in_l3.pop(line, ()):
-                self.l3[chip].remove(line)
-            self.busy_until[line] = max(self.busy_until.get(line, 0), lands)
-            self.memory.write_line(self.memory.home_chip(line << self._shift), now)
-            stats = self.lines.get(line)
-            if stats is None:
-                stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
+                core.lose(line, lands)
+                if entry.watchers:
+                    self._wake(entry, core, lands)
+            if entry.l3:
+                self._drop_l3_copies(entry, line)
+            entry.busy_until = max(entry.busy_until, lands)
+            self.memory.write_line(line // self._lines_per_chip, now)
+            stats = entry.stats
             stats.invalidations += len(holders)
             if self.trace.enabled:  # core -1: no core asked
                 rec = LineEvent(now, lands, -1, "dma", line, stats.label, "device", -1, "", "",
@@ -382,20 +381,19 @@ class Machine:
 
     # -- spinning -------------------------------------------------------------------------------
     def watch(self, line: int, core: Core, event: simpy.Event) -> None:
-        """Trigger `event` when another core's transaction changes `core`'s copy of `line`;
-        its value is the time the change reaches the core."""
-        self._watchers.setdefault(line, []).append((core, event))
+        """Trigger `event` when another core's transaction changes `core`'s copy of `line`
+        (a line it holds); its value is the time the change reaches the core."""
+        entry = self.entries[line]
+        if entry.watchers is None:
+            entry.watchers = []
+        entry.watchers.append((core, event))
 
-    def _wake(self, core: Core, line: int, changes: int) -> None:
-        """Wake `core`'s watch on `line` now: its copy changes at `changes` (a later time)."""
-        waiting = self._watchers.get(line)
-        if not waiting:
-            return
-        for entry in [w for w in waiting if w[0] is core]:
-            waiting.remove(entry)
-            entry[1].succeed(changes)
-        if not waiting:
-            del self._watchers[line]
+    def _wake(self, entry: Entry, core: Core, changes: int) -> None:
+        """Wake `core`'s watch on the line now: its copy changes at `changes` (a later time)."""
+        waiting = entry.watchers
+        for watch in [w for w in waiting if w[0] is core]:
+            waiting.remove(watch)
+            watch[1].succeed(changes)
 
     def record_spin(self, core: Core, line: int, start: int, end: int, held: State) -> None:
         """Trace a core's spin on a line it held in state `held`."""
@@ -429,4 +427,22 @@ class Machine:
 
     def states(self, line: int) -> dict[int, str]:
         """Each core's state letter for a line (only cores that hold it)."""
-        return {cid: c.state[line].name for cid, c in sorted(self.holders.get(line, {}).items())}
+        entry = self.entries.get(line)
+        holders = sorted(entry.holders.items()) if entry else []
+        return {cid: c.state[line].name for cid, c in holders}
+
+    # Views of the directory, for checks and inspection (made on each call; not the hot path).
+    @property
+    def holders(self) -> dict[int, dict[int, Core]]:
+        """line -> {core id: core} for every line some core holds."""
+        return {line: dict(e.holders) for line, e in self.entries.items() if e.holders}
+
+    @property
+    def owner(self) -> dict[int, Core]:
+        """line -> the core holding it M, O or E, for lines that have one."""
+        return {line: e.owner for line, e in self.entries.items() if e.owner is not None}
+
+    @property
+    def in_l3(self) -> dict[int, set[int]]:
+        """line -> the chips whose L3 holds it, for lines some L3 holds."""
+        return {line: set(e.l3) for line, e in self.entries.items() if e.l3}
