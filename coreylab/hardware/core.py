@@ -136,8 +136,11 @@ class Core:
 
     # -- memory operations ----------------------------------------------------------------------
     # `load` and `store` are the hot path: their L1 hit is written out in full, because a call
-    # costs as much as the hit itself. Below the horizon every line in the L1 is readable
-    # (a leaving one too: see `grace`); the rest goes through `_slow`.
+    # costs as much as the hit itself. Below the horizon every line in the L1 is readable (a
+    # leaving one too: see `grace`). A transaction is issued at the core's clock once no other
+    # agent can act before it (the next event is later, or the machine has caught up); its
+    # value is read or written when its data arrives, after the other cores' last hits on
+    # their leaving copies (again: no wait if nothing else can happen before).
 
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
@@ -163,13 +166,13 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            now = env.now
-            if self.local > now:  # catch up before anything others can see
-                yield env.timeout(self.local - now)
+            if self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.LOAD, "load", addr)
-            yield env.timeout(self.local - env.now)  # the data arrives
+            if self.local >= env.peek():  # the data arrives
+                yield env.timeout(self.local - env.now)
             self._refresh()
             if self._access_log is not None:
                 self._log(perform, "load", addr)
@@ -204,13 +207,13 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            now = env.now
-            if self.local > now:  # catch up before anything others can see
-                yield env.timeout(self.local - now)
+            if self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "store", addr)
-            yield env.timeout(self.local - env.now)  # the line arrives, exclusive
+            if self.local >= env.peek():  # the line arrives, exclusive
+                yield env.timeout(self.local - env.now)
             self._refresh()
             break
         self._values[addr] = value
@@ -281,13 +284,13 @@ class Core:
             if self.local >= self.grace_ends:
                 self._let_go()
                 continue
-            now = env.now
-            if self.local > now:  # catch up before anything others can see
-                yield env.timeout(self.local - now)
+            if self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
             perform = self.machine.transact(self, line, Event.STORE, "atomic", addr)
-            yield env.timeout(self.local - env.now)  # the line arrives, exclusive
+            if self.local >= env.peek():  # the line arrives, exclusive
+                yield env.timeout(self.local - env.now)
             self._refresh()
             break
         self.local += self._atomic_latency

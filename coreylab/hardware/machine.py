@@ -1,12 +1,12 @@
 """The machine: cores, per-chip L3s, DRAM, the chip ring, and the coherence transactions.
 
 What it models: a broadcast-style coherent multicore. Every miss or upgrade is one transaction,
-processed at the simulated time the requesting core issues it (`Core` makes sure that time is
-now): the directory and the states change then, and the other holders keep their copies until
-the request reaches them (`Core.lose`). The protocol table decides each holder's next state
-and who supplies the data; the machine decides where the data comes from when no cache
-supplies it (own chip's L3, another chip's L3, then DRAM at the address's home chip) and what
-that costs.
+processed at the simulated time the requesting core issues it (`Core` makes sure no other
+agent can act before that time): the directory and the states change then, and the other
+holders keep their copies until the request reaches them (`Core.lose`). The protocol table
+decides each holder's next state and who supplies the data; the machine decides where the
+data comes from when no cache supplies it (own chip's L3, another chip's L3, then DRAM at the
+address's home chip) and what that costs.
 
 Latency depends only on where the line comes from, all from `HardwareParams`:
 own L1 or L2 (in `Core`), own chip's L3, another core's cache on the same chip, a cache
@@ -138,13 +138,14 @@ class Machine:
         return max(c.local for c in self.cores)
 
     # -- one coherence transaction ------------------------------------------------------------
-    # The hot path of every shared access: its steps are written out here and in `_probe`
-    # rather than split into calls, because a call costs about as much as a step.
+    # The hot path of every shared access: its steps are written out here rather than split
+    # into calls, because a call costs about as much as a step.
 
     def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int:
-        """Serve a miss or an upgrade for `core` at the current time; advance the core's clock
-        past it and return the transaction's perform time."""
-        now, state_map = self.env.now, core.state
+        """Serve a miss or an upgrade that `core` issues at its clock (`Core` makes sure no
+        other agent can act before then); advance the core's clock past it and return the
+        transaction's perform time."""
+        now, state_map = core.local, core.state
         if line in core.grace:  # a copy still leaving: superseded by this request
             core.regain(line)
         before = state_map.get(line, I)
@@ -152,32 +153,55 @@ class Machine:
         start = entry.busy_until  # a line is in one transfer at a time
         if start < now:
             start = now
+        holders = entry.holders
         supplier = dirty = None
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says. A read need not probe Shared copies
         # when the table says a read leaves them alone (true of MSI, MESI and MOESI): then
         # only the owner (holding it M, O or E), if any, is asked.
-        holders = entry.holders
         if not holders or (len(holders) == 1 and core.id in holders):
+            others = ()
             if event is LOAD:
                 event = LOAD_ONLY  # nobody else holds it: no shared signal
+        elif event is LOAD and self._reads_skip_sharers:
+            owner = entry.owner
+            others = (owner,) if owner is not None and owner is not core else ()
         else:
-            if event is LOAD and self._reads_skip_sharers:
-                owner = entry.owner
-                others = [owner] if owner is not None and owner is not core else []
-            else:
-                others = [c for c in holders.values() if c is not core]
-            if others:
-                # It reaches them no sooner than `lookahead` after it is issued, and no sooner
-                # than the line's previous transfer ends (then it was queued, waiting).
-                reach = now + self._lookahead
-                if reach < start:
-                    reach = start
-                probe = PROBE_WRITE if event is STORE else PROBE_READ
-                supplier, dirty = self._probe(
-                    others, entry, line, probe, now, reach, invalidated, probed
-                )
+            others = [c for c in holders.values() if c is not core]
+        if others:
+            # It reaches them no sooner than `lookahead` after it is issued, and no sooner than
+            # the line's previous transfer ends (then it was queued, waiting). Until then each
+            # changed copy stays as it was (`Core.lose`, `Core.downgrade`).
+            reach = now + self._lookahead
+            if reach < start:
+                reach = start
+            probe = PROBE_WRITE if event is STORE else PROBE_READ
+            steps = self._steps
+            for other in others:
+                state = other.state[line]
+                step = steps[state][probe] or self.protocol.step(state, probe)
+                next_state = step.next
+                if step.supplies:
+                    supplier, dirty = other, state in DIRTY
+                if step.writes_back:
+                    self.memory.write_line(line // self._lines_per_chip, now)
+                if probed is not None:
+                    probed.append((other.id, state.name, next_state.name))
+                if next_state is state:
+                    continue
+                if next_state is I:  # out of the directory
+                    if entry.owner is other:
+                        entry.owner = None
+                    other.lose(line, reach)
+                    del holders[other.id]
+                    invalidated.append(other.id)
+                else:
+                    other.downgrade(line, next_state, reach)
+                    if next_state not in OWNERS:
+                        entry.owner = None
+                if entry.watchers:
+                    self._wake(entry, other, reach)
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
         # 2. Where the data comes from, and what that costs.
@@ -204,7 +228,7 @@ class Machine:
             holders[core.id] = core
             victim = core.fill(line, after)
             if victim is not None:
-                self._evict(core, victim)
+                self._evict(core, victim, now)
         else:  # an upgrade: the line is already in the core's caches
             state_map[line] = after
         core.local = end
@@ -228,40 +252,6 @@ class Machine:
         # sooner than `lookahead` after it was issued, and no sooner than the line was free.
         reach = now + (latency if latency < self._lookahead else self._lookahead)
         return reach if reach > start else start
-
-    def _probe(self, others, entry, line, probe, now, reach, invalidated, probed):
-        """Apply the probe to every other holder, noting in `invalidated` the ids of the cores
-        whose copy it invalidated and, if `probed` is a list (tracing), every probed core's
-        (id, state before, state after). A changed copy stays as it was until `reach`, when
-        the probe gets there (`Core.lose`). Return the supplier (the core that sends the
-        data, if any) and whether its copy was dirty."""
-        supplier = dirty = None
-        steps, holders = self._steps, entry.holders
-        for other in others:
-            state = other.state[line]
-            step = steps[state][probe] or self.protocol.step(state, probe)
-            after = step.next
-            if step.supplies:
-                supplier, dirty = other, state in DIRTY
-            if step.writes_back:
-                self.memory.write_line(line // self._lines_per_chip, now)
-            if probed is not None:
-                probed.append((other.id, state.name, after.name))
-            if after is state:
-                continue
-            if after is I:  # out of the directory (its caches may keep it while it leaves)
-                if entry.owner is other:
-                    entry.owner = None
-                other.lose(line, reach)
-                del holders[other.id]
-                invalidated.append(other.id)
-            else:
-                other.downgrade(line, after, reach)
-                if after not in OWNERS:
-                    entry.owner = None
-            if entry.watchers:
-                self._wake(entry, other, reach)
-        return supplier, dirty
 
     def _new_entry(self, line: int) -> Entry:
         stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
@@ -316,11 +306,10 @@ class Machine:
         ]
 
     # -- state bookkeeping ----------------------------------------------------------------------
-    def _evict(self, core: Core, line: int) -> None:
+    def _evict(self, core: Core, line: int, now: int) -> None:
         """A line pushed out of a core's L2: write it back if dirty, keep it in the chip's L3."""
         state = core.state[line]
         step = self.protocol.step(state, Event.EVICT)
-        now = self.env.now
         if Action.WRITEBACK in step.actions:
             self.memory.write_line(line // self._lines_per_chip, now)
         entry = self.entries[line]
