@@ -43,6 +43,7 @@ What it leaves out: out-of-order execution, store buffers and memory-consistency
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 Op = Generator[Any, Any, Any]
 NEVER = float("inf")
+LOAD, STORE = Event.LOAD, Event.STORE
 
 
 class Core:
@@ -85,7 +87,7 @@ class Core:
         self.grace_ends: float = NEVER  # the earliest of those times
         self.l1 = Cache(f"core{core_id}.l1", p.l1_size, p.l1_assoc, p.line_size)
         self.l2 = Cache(f"core{core_id}.l2", p.l2_size, p.l2_assoc, p.line_size)
-        self.stats = CoreStats(core_id)
+        self.stats = CoreStats(core_id, misses=defaultdict(int))  # counted by `transact`
         # Copied into attributes once: the hit path below reads nothing else.
         self._shift = p.line_size.bit_length() - 1
         self._l1_sets, self._l1_mask, self._l1_assoc = self.l1.sets, self.l1.mask, p.l1_assoc
@@ -107,10 +109,12 @@ class Core:
             yield env.timeout(self.local - env.now)
         self._refresh()
 
-    def _refresh(self) -> None:
+    def _refresh(self, next_event: float | None = None) -> None:
         """Set the run-ahead window from the next scheduled event (call at `env.now`)."""
-        self.window = self.env.peek() + self._lookahead
-        self.horizon = self.window if self.window < self.grace_ends else self.grace_ends
+        window = self.window = (
+            self.env.peek() if next_event is None else next_event
+        ) + self._lookahead
+        self.horizon = window if window < self.grace_ends else self.grace_ends
 
     def compute(self, cycles: int) -> Op:
         """Spend `cycles` on instructions that touch no shared memory."""
@@ -170,10 +174,12 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, Event.LOAD, "load", addr)
-            if self.local >= env.peek():  # the data arrives
+            perform = self.machine.transact(self, line, LOAD, "load", addr)
+            next_event = env.peek()
+            if self.local >= next_event:  # the data arrives
                 yield env.timeout(self.local - env.now)
-            self._refresh()
+                next_event = env.peek()
+            self._refresh(next_event)
             if self._access_log is not None:
                 self._log(perform, "load", addr)
             return self._values.get(addr, 0)
@@ -211,10 +217,12 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, Event.STORE, "store", addr)
-            if self.local >= env.peek():  # the line arrives, exclusive
+            perform = self.machine.transact(self, line, STORE, "store", addr)
+            next_event = env.peek()
+            if self.local >= next_event:  # the line arrives, exclusive
                 yield env.timeout(self.local - env.now)
-            self._refresh()
+                next_event = env.peek()
+            self._refresh(next_event)
             break
         self._values[addr] = value
         if self._access_log is not None:
@@ -288,10 +296,12 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, Event.STORE, "atomic", addr)
-            if self.local >= env.peek():  # the line arrives, exclusive
+            perform = self.machine.transact(self, line, STORE, "atomic", addr)
+            next_event = env.peek()
+            if self.local >= next_event:  # the line arrives, exclusive
                 yield env.timeout(self.local - env.now)
-            self._refresh()
+                next_event = env.peek()
+            self._refresh(next_event)
             break
         self.local += self._atomic_latency
         old = self._values.get(addr, 0)

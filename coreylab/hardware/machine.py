@@ -145,7 +145,7 @@ class Machine:
         """Serve a miss or an upgrade that `core` issues at its clock (`Core` makes sure no
         other agent can act before then); advance the core's clock past it and return the
         transaction's perform time."""
-        now, state_map = core.local, core.state
+        now, state_map, me = core.local, core.state, core.id
         if line in core.grace:  # a copy still leaving: superseded by this request
             core.regain(line)
         before = state_map.get(line, I)
@@ -153,14 +153,15 @@ class Machine:
         start = entry.busy_until  # a line is in one transfer at a time
         if start < now:
             start = now
-        holders = entry.holders
+        holders, paths = entry.holders, self._paths[me]
         supplier = dirty = None
+        acked = 0  # the round trip to the farthest copy invalidated
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says. A read need not probe Shared copies
         # when the table says a read leaves them alone (true of MSI, MESI and MOESI): then
         # only the owner (holding it M, O or E), if any, is asked.
-        if not holders or (len(holders) == 1 and core.id in holders):
+        if not holders or (len(holders) == 1 and me in holders):
             others = ()
             if event is LOAD:
                 event = LOAD_ONLY  # nobody else holds it: no shared signal
@@ -176,11 +177,10 @@ class Machine:
             reach = now + self._lookahead
             if reach < start:
                 reach = start
-            probe = PROBE_WRITE if event is STORE else PROBE_READ
-            steps = self._steps
+            column = PROBE_WRITE if event is STORE else PROBE_READ
             for other in others:
                 state = other.state[line]
-                step = steps[state][probe] or self.protocol.step(state, probe)
+                step = self._steps[state][column] or self.protocol.step(state, column)
                 next_state = step.next
                 if step.supplies:
                     supplier, dirty = other, state in DIRTY
@@ -188,65 +188,62 @@ class Machine:
                     self.memory.write_line(line // self._lines_per_chip, now)
                 if probed is not None:
                     probed.append((other.id, state.name, next_state.name))
-                if next_state is state:
-                    continue
                 if next_state is I:  # out of the directory
                     if entry.owner is other:
                         entry.owner = None
                     other.lose(line, reach)
                     del holders[other.id]
                     invalidated.append(other.id)
-                else:
+                    if paths[other.id][1] > acked:
+                        acked = paths[other.id][1]
+                elif next_state is not state:
                     other.downgrade(line, next_state, reach)
                     if next_state not in OWNERS:
                         entry.owner = None
+                else:
+                    continue
                 if entry.watchers:
                     self._wake(entry, other, reach)
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
-        # 2. Where the data comes from, and what that costs.
+        # 2. Where the data comes from, and what that costs; done only when every invalidated
+        # copy has acknowledged.
+        stats = entry.stats
         if step.upgrades:  # the requester has the data: whoever offered to supply sends none
             supplier = dirty = None
             source, where, latency = "upgrade", -1, self._l3_latency
         elif supplier is not None:
             where = supplier.id
-            source, latency = self._paths[core.id][where]
+            source, latency = paths[where]
+            stats.transfers += 1
+            stats.hitm += dirty
         else:
             source, where, latency = self._locate(core, entry, line, now)
+            stats.fills += 1
+        if latency < acked:
+            latency = acked
         if entry.l3 and step.exclusive:  # an exclusive copy is the only copy
             self._drop_l3_copies(entry, line)
-        if invalidated:  # done only when every invalidated copy has acknowledged
-            paths = self._paths[core.id]
-            for other_id in invalidated:
-                if paths[other_id][1] > latency:
-                    latency = paths[other_id][1]
         end = entry.busy_until = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
         if after in OWNERS:
             entry.owner = core
         if before is I:
-            holders[core.id] = core
+            holders[me] = core
             victim = core.fill(line, after)
             if victim is not None:
                 self._evict(core, victim, now)
         else:  # an upgrade: the line is already in the core's caches
             state_map[line] = after
         core.local = end
-        misses = core.stats.misses
-        misses[source] = misses.get(source, 0) + 1
-        stats = entry.stats
-        stats.cores.add(core.id)
+        core.stats.misses[source] += 1
+        stats.cores.add(me)
         if invalidated:
             stats.invalidations += len(invalidated)
-        if supplier is not None:
-            stats.transfers += 1
-            stats.hitm += dirty
-        elif source != "upgrade":
-            stats.fills += 1
         if probed is not None:
-            rec = LineEvent(now, end, core.id, kind, line, stats.label, source, where,
-                            before.name, after.name, tuple(invalidated), start - now,
-                            tuple(probed), addr & self._offset_mask)  # fmt: skip
+            rec = LineEvent(now, end, me, kind, line, stats.label, source, where, before.name,
+                            after.name, tuple(invalidated), start - now, tuple(probed),
+                            addr & self._offset_mask)  # fmt: skip
             self.trace.append(rec)
         # The perform time (see core.py): a transaction that reached another core did so no
         # sooner than `lookahead` after it was issued, and no sooner than the line was free.
