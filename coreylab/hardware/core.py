@@ -336,11 +336,15 @@ class Core:
         if self.local < until:
             self._give_up(line, until)
             del self.state[line]
-        else:  # the core waits for something of its own past `until`: the copy goes now
-            del self.state[line]
-            if line in self.grace:  # left over from an earlier downgrade, over by then too
-                del self.grace[line]
-            self._leave(line)
+            return
+        # The core waits for something of its own past `until`: the copy goes now.
+        del self.state[line]
+        if line in self.grace:  # left over from an earlier downgrade, over by then too
+            del self.grace[line]
+        s = self._l1_sets[line & self._l1_mask]
+        if line in s:
+            s.remove(line)
+        self._l2_sets[line & self._l2_mask].remove(line)
 
     def downgrade(self, line: int, state: State, until: int) -> None:
         """A request processed now leaves this core's copy of `line` in `state` (from a
@@ -371,16 +375,19 @@ class Core:
         the directory no longer lists leaves the caches) and move the horizon on."""
         ends, local, grace = NEVER, self.local, self.grace
         for line, steps in list(grace.items()):
-            while steps[0][0] <= local:
-                del steps[0]
-                if not steps:
-                    del grace[line]
-                    if line not in self.state:
-                        self._leave(line)
-                    break
-            else:
+            if steps[0][0] > local:
                 if steps[0][0] < ends:
                     ends = steps[0][0]
+                continue
+            while steps and steps[0][0] <= local:
+                del steps[0]
+            if steps:
+                if steps[0][0] < ends:
+                    ends = steps[0][0]
+                continue
+            del grace[line]
+            if line not in self.state:
+                self._leave(line)
         self.grace_ends = ends
         self.horizon = self.window if self.window < ends else ends
 
