@@ -6,7 +6,7 @@ STAMP = $(VENV)/.installed
 # The lessons run top to bottom under nbval; only cells marked NBVAL_CHECK_OUTPUT are compared.
 NBVAL_ARGS ?= --nbval-lax --nbval-current-env --nbval-cell-timeout=300 notebooks
 # Only the folders that exist: git does not keep an empty benchmarks/ in a clean clone.
-SRC = $(wildcard coreylab tests benchmarks tools)
+SRC = $(wildcard coreylab tests benchmarks tools notebooks)
 
 .PHONY: install test lab lint format bench clean
 
