@@ -162,7 +162,8 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
 #         reduce partition.
 # reduce: for every map task's output, read the entries of my partition (word % cores).
 # A barrier in memory separates the phases. Input: 4 bytes a word, already in memory.
-INPUT_VA = 63 << 30  # Corey: where the input's range is mounted in every root
+INPUT_VA = 511 << 30  # Corey: where the input's range is mounted in every root (the last
+# 1 GB slot of the first 512 GB: map outputs take the slots from 1 GB up, one per map task)
 ENTRY = 8  # bytes of an intermediate entry: word id and position packed in one word
 WORD_BYTES = 4  # a 3-letter word and its separator in the input text
 

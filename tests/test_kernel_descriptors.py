@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from coreylab.hardware import HardwareParams, Machine
-from coreylab.kernel import Errno, Kernel, KernelError, LinuxKernel
+from coreylab.kernel import Errno, Kernel, KernelError, LinuxKernel, descriptors
 from coreylab.kernel.descriptors import NR_OPEN
 from coreylab.workloads import Loop, dup_close, measure, run_call
 
@@ -174,11 +174,40 @@ def test_bad_input_raises_and_changes_nothing(call, args, errno):
     assert m.memory.values[p.files.lock.next] == m.memory.values.get(p.files.lock.owner, 0)
 
 
-def test_a_full_table_is_emfile_and_dup_gives_its_reference_back():
-    """64 open fds fill the table: dup and open fail with EMFILE and change nothing."""
+def test_the_65th_fd_grows_the_table_and_keeps_every_file():
+    """64 open fds fill the embedded table; the next open runs expand_files: a separate
+    128-fd table (max_fds, fd array, bitmaps on lines of their own) gets a copy of every slot
+    and bit, files->fdt points at it, and fds 64 and up then open, dup and close like the
+    others. file_lock is dropped while the table is allocated: one more acquisition."""
     m, k = linux("tiny")
     p = k.create_process(0)
-    for i in range(NR_OPEN):
+    files = [run_call(p, k.open, f"/f{i}") for i in range(NR_OPEN)]
+    assert files == list(range(NR_OPEN))
+    before = p.files.snapshot(m.memory.values)
+    taken = p.files.lock.stats.acquisitions
+    assert run_call(p, k.open, "/f64") == 64
+    assert p.files.lock.stats.acquisitions == taken + 3  # alloc, again after allocating, install
+    after = p.files.snapshot(m.memory.values)
+    assert after["max_fds"] == 128 and p.files.expansions == 1
+    assert after["fd"] == {**before["fd"], 64: after["fd"][64]}
+    assert after["open_fds"] == before["open_fds"] | 1 << 64
+    assert m.memory.values[p.files.s["fdt"]] == p.files.fdt.addr != p.files.s.base
+    assert m.memory.labels[m.line_of(p.files.fdt.slot(64))] == "files[0].fdtable1.fd"
+    assert k.file_of(p.files, 64).path == "/f64" and k.file_of(p.files, 3).path == "/f3"
+    assert run_call(p, k.dup, 64) == 65
+    run_call(p, k.close, 3)
+    assert run_call(p, k.dup, 65) == 3  # still the lowest free one
+    run_call(p, k.close, 64)
+    assert k.file_of(p.files, 64) is None and k.file_of(p.files, 65).path == "/f64"
+
+
+def test_a_full_table_is_emfile_and_dup_gives_its_reference_back(monkeypatch):
+    """At the limit (RLIMIT_NOFILE, here lowered to 128 to keep the test short) dup and open
+    fail with EMFILE and change nothing."""
+    monkeypatch.setattr(descriptors, "NR_OPEN_MAX", 128)
+    m, k = linux("tiny")
+    p = k.create_process(0)
+    for i in range(128):
         run_call(p, k.open, f"/f{i}")
     before = table_state(k)
     for call, args in (("dup", (3,)), ("open", ("/one-more",))):
@@ -186,6 +215,31 @@ def test_a_full_table_is_emfile_and_dup_gives_its_reference_back():
             run_call(p, getattr(k, call), *args)
         assert e.value.errno == Errno.EMFILE
         assert table_state(k) == before
+
+
+def test_many_threads_grow_a_shared_table_once():
+    """48 threads each open a file and dup it at the same time: 96 fds, so the shared
+    table must grow past 64 while the threads contend for file_lock. One thread grows it
+    (the others that found it full meanwhile see it grown when they retake the lock), and
+    every fd lands in it."""
+    hw = HardwareParams.preset("amd16").replace(chips=8, cores_per_chip=6)
+    m = Machine(hw)
+    k = LinuxKernel(m)
+    p = k.create_process(0)
+    tasks = [p] + [k.create_thread(p, c) for c in range(1, 48)]
+    fds = {}
+
+    def program(core, task):
+        fd = yield from k.open(task, f"/t{task.id}")
+        fds[task.id] = (fd, (yield from k.dup(task, fd)))
+
+    for t in tasks:
+        m.spawn(t.core_id, program, t)
+    m.run()
+    assert p.files.expansions >= 1 and p.files.fdt.max_fds == 128
+    opened = sorted(fd for pair in fds.values() for fd in pair)
+    assert opened == list(range(96))
+    assert all(k.file_of(p.files, a) is k.file_of(p.files, b) for a, b in fds.values())
 
 
 def test_another_process_cannot_use_an_fd_share():
@@ -277,12 +331,17 @@ def test_private_tables_move_no_line_after_warm_up(variant):
 
 
 # -- a reference model of fd allocation -----------------------------------------------------------
+LIMIT = 128  # the fd limit the model runs with (RLIMIT_NOFILE lowered): the table grows once
+
+
 class FdTable(RuleBasedStateMachine):
     """Random open/dup/close/read on one shared table from two threads, against a plain dict:
-    the lowest free fd every time, the same errors, and errors change nothing."""
+    the lowest free fd every time (past the 64 embedded slots too), the same errors, and
+    errors change nothing."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.saved_limit, descriptors.NR_OPEN_MAX = descriptors.NR_OPEN_MAX, LIMIT
         self.m, self.k = linux("tiny")
         p = self.k.create_process(0)
         self.tasks = [p, self.k.create_thread(p, 1)]
@@ -290,7 +349,7 @@ class FdTable(RuleBasedStateMachine):
         self.next_file = 0
 
     def lowest_free(self) -> int | None:
-        return next((fd for fd in range(NR_OPEN) if fd not in self.fds), None)
+        return next((fd for fd in range(LIMIT) if fd not in self.fds), None)
 
     def call(self, who: int, name: str, *args):
         before = table_state(self.k)
@@ -312,7 +371,7 @@ class FdTable(RuleBasedStateMachine):
             self.fds[fd] = self.next_file
             self.next_file += 1
 
-    @rule(who=st.integers(0, 1), fd=st.integers(-2, NR_OPEN + 1))
+    @rule(who=st.integers(0, 1), fd=st.integers(-2, LIMIT + 1))
     def dup(self, who, fd):
         new, err = self.call(who, "dup", fd)
         if fd not in self.fds:
@@ -323,7 +382,7 @@ class FdTable(RuleBasedStateMachine):
             assert (new, err) == (self.lowest_free(), None)
             self.fds[new] = self.fds[fd]
 
-    @rule(who=st.integers(0, 1), fd=st.integers(-2, NR_OPEN + 1))
+    @rule(who=st.integers(0, 1), fd=st.integers(-2, LIMIT + 1))
     def close(self, who, fd):
         _, err = self.call(who, "close", fd)
         assert err == (None if fd in self.fds else Errno.EBADF)
@@ -346,13 +405,16 @@ class FdTable(RuleBasedStateMachine):
         assert snap["open_fds"] == sum(1 << fd for fd in self.fds)
         assert set(snap["fd"]) == set(self.fds)
         lowest = self.lowest_free()
-        assert snap["next_fd"] <= (NR_OPEN if lowest is None else lowest)
+        assert snap["next_fd"] <= (LIMIT if lowest is None else lowest)
         files = {fd: self.k.file_of(table, fd) for fd in self.fds}
         same = {(self.fds[a] == self.fds[b], files[a] is files[b]) for a in files for b in files}
         assert all(model == kernel for model, kernel in same)
         refs = Counter(files.values())
         for file, n in refs.items():
             assert self.m.memory.values[file.s["f_count"]] == n
+
+    def teardown(self) -> None:
+        descriptors.NR_OPEN_MAX = self.saved_limit
 
 
 TestFdTable = FdTable.TestCase

@@ -15,6 +15,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from ..hardware import HardwareParams, ParamError
+from ..kernel import KernelError
 from .base import Experiment, ExperimentError, Param, Point, Result, hardware
 from .fd import FD_DUP_CLOSE
 from .ladder import LATENCY_LADDER
@@ -102,7 +103,10 @@ def _points(exp: Experiment, variants, cores, hw: HardwareParams) -> list[tuple[
 
 def _run_point(args: tuple) -> Point:
     name, variant, cores, seed, hw, trace, values = args
-    return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
+    try:
+        return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
+    except KernelError as e:  # a limit of the simulated kernel: say where, in one line
+        raise ExperimentError(f"{name} {variant} on {cores} cores: {e}") from e
 
 
 def _map(fn, args: list, executor: Executor | None, jobs: int, progress: bool, label: str):

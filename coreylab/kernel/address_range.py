@@ -15,7 +15,8 @@ Invariants: `AddressRange.slots` (the Python view) equals the slot table in memo
 one range never overlap; a mountable range is mounted only in root ranges; the cores a range's
 unmap interrupts are those whose root ranges reach it (`roots()`).
 
-Left out: growing the slot table (a range holds `ar_slots` mappings; the next is ENOMEM), the
+Left out: growing the slot table (a range holds `ar_slots` mappings, or two per core on a
+bigger machine, so that a root can mount every core's range; the next is ENOMEM), the
 one-entry lookup cache of `at_pmap_fill`, freeing objects, reference counts, access control
 through shares (the calls take object ids directly).
 Source: Corey kern/kern/at.c, at.h.
@@ -73,7 +74,7 @@ class AddressRange:
                  interior: bool) -> None:  # fmt: skip
         m = kernel.machine
         self.id, self.name, self.chip, self.table, self.interior = oid, name, chip, table, interior
-        slots = kernel.mparams.ar_slots
+        slots = max(kernel.mparams.ar_slots, 2 * m.params.cores)  # room for every core's range
         lines = {**RANGE_HEADER, "maps": [("maps", SLOT_WORDS * slots)]}
         self.struct = s = Struct(m, name, lines, chip)
         rw = MCSRWLock(f"{name}.map_lock", m, s["map_tail"], s["map_readers"], s["map_writer"])

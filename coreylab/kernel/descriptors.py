@@ -7,6 +7,8 @@ What it models, Linux half (`LinuxFiles`, 2.6.27's fs/file.c, fs/open.c):
     .file_lock        file_lock (ticket lock, 2 words), next_fd, open_fds, close_on_exec,
                       then fd[0..2]:                  the lock and what it guards share a line
     .fd_array         fd[3..63] on the next 8 lines
+  files[N].fdtable<k> after the k-th expand_files: max_fds, then the fd array and the two
+                      bitmaps, each on lines of their own (128, 256, ... up to 1,024 fds)
   file[M]             a struct file: f_count alone on a line, then its data lines
 
 `dup(fd)`: an RCU lookup of fd's slot (loads, no lock) and `f_count++` (atomic); under
@@ -17,6 +19,9 @@ close-on-exec, next_fd = fd + 1); under file_lock again install the file pointer
 line the other threads of the process write too. Threads share their process's table; processes
 do not. FD shares (the talk's "Linux with FD shares"): `share_alloc(task)` makes a new table on
 the caller's chip, and every fd call takes `share=id` to use it instead of the process's table.
+When no fd below max_fds is free, locate_fd calls expand_files: drop file_lock, allocate a
+bigger table (as alloc_fdtable rounds: 128, 256, ...), take file_lock again, copy the slots and
+bitmaps over and publish the new `fdt` (unless another thread has already).
 
 The Corey half (`CoreyShares`) lives in `shares.py` and is re-exported here. Side by side:
 
@@ -27,10 +32,11 @@ The Corey half (`CoreyShares`) lives in `shares.py` and is re-exported here. Sid
   lookup              RCU load of the fd slot           MCS read lock, hash probe
   who can name it     every thread of the process       pcores holding the share
 
-What it leaves out: growing the table past the 64 embedded slots (a full table is EMFILE),
-close-on-exec semantics (the bit is kept, never used), paths and inodes (every `open` makes a new
-small in-memory file), file positions (read/write touch the file from its start), RCU grace
-periods (a freed struct file goes to a per-chip free list at once), sleeping.
+What it leaves out: more than RLIMIT_NOFILE's default 1,024 fds (EMFILE), freeing a replaced
+table (RCU would, later), close-on-exec semantics (the bit is kept, never used), paths and
+inodes (every `open` makes a new small in-memory file), file positions (read/write touch the
+file from its start), RCU grace periods (a freed struct file goes to a per-chip free list at
+once), sleeping.
 
 Invariants, between calls: a slot is non-zero exactly when its open_fds bit is set; next_fd
 is at most the lowest free fd; a file's f_count is the number of slots holding it.
@@ -53,13 +59,64 @@ from .objects import WORD, Struct
 from .shares import CoreyShares
 
 NR_OPEN = 64  # slots in the embedded fd array (NR_OPEN_DEFAULT = BITS_PER_LONG)
+NR_OPEN_MAX = 1024  # the most fds a process may have: RLIMIT_NOFILE's default
+BITS = 64  # fds per bitmap word
 FILE_DATA_LINES = 4  # lines of data in a small in-memory file
 
-__all__ = ["FILE_DATA_LINES", "NR_OPEN", "CoreyShares", "File", "FilesTable", "LinuxFiles"]
+__all__ = [
+    "FILE_DATA_LINES",
+    "NR_OPEN",
+    "NR_OPEN_MAX",
+    "CoreyShares",
+    "FdTable",
+    "File",
+    "FilesTable",
+    "LinuxFiles",
+]
+
+
+class FdTable:
+    """Where a files_struct's descriptors are: its slots and its two bitmaps (a word per 64
+    fds). The first one is embedded in the files_struct; expand_files makes bigger ones."""
+
+    def __init__(
+        self, addr: int, max_fds: int, max_fds_addr: int, slot, open_fds, close_on_exec
+    ) -> None:
+        self.addr = addr  # what files->fdt holds
+        self.max_fds, self.max_fds_addr = max_fds, max_fds_addr
+        self._slot, self._open, self._cloexec = slot, open_fds, close_on_exec
+
+    @classmethod
+    def separate(cls, machine, name: str, chip: int, max_fds: int) -> FdTable:
+        """A table of `max_fds` fds in its own allocations, as alloc_fdtable makes one."""
+        words = max_fds // BITS
+        s = Struct(
+            machine,
+            name,
+            {
+                "header": ["max_fds", "fd_ptr", "open_fds_ptr", "close_on_exec_ptr"],
+                "fd": [("fd", max_fds)],
+                "fdset": [("open_fds", words), ("close_on_exec", words)],
+            },
+            chip=chip,
+        )
+        return cls(s.base, max_fds, s["max_fds"], lambda fd: s["fd", fd],
+                   lambda fd: s["open_fds", fd // BITS],
+                   lambda fd: s["close_on_exec", fd // BITS])  # fmt: skip
+
+    def slot(self, fd: int) -> int:
+        return self._slot(fd)
+
+    def open_fds(self, fd: int) -> int:
+        """The bitmap word that holds `fd`'s open bit."""
+        return self._open(fd)
+
+    def close_on_exec(self, fd: int) -> int:
+        return self._cloexec(fd)
 
 
 class FilesTable:
-    """One files_struct in simulated memory, with its file_lock."""
+    """One files_struct in simulated memory, with its file_lock and its current fd table."""
 
     def __init__(self, machine, name: str, chip: int) -> None:
         line_words = machine.params.line_size // WORD
@@ -72,17 +129,25 @@ class FilesTable:
         }
         self.name = name
         self.chip = chip
-        self.s = Struct(machine, name, groups, chip=chip, pad=False)
-        self.lock = TicketLock(f"{name}.file_lock", self.s["file_lock", 0], self.s["file_lock", 1])
+        self.s = s = Struct(machine, name, groups, chip=chip, pad=False)
+        self.lock = TicketLock(f"{name}.file_lock", s["file_lock", 0], s["file_lock", 1])
+        self.fdt = FdTable(s.base, NR_OPEN, s["max_fds"], lambda fd: s["fd", fd],
+                           lambda fd: s["open_fds"], lambda fd: s["close_on_exec"])  # fmt: skip
+        self.expansions = 0
 
     def snapshot(self, values: dict[int, int]) -> dict:
-        """What the table holds, read straight from memory (for tests and notebooks)."""
-        s = self.s
+        """What the table holds, read straight from memory (for tests and notebooks): the
+        bitmaps as one number each."""
+        fdt = self.fdt
+        words = range(0, fdt.max_fds, BITS)
         return {
-            "open_fds": values.get(s["open_fds"], 0),
-            "close_on_exec": values.get(s["close_on_exec"], 0),
-            "next_fd": values.get(s["next_fd"], 0),
-            "fd": {fd: values[s["fd", fd]] for fd in range(NR_OPEN) if values.get(s["fd", fd])},
+            "open_fds": sum(values.get(fdt.open_fds(w), 0) << w for w in words),
+            "close_on_exec": sum(values.get(fdt.close_on_exec(w), 0) << w for w in words),
+            "next_fd": values.get(self.s["next_fd"], 0),
+            "max_fds": fdt.max_fds,
+            "fd": {
+                fd: values[fdt.slot(fd)] for fd in range(fdt.max_fds) if values.get(fdt.slot(fd))
+            },
         }
 
     def __repr__(self) -> str:
@@ -136,7 +201,9 @@ class LinuxFiles:
 
     def file_of(self, table: FilesTable, fd: int) -> File | None:
         """The file `fd` names in `table`, read straight from memory (tests and notebooks)."""
-        return self._file_at.get(self.machine.memory.values.get(table.s["fd", fd], 0))
+        if not 0 <= fd < table.fdt.max_fds:
+            return None
+        return self._file_at.get(self.machine.memory.values.get(table.fdt.slot(fd), 0))
 
     def share_files(self, table: FilesTable) -> None:
         """One more task (a new thread) uses `table`: `count` says the table is shared."""
@@ -182,7 +249,7 @@ class LinuxFiles:
         fd = yield from self._alloc_fd(core, files)
         yield from files.lock.release(core)
         if fd is None:
-            raise KernelError(Errno.EMFILE, f"{files.name} has all {NR_OPEN} fds open")
+            raise KernelError(Errno.EMFILE, f"{files.name} has all {NR_OPEN_MAX} fds open")
         yield from core.compute(self.kparams.file_open_cycles)
         file = self._new_file(core.chip, path)
         yield from core.store(file.s["f_count"], 1)
@@ -201,7 +268,7 @@ class LinuxFiles:
         yield from files.lock.release(core)
         if new is None:  # as dupfd: give back the reference fget took
             yield from self._fput(core, file)
-            raise KernelError(Errno.EMFILE, f"{files.name} has all {NR_OPEN} fds open")
+            raise KernelError(Errno.EMFILE, f"{files.name} has all {NR_OPEN_MAX} fds open")
         yield from self._fd_install(core, files, new, file)
         return new
 
@@ -217,9 +284,10 @@ class LinuxFiles:
         if not ptr:
             yield from files.lock.release(core)
             raise KernelError(Errno.EBADF, f"fd {fd} is not open in {files.name}")
-        yield from core.store(s["fd", fd], 0)
-        yield from _clear_bit(core, s["close_on_exec"], fd)
-        yield from _clear_bit(core, s["open_fds"], fd)
+        fdt = files.fdt
+        yield from core.store(fdt.slot(fd), 0)
+        yield from _clear_bit(core, fdt.close_on_exec(fd), fd % BITS)
+        yield from _clear_bit(core, fdt.open_fds(fd), fd % BITS)
         if fd < (yield from core.load(s["next_fd"])):
             yield from core.store(s["next_fd"], fd)
         yield from files.lock.release(core)
@@ -249,11 +317,14 @@ class LinuxFiles:
 
     # -- the paths behind the calls --------------------------------------------------------------
     def _fd_slot(self, core: Core, files: FilesTable, fd: int) -> Op:
-        """fcheck_files: files->fdt, fdt->max_fds (read-mostly line), then fdt->fd[fd]."""
+        """fcheck_files: files->fdt, fdt->max_fds, then fdt->fd[fd] (0 past max_fds)."""
+        fdt = files.fdt
         yield from core.load(files.s["fdt"])
-        yield from core.load(files.s["max_fds"])
+        yield from core.load(fdt.max_fds_addr)
         yield from core.compute(self.kparams.fd_lookup_cycles)
-        return (yield from core.load(files.s["fd", fd]))
+        if fd >= fdt.max_fds:
+            return 0
+        return (yield from core.load(fdt.slot(fd)))
 
     def _fget(self, core: Core, files: FilesTable, fd: int) -> Op:
         """The RCU lookup (no lock) and a new reference on the file (atomic on f_count)."""
@@ -270,24 +341,60 @@ class LinuxFiles:
 
     def _alloc_fd(self, core: Core, files: FilesTable) -> Op:
         """locate_fd, with file_lock held: the lowest free fd from next_fd up, marked open and
-        not close-on-exec, next_fd moved past it. None if the table is full."""
+        not close-on-exec, next_fd moved past it; the table grows when it is full
+        (`_expand`). None past NR_OPEN_MAX."""
         s = files.s
         start = yield from core.load(s["next_fd"])
-        bits = yield from core.load(s["open_fds"])
-        yield from core.compute(self.kparams.fd_alloc_cycles)
-        fd = next((i for i in range(start, NR_OPEN) if not bits >> i & 1), None)
-        if fd is None:
-            return None
-        yield from core.store(s["open_fds"], bits | 1 << fd)
-        yield from _clear_bit(core, s["close_on_exec"], fd)
+        while True:
+            fdt, fd = files.fdt, None
+            for word in range(start - start % BITS, fdt.max_fds, BITS):
+                bits = yield from core.load(fdt.open_fds(word))
+                yield from core.compute(self.kparams.fd_alloc_cycles)
+                free = ~bits & ~((1 << max(start - word, 0)) - 1) & ((1 << BITS) - 1)
+                if free:
+                    fd = word + (free & -free).bit_length() - 1
+                    break
+            if fd is not None:
+                break
+            if fdt.max_fds >= NR_OPEN_MAX:
+                return None
+            yield from self._expand(core, files, fdt.max_fds)
+        yield from core.store(fdt.open_fds(fd), bits | 1 << fd % BITS)
+        yield from _clear_bit(core, fdt.close_on_exec(fd), fd % BITS)
         yield from core.store(s["next_fd"], fd + 1)
         return fd
+
+    def _expand(self, core: Core, files: FilesTable, nr: int) -> Op:
+        """expand_fdtable, file_lock held on entry and exit: drop the lock, allocate a table
+        for fd `nr` (alloc_fdtable: a multiple of 128 slots, doubled), take the lock again
+        and, unless another thread grew the table meanwhile, copy the slots and bitmaps over
+        and publish it (files->fdt)."""
+        size = min(NR_OPEN_MAX, 128 * _pow2_above(nr // 128))
+        yield from files.lock.release(core)
+        yield from core.compute(self.kparams.fd_expand_cycles)
+        files.expansions += 1
+        new = FdTable.separate(
+            self.machine, f"{files.name}.fdtable{files.expansions}", files.chip, size
+        )
+        yield from files.lock.acquire(core)
+        old = files.fdt
+        if old.max_fds > nr:  # another thread expanded it while the lock was dropped
+            return
+        yield from core.store(new.max_fds_addr, size)
+        for fd in range(old.max_fds):
+            yield from core.store(new.slot(fd), (yield from core.load(old.slot(fd))))
+        for word in range(0, old.max_fds, BITS):
+            for bitmap in (FdTable.open_fds, FdTable.close_on_exec):
+                value = yield from core.load(bitmap(old, word))
+                yield from core.store(bitmap(new, word), value)
+        yield from core.store(files.s["fdt"], new.addr)
+        files.fdt = new
 
     def _fd_install(self, core: Core, files: FilesTable, fd: int, file: File) -> Op:
         """fd_install: under file_lock, point the slot at the file."""
         yield from files.lock.acquire(core)
         yield from core.load(files.s["fdt"])
-        yield from core.store(files.s["fd", fd], file.addr)
+        yield from core.store(files.fdt.slot(fd), file.addr)
         yield from files.lock.release(core)
 
     def _new_file(self, chip: int, path: str) -> File:
@@ -328,8 +435,13 @@ class LinuxFiles:
 
 
 def _check_fd(fd: int) -> None:
-    if isinstance(fd, bool) or not isinstance(fd, int) or not 0 <= fd < NR_OPEN:
-        raise KernelError(Errno.EBADF, f"fd {fd!r} is out of range 0..{NR_OPEN - 1}")
+    if isinstance(fd, bool) or not isinstance(fd, int) or not 0 <= fd < NR_OPEN_MAX:
+        raise KernelError(Errno.EBADF, f"fd {fd!r} is out of range 0..{NR_OPEN_MAX - 1}")
+
+
+def _pow2_above(n: int) -> int:
+    """roundup_pow_of_two(n + 1)."""
+    return 1 << n.bit_length()
 
 
 def _clear_bit(core: Core, addr: int, bit: int) -> Op:

@@ -26,7 +26,8 @@ class MemoryParams:
     ipi_cycles: int = 2000  # per core a TLB shootdown interrupts, until it acks: estimate
     tlb_entries: int = 512  # per core: Family 10h L2 DTLB, 4 KB pages (vendor)
     chunk_pages: int = 64  # pages the allocator takes from a chip's DRAM at a time
-    ar_slots: int = 64  # Corey: mappings an address range holds (its object page)
+    ar_slots: int = 64  # Corey: mappings an address range holds (its object page), at least
+    # two per core on machines of more than 32 cores
     # Linux: a PTE lock per page-table page and atomic rss counters, as 2.6.27 builds for
     # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
     split_ptlock: bool = True
@@ -77,7 +78,10 @@ class KernelParams:
 
     # -- descriptors: Linux files (descriptors.py) ----------------------------------------------
     fd_lookup_cycles: int = 10  # fcheck_files: bounds check, index the fd array: estimate
-    fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over the bitmap: estimate
+    fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over a bitmap word: estimate
+    fd_expand_cycles: int = (
+        2000  # alloc_fdtable: kmalloc the table, its fd array, bitmaps: estimate
+    )
     file_open_cycles: int = 1500  # open(): path walk, set up a struct file: estimate
     file_close_cycles: int = 60  # filp_close: flush, dnotify, POSIX locks: estimate
     copy_cycles_per_line: int = 16  # copy_to_user/copy_from_user of one 64-byte line: estimate

@@ -12,9 +12,10 @@ What it models (Corey's kern/share.c, kern/map.c, lib/hashtable.c, kern/processo
     .lock           an MCS reader-writer lock: tail, readers, writer (write-locked to add or
                     remove, read-locked to look up)
     .map            size: entries in use
-    .slots          SHARE_SLOTS entries (id, ptr, count), two to a line: open addressing with
-                    linear probing and tombstones, as Corey's hashtable
-  pcore[i]          a pcore's share map: PCORE_SHARES (share id, share ptr) slots on its chip
+    .slots          `capacity(SHARE_SLOTS)` entries (id, ptr, count), two to a line: open
+                    addressing with linear probing and tombstones, as Corey's hashtable
+  pcore[i]          a pcore's share map: `capacity(PCORE_SHARES)` (share id, share ptr) slots
+                    on its chip
 
 A pcore holds shares in its share map, never through another share (Corey also entered a new
 share in a share; the lab does not, so no share is ever an object of a share). Every call
@@ -28,7 +29,9 @@ reference on the object; removing drops the count and erases the entry at zero. 
 shares benchmark added, in its per-core run, the object to the share that already held it (a
 count bump); the lab's workloads add to a second share so both runs insert and erase.
 
-What it leaves out: growing the map (a full share is ENOMEM), share type masks, Corey's lookup
+What it leaves out: growing the map (Corey's hashtable grows; here a share and a share map are
+sized for the machine, two entries per core and at least 32, and a full one is ENOMEM), share
+type masks, Corey's lookup
 "checkout" counts (si_co) and its per-core deferred-release lists, freeing objects (one with no
 references stays allocated), names, and the pcore's own object id. Object pages are page-sized
 but only line-aligned (`Struct` aligns to a line).
@@ -47,12 +50,18 @@ from .locks import MCSRWLock
 from .objects import WORD, Struct, per_core
 
 ID_CORE_SHIFT = 48  # object id = creating core << 48 | that core's counter
-SHARE_SLOTS = 32  # entries in a share's map (16 lines)
+SHARE_SLOTS = 32  # entries in a share's map (16 lines), on machines of up to 16 cores
 ENTRY_WORDS = 4  # id, ptr, count, unused: two entries to a 64-byte line
 ID, PTR, COUNT = 0, 1, 2  # word offsets in an entry
 TOMB = -1  # an erased entry: lookups probe past it, inserts reuse it
 PCORE_SHARES = 32  # shares a pcore can hold: its own, and one from each core of a 16-core job
 KINDS = {"segment": 1, "address_range": 2, "pcore": 3, "share": 4, "device": 5}
+
+
+def capacity(minimum: int, cores: int) -> int:
+    """Entries in a share or a share map on a machine of `cores` cores: two per core, and at
+    least `minimum` (so a 64-core job gives every pcore a share of every other's)."""
+    return max(minimum, 2 * cores)
 
 
 class KObject:
@@ -81,11 +90,12 @@ class Share(KObject):
         groups = {
             "lock": ["tail", "readers", "writer"],
             "map": ["size"],
-            "slots": [("slot", SHARE_SLOTS * ENTRY_WORDS)],
+            "slots": [("slot", capacity(SHARE_SLOTS, machine.params.cores) * ENTRY_WORDS)],
         }
         super().__init__(machine, obj_id, "share", chip, groups)
         s = self.s
         self.lock = MCSRWLock(f"{self.name}.lock", machine, s["tail"], s["readers"], s["writer"])
+        self.slots = capacity(SHARE_SLOTS, machine.params.cores)
 
     def word(self, slot: int, field: int) -> int:
         return self.s["slot", slot * ENTRY_WORDS + field]
@@ -93,7 +103,7 @@ class Share(KObject):
     def entries(self, values: dict[int, int]) -> dict[int, int]:
         """Object id -> count, read straight from memory (for tests and notebooks)."""
         out = {}
-        for i in range(SHARE_SLOTS):
+        for i in range(self.slots):
             key = values.get(self.word(i, ID), 0)
             if key not in (0, TOMB):
                 out[key] = values.get(self.word(i, COUNT), 0)
@@ -109,12 +119,16 @@ class CoreyShares:
         self._kobj_at: dict[int, KObject] = {}  # address -> object
         self._kobj_ids = per_core(self.machine, "kobj_ids", ["next"])  # each core's id counter
         self._share_maps: dict[int, Struct] = {}  # task id -> its pcore structure (share map)
+        self.pcore_shares = capacity(PCORE_SHARES, self.machine.params.cores)
 
     def init_pcore_shares(self, task: Task) -> None:
         """Give a new pcore its share map and its own private share, both on its chip."""
         chip = task.core.chip
         pcore = Struct(
-            self.machine, f"pcore[{task.id}]", {"share_map": [("slot", 2 * PCORE_SHARES)]}, chip
+            self.machine,
+            f"pcore[{task.id}]",
+            {"share_map": [("slot", 2 * self.pcore_shares)]},
+            chip,
         )
         self._share_maps[task.id] = pcore
         values = self.machine.memory.values
@@ -142,7 +156,7 @@ class CoreyShares:
         core = task.core
         slot = yield from self._pcore_map_slot(core, self._share_maps[task.id], 0)
         if slot is None:
-            raise KernelError(Errno.ENOMEM, f"{task.name} already holds {PCORE_SHARES} shares")
+            raise KernelError(Errno.ENOMEM, f"{task.name} already holds {self.pcore_shares} shares")
         share = self._share_new((yield from self._kobj_next_id(core)), chip)
         yield from self._kobj_init_header(core, share, refcnt=0)
         yield from self._pcore_map_put(core, self._share_maps[task.id], slot, share)
@@ -165,7 +179,7 @@ class CoreyShares:
         core = task.core
         share = yield from self._share_held(task, self._share_or_root(task, share_id))
         yield from share.lock.write_acquire(core)
-        if (yield from core.load(share.s["size"])) >= SHARE_SLOTS:
+        if (yield from core.load(share.s["size"])) >= share.slots:
             yield from share.lock.write_release(core)
             raise KernelError(Errno.ENOMEM, f"{share.name} is full")
         obj_id = yield from self._kobj_next_id(core)
@@ -191,7 +205,7 @@ class CoreyShares:
         if found is not None:
             count = yield from core.load(dst.word(found, COUNT))
             yield from core.store(dst.word(found, COUNT), count + 1)
-        elif (yield from core.load(dst.s["size"])) >= SHARE_SLOTS:
+        elif (yield from core.load(dst.s["size"])) >= dst.slots:
             yield from dst.lock.write_release(core)
             raise KernelError(Errno.ENOMEM, f"{dst.name} is full")
         else:
@@ -238,7 +252,9 @@ class CoreyShares:
             raise KernelError(Errno.EEXIST, f"{other.name} already holds {share.name}")
         slot = yield from self._pcore_map_slot(core, theirs, 0)
         if slot is None:
-            raise KernelError(Errno.ENOMEM, f"{other.name} already holds {PCORE_SHARES} shares")
+            raise KernelError(
+                Errno.ENOMEM, f"{other.name} already holds {self.pcore_shares} shares"
+            )
         yield from self._pcore_map_put(core, theirs, slot, share)
         other.shares[share_id] = share
 
@@ -266,7 +282,7 @@ class CoreyShares:
             raise KernelError(Errno.ENOENT, f"no share {share_id!r}")
         if obj_id is not None and obj_id not in self.share_entries(share_id):
             raise KernelError(Errno.ENOENT, f"no object {obj_id!r} in {share.name}")
-        if obj_id is None and self.machine.memory.values.get(share.s["size"], 0) >= SHARE_SLOTS:
+        if obj_id is None and self.machine.memory.values.get(share.s["size"], 0) >= share.slots:
             raise KernelError(Errno.ENOMEM, f"{share.name} is full")
         return share_id
 
@@ -344,9 +360,9 @@ class CoreyShares:
         if isinstance(obj_id, bool) or not isinstance(obj_id, int) or obj_id <= 0:
             return None, None  # never in a map: ids are positive
         yield from core.compute(self.kparams.share_hash_cycles)
-        start, free = _hash(obj_id) % SHARE_SLOTS, None
-        for step in range(SHARE_SLOTS):
-            slot = (start + step) % SHARE_SLOTS
+        start, free = _hash(obj_id) % share.slots, None
+        for step in range(share.slots):
+            slot = (start + step) % share.slots
             key = yield from core.load(share.word(slot, ID))
             if key == obj_id:
                 return slot, free
@@ -390,7 +406,7 @@ class CoreyShares:
 
     def _pcore_map_slot(self, core: Core, pcore: Struct, share_id: int) -> Op:
         """The first slot of a pcore's share map holding `share_id` (0: a free slot), or None."""
-        for slot in range(PCORE_SHARES):
+        for slot in range(self.pcore_shares):
             if (yield from core.load(pcore["slot", 2 * slot])) == share_id:
                 return slot
         return None
