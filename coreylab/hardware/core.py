@@ -66,7 +66,7 @@ class Core:
         "machine", "env", "id", "chip", "local", "window", "horizon", "busy", "state", "grace",
         "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
         "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
-        "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log",
+        "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log", "_transact",
     )  # fmt: skip
 
     def __init__(self, machine: Machine, core_id: int) -> None:
@@ -98,6 +98,7 @@ class Core:
         self._values = machine.memory.values
         self._store_hits = machine.protocol.store_hits
         self._access_log = machine.access_log
+        self._transact = machine.transact
         self.l1_hits = 0  # counted here, not in `stats`: one attribute on the hit path
         self.l2_hits = 0
 
@@ -109,11 +110,9 @@ class Core:
             yield env.timeout(self.local - env.now)
         self._refresh()
 
-    def _refresh(self, next_event: float | None = None) -> None:
+    def _refresh(self) -> None:
         """Set the run-ahead window from the next scheduled event (call at `env.now`)."""
-        window = self.window = (
-            self.env.peek() if next_event is None else next_event
-        ) + self._lookahead
+        window = self.window = self.env.peek() + self._lookahead
         self.horizon = window if window < self.grace_ends else self.grace_ends
 
     def compute(self, cycles: int) -> Op:
@@ -174,12 +173,13 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, LOAD, "load", addr)
+            perform = self._transact(self, line, LOAD, "load", addr)
             next_event = env.peek()
             if self.local >= next_event:  # the data arrives
                 yield env.timeout(self.local - env.now)
                 next_event = env.peek()
-            self._refresh(next_event)
+            window = self.window = next_event + self._lookahead  # as `_refresh` does
+            self.horizon = window if window < self.grace_ends else self.grace_ends
             if self._access_log is not None:
                 self._log(perform, "load", addr)
             return self._values.get(addr, 0)
@@ -217,12 +217,13 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, STORE, "store", addr)
+            perform = self._transact(self, line, STORE, "store", addr)
             next_event = env.peek()
             if self.local >= next_event:  # the line arrives, exclusive
                 yield env.timeout(self.local - env.now)
                 next_event = env.peek()
-            self._refresh(next_event)
+            window = self.window = next_event + self._lookahead  # as `_refresh` does
+            self.horizon = window if window < self.grace_ends else self.grace_ends
             break
         self._values[addr] = value
         if self._access_log is not None:
@@ -296,12 +297,13 @@ class Core:
                 yield env.timeout(self.local - env.now)
                 self._refresh()
                 continue
-            perform = self.machine.transact(self, line, STORE, "atomic", addr)
+            perform = self._transact(self, line, STORE, "atomic", addr)
             next_event = env.peek()
             if self.local >= next_event:  # the line arrives, exclusive
                 yield env.timeout(self.local - env.now)
                 next_event = env.peek()
-            self._refresh(next_event)
+            window = self.window = next_event + self._lookahead  # as `_refresh` does
+            self.horizon = window if window < self.grace_ends else self.grace_ends
             break
         self.local += self._atomic_latency
         old = self._values.get(addr, 0)
