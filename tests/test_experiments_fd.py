@@ -89,3 +89,19 @@ def test_command_line_runs_it_as_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["experiment"] == "fd-dup-close" and out["params"]["ops"] == 3
     assert [r["cores"] for r in out["rows"]] == [1, 2]
+
+
+def test_the_result_carries_each_points_lock_statistics():
+    """Like /proc/lock_stat for the run: with threads, file_lock is the most contended lock
+    and is taken three times per dup+close on every core (plus each core's open); with
+    processes each table's lock is taken as often and never contended."""
+    result = run("fd-dup-close", variants=["linux-threads", "linux-procs"], cores=[4])
+    ops, warmup = result.params["ops"], result.params["warmup"]
+    (top,) = result.locks(top=1, variant="linux-threads")
+    assert top["name"] == "files[0].file_lock" and top["contentions"] > 0
+    assert top["acquisitions"] == 4 * (3 * (ops + warmup) + 2)
+    procs = result.locks(variant="linux-procs")
+    assert [s["contentions"] for s in procs] == [0] * 4
+    assert sorted(s["acquisitions"] for s in procs) == [3 * (ops + warmup) + 2] * 4
+    with pytest.raises(KeyError):
+        result.locks(variant="corey-shares")

@@ -87,6 +87,7 @@ def run(
         result.rows.extend(point.rows)
         result.counters.append(point.counters)
         result.traces.append(point.trace)
+        result.lock_stats.append(point.locks)
     return result
 
 

@@ -47,12 +47,14 @@ class Param:
 
 @dataclass
 class Point:
-    """What one run gives: its rows of metrics (usually one), the machine's counters and its
-    trace (if asked for)."""
+    """What one run gives: its rows of metrics (usually one), the machine's counters, its
+    trace (if asked for) and its kernel's lock statistics (as `/proc/lock_stat`, over the
+    whole run, warm-up included)."""
 
     rows: list[dict[str, Any]]
     counters: Counters | None = None
     trace: Trace | None = None
+    locks: list[dict[str, Any]] = field(default_factory=list)
 
 
 PointFn = Callable[..., Point]
@@ -94,13 +96,27 @@ class Experiment:
 @dataclass
 class Result:
     """An experiment's outcome: its parameters, one row per point, and for each point the
-    machine's counters (and trace, if asked for), in the order of the rows."""
+    machine's counters, its trace (if asked for) and its lock statistics, in the order of the
+    rows (`locks(...)` picks a point's)."""
 
     experiment: str
     params: dict[str, Any]
     rows: list[dict[str, Any]]
     counters: list[Counters | None] = field(default_factory=list)
     traces: list[Trace | None] = field(default_factory=list)
+    lock_stats: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def locks(self, top: int | None = None, **where: Any) -> list[dict[str, Any]]:
+        """The lock statistics of the first point whose row matches `where` (e.g.
+        variant="linux-threads", cores=16): the locks taken at all, most contended first;
+        `top` keeps that many. (`viz.lock_table` draws them.)"""
+        per_row = self.lock_stats or [[] for _ in self.rows]  # a Result made by hand has none
+        for row, stats in zip(self.rows, per_row, strict=True):
+            if all(row.get(k) == v for k, v in where.items()):
+                taken = [s for s in stats if s["acquisitions"]]
+                ranked = sorted(taken, key=lambda s: (-s["contentions"], -s["acquisitions"]))
+                return ranked[:top] if top is not None else ranked
+        raise KeyError(f"no row with {where}")
 
     def to_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "params": self.params, "rows": self.rows}

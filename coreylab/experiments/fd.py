@@ -69,7 +69,8 @@ def loop_point(loops_for, metrics, variant: str, cores: int, seed: int, hw: Hard
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
     row = {"variant": variant, "cores": cores, **metrics(m, hw)}
-    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None)
+    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None,
+                 locks=kernel.lock_stats())  # fmt: skip
 
 
 def _metrics(m, hw: HardwareParams) -> dict:

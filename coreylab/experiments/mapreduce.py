@@ -121,8 +121,8 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
 def mapreduce_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
 ) -> Point:
-    metrics, machine, _ = run_mapreduce(variant, cores, seed, hw, trace, words)
-    return _point(machine, variant, cores, metrics)
+    metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
+    return _point(machine, kernel, variant, cores, metrics)
 
 
 MAPREDUCE = Experiment(

@@ -37,10 +37,11 @@ VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
 PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
 
 
-def _point(machine: Machine, variant: str, cores: int, row: dict) -> Point:
+def _point(machine: Machine, kernel, variant: str, cores: int, row: dict) -> Point:
     rows = [{"variant": variant, "cores": cores, **row}]
     return Point(rows=rows, counters=machine.counters(),
-                 trace=machine.trace if machine.trace.enabled else None)  # fmt: skip
+                 trace=machine.trace if machine.trace.enabled else None,
+                 locks=kernel.lock_stats())  # fmt: skip
 
 
 def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
@@ -77,7 +78,7 @@ def memclone_point(
     machine, kernel, tasks, out = run_memclone(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
     faults = kernel.faults.hard_total + kernel.faults.soft_total
-    return _point(machine, variant, cores, {
+    return _point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "max_cycles_per_page": max(per_page),
         "faults": faults,
@@ -89,7 +90,7 @@ def mempass_point(
 ) -> Point:
     machine, kernel, tasks, out = run_mempass(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
-    return _point(machine, variant, cores, {
+    return _point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "soft_faults": kernel.faults.soft_total,
     })  # fmt: skip

@@ -188,7 +188,8 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         "conns_per_sec": round(meter.per_second(hw), 1),
         "l3_misses_per_conn": round(meter.misses_per_connection(L3_MISS_SOURCES), 2),
     }
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None)
+    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
+                 locks=kernel.lock_stats())  # fmt: skip
 
 
 def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
@@ -213,7 +214,8 @@ def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         "requests_per_sec": round(meter.per_second(hw), 1),
     }
     counters = machine.counters()
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None)
+    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
+                 locks=kernel.lock_stats())  # fmt: skip
 
 
 def _files(machine: Machine, files: int, pages: int) -> list[list[int]]:
