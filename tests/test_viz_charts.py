@@ -92,3 +92,22 @@ def test_small_values_keep_readable_ticks():
     rows = [{"variant": "v", "cores": c, "seconds": 1e-4 / c} for c in (1, 2, 4)]
     fig = scaling_chart(Result("x", {}, rows), "seconds", higher_is_better=False)
     assert isinstance(fig.yaxis[0].formatter, BasicTickFormatter)
+
+
+def test_a_cost_spanning_decades_gets_a_log_axis():
+    """One variant's cycles per operation 800 times another's: the flat lines would lie on the
+    floor of a linear axis, so the cost chart turns log (and says so); a throughput chart stays
+    linear, as the paper draws it, and so does a cost with a zero in it."""
+    from bokeh.models import LogScale
+
+    from coreylab.experiments import Result
+    from coreylab.viz import scaling_chart
+
+    rows = [{"variant": v, "cores": c, "cost": base * c, "rate": 1 / (base * c), "zero": 0}
+            for v, base in (("shared", 500), ("private", 1)) for c in (1, 16)]  # fmt: skip
+    result = Result("x", {}, rows)
+    cost = scaling_chart(result, "cost", higher_is_better=False)
+    assert isinstance(cost.y_scale, LogScale) and "log" in cost.yaxis[0].axis_label
+    assert not isinstance(scaling_chart(result, "rate").y_scale, LogScale)
+    assert not isinstance(scaling_chart(result, "zero", higher_is_better=False).y_scale, LogScale)
+    assert isinstance(scaling_chart(result, "rate", log_y=True).y_scale, LogScale)

@@ -7,9 +7,12 @@ per operation, flat: perfect scaling keeps it constant), optional reference poin
 the caller (the paper's numbers, say: hollow markers), and hover details (variant, cores, value,
 speed-up over the smallest core count). Clicking a legend entry hides that variant.
 
-What it leaves out: error bars (each point is one seeded run), log axes (the paper draws these
-charts on linear axes). Nothing here is computed but the reference line: every value plotted
-comes from the Result or from the caller.
+The y axis is linear, as the paper draws these charts, except for a cost whose values span
+more than two decades (one variant's cycles per operation a thousand times another's): then
+a log axis shows both, and the chart says so.
+
+What it leaves out: error bars (each point is one seeded run). Nothing here is computed but
+the reference line: every value plotted comes from the Result or from the caller.
 """
 
 from __future__ import annotations
@@ -42,18 +45,24 @@ def scaling_chart(
     title: str | None = None,
     width: int = 900,
     height: int = 520,
+    log_y: bool | None = None,
 ):
     """`metric` against cores for every variant of `result`, with a linear-scaling reference.
 
     `reference` maps a name to (cores, value) points, e.g. {"paper: Linux": [(1, 1.0), ...]}.
     `higher_is_better` says whether the metric is a throughput (linear reference grows with
-    cores) or a cost per operation (linear reference stays flat)."""
+    cores) or a cost per operation (linear reference stays flat). `log_y`: a log y axis
+    (default: for a cost spanning more than two decades, all of it above zero)."""
+    values = [abs(r[metric]) for r in result.rows if isinstance(r.get(metric), int | float)]
+    if log_y is None:
+        log_y = not higher_is_better and _spans_decades(values, 2)
     fig = figure(title=title or f"{result.experiment}: {metric} by cores", width=width,
-                 height=height, x_axis_label="cores", y_axis_label=metric,
+                 height=height, x_axis_label="cores",
+                 y_axis_label=f"{metric} (log scale)" if log_y else metric,
+                 y_axis_type="log" if log_y else "linear",
                  tools="pan,box_zoom,reset,save")  # fmt: skip
     style.style_figure(fig)
     fig.xaxis.ticker = sorted({r["cores"] for r in result.rows})
-    values = [abs(r[metric]) for r in result.rows if isinstance(r.get(metric), int | float)]
     # "1.2m" style for counts and rates; plain (scientific if need be) for fractions of one,
     # which the abbreviated format would print as 0.
     if max(values, default=1) >= 1:
@@ -95,6 +104,10 @@ _NOTE = {
 }
 _TOOLTIPS = [("", "@variant"), ("cores", "@cores"), ("value", "@value{0,0.[00]}"),
              ("speed-up", "@speedup{0.00}x")]  # fmt: skip
+
+
+def _spans_decades(values: list[float], decades: int) -> bool:
+    return bool(values) and min(values) > 0 and max(values) > 10**decades * min(values)
 
 
 def _variants(result: Result) -> list[str]:
