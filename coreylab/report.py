@@ -2,8 +2,9 @@
 
 What it holds: for each experiment, its summary, the parameters and seed it ran with, a chart
 per metric (the latency ladder as bars; the others as scaling curves against cores with a
-linear-scaling reference) and the table of rows. BokehJS is inlined, so the page opens offline
-and needs no server and no kernel.
+linear-scaling reference), the table of rows, and the locks each variant waited for most at
+its largest core count (as /proc/lock_stat would show them). BokehJS is inlined, so the page
+opens offline and needs no server and no kernel.
 
 The experiments run through `experiments.run` exactly as `coreylab run` runs them, in parallel
 over `jobs` processes; a progress bar shows on a terminal.
@@ -73,11 +74,45 @@ def _section(exp: Experiment, result: Result):
             viz.scaling_chart(result, m, higher_is_better=m.endswith(THROUGHPUT_SUFFIXES))
             for m in _numeric_metrics(exp, result)
         ]
-    return column(intro, *charts, _table(result))
+    return column(intro, *charts, _table(result), *_locks(result))
 
 
 def _numeric_metrics(exp: Experiment, result: Result) -> list[str]:
     return [m for m in exp.metrics if all(isinstance(r.get(m), int | float) for r in result.rows)]
+
+
+LOCKS_SHOWN = 2  # per variant
+
+
+def _locks(result: Result) -> list:
+    """The most waited-for locks of each variant at its largest core count (nothing if no
+    variant took a lock)."""
+    from .viz import lock_rows
+
+    rows = []
+    for variant in dict.fromkeys(r["variant"] for r in result.rows):
+        cores = max(r["cores"] for r in result.rows if r["variant"] == variant)
+        for lock in lock_rows(result.locks(variant=variant, cores=cores))[:LOCKS_SHOWN]:
+            rows.append({"variant": variant, "cores": cores, "lock": lock["name"],
+                         "acquisitions": lock["acquisitions"],
+                         "contended": f"{lock['contended']:.0f}%",
+                         "wait_avg": format_value(round(lock["wait_avg"])),
+                         "hold_avg": format_value(round(lock["hold_avg"]))})  # fmt: skip
+    if not rows:
+        return []
+    title = Div(text="<p><b>Locks waited for most</b> (per variant, at its most cores; "
+                "average cycles per acquisition)</p>", width=980)  # fmt: skip
+    columns = list(rows[0])
+    table = DataTable(
+        source=ColumnDataSource({c: [r[c] for r in rows] for c in columns}),
+        columns=[
+            TableColumn(field=c, title=c, width=300 if c == "lock" else 100) for c in columns
+        ],  # fmt: skip
+        width=980,
+        height=min(40 + 26 * len(rows), 420),
+        index_position=None,
+    )
+    return [title, table]
 
 
 def _table(result: Result) -> DataTable:

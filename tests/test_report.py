@@ -24,3 +24,20 @@ def test_cli_refuses_a_bad_experiment_or_folder_before_running(tmp_path, capsys)
     assert main(["report", "-o", str(tmp_path / "missing" / "r.html")]) == 2
     err = capsys.readouterr().err
     assert "unknown experiment 'nope'" in err and "no writable folder" in err
+
+
+def test_a_section_names_the_locks_each_variant_waited_for():
+    """fd-dup-close on `duo` (2 chips x 2 cores): a shared table's file_lock is waited for by the
+    threads; each process's own lock is taken but never contended."""
+    from coreylab import experiments
+
+    result = experiments.run("fd-dup-close", variants=["linux-threads", "linux-procs"],
+                             preset="duo", params={"ops": 2, "warmup": 1})  # fmt: skip
+    title, table = report._locks(result)
+    data = table.source.data
+    assert "Locks waited for most" in title.text
+    assert data["lock"][0] == "files[0].file_lock" and data["variant"][0] == "linux-threads"
+    assert data["contended"][0] != "0%"
+    procs = [i for i, v in enumerate(data["variant"]) if v == "linux-procs"]
+    assert procs and all(data["contended"][i] == "0%" for i in procs)
+    assert report._locks(experiments.run("latency-ladder", preset="tiny")) == []
