@@ -139,11 +139,12 @@ class Core:
 
     # -- memory operations ----------------------------------------------------------------------
     # `load` and `store` are the hot path: their L1 hit is written out in full, because a call
-    # costs as much as the hit itself. Below the horizon every line in the L1 is readable (a
-    # leaving one too: see `grace`). A transaction is issued at the core's clock once no other
-    # agent can act before it (the next event is later, or the machine has caught up); its
-    # value is read or written when its data arrives, after the other cores' last hits on
-    # their leaving copies (again: no wait if nothing else can happen before).
+    # costs as much as the hit itself; so are the slow paths of all three operations (a shared
+    # generator would add a call to every miss). Below the horizon every line in the L1 is
+    # readable (a leaving one too: see `grace`). A transaction is issued at the core's clock
+    # once no other agent can act before it (the next event is later, or the machine has
+    # caught up); its value is read or written when its data arrives, after the other cores'
+    # last hits on their leaving copies (again: no wait if nothing else can happen before).
 
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
