@@ -58,6 +58,45 @@ def test_dma_write_invalidates_cached_copies_and_wakes_a_spinner():
     assert [(r.line, r.invalidated) for r in dma] == [(line, (0,))]
 
 
+def test_a_dma_write_reaches_cached_copies_a_lookahead_after_it_is_issued():
+    """The card writes at 1,000; a core holding the line keeps reading its copy (the old
+    value) until the write reaches it at 1,000 + lookahead, then misses and reads the new one
+    from DRAM, whatever else is scheduled meanwhile (a 7-cycle timer changes nothing)."""
+
+    def reads(timer: bool) -> list[tuple[int, int]]:
+        m = machine()
+        addr = m.memory.alloc(64, 0, "ring")
+        seen = []
+
+        def reader(core):
+            yield from core.load(addr)  # cached from here on
+            yield from core.compute(1000 - core.local)
+            for _ in range(60):
+                before = core.local
+                seen.append((before, (yield from core.load(addr))))
+                yield from core.compute(5)
+
+        def card():
+            yield m.env.timeout(1000)
+            m.dma_write({addr: 7})
+
+        def ticks(env):
+            for _ in range(300):
+                yield env.timeout(7)
+
+        m.env.process(card())
+        if timer:
+            m.env.process(ticks(m.env))
+        run(m, {0: reader})
+        return seen
+
+    seen = reads(timer=False)
+    lands = 1000 + machine().params.lookahead
+    assert all(v == 0 for t, v in seen if t < lands) and seen[0][0] < lands
+    assert all(v == 7 for t, v in seen if t >= lands) and seen[-1][0] >= lands
+    assert reads(timer=True) == seen
+
+
 def test_full_receive_ring_keeps_packets_on_the_card_in_order():
     """With 4 descriptors and 10 packets, the card holds 6 in its FIFO; each time the driver
     hands descriptors back (an MMIO write), the card fills them: nothing is lost or reordered."""
