@@ -242,3 +242,39 @@ def test_an_upgrade_moves_no_data_and_counts_no_transfer():
     assert m.trace.records[-1].source == "upgrade"
     stats = m.counters().lines[m.line_of(x)]
     assert (stats.transfers, stats.invalidations, stats.fills) == (1, 1, 1)
+
+
+def test_a_holder_keeps_its_line_until_the_request_reaches_it():
+    """Core 0 writes x at 0 (a miss to DRAM: it holds x M from 200). Core 1 loads x at 1,000;
+    the request takes 121 cycles to reach core 0, and until then core 0 still holds x M: its
+    stores of 2 at 1,050 and 3 at 1,100 are L1 hits (3 cycles), and the copy core 1 receives
+    at 1,121 holds the 3. Core 0's store of 4 at 1,130 comes after the request arrived: its
+    copy is O now, so it must invalidate core 1's (an upgrade, 1,130 to 1,251). The trace
+    shows exactly three transactions."""
+    m = machine()
+    x = m.memory.alloc(64, label="x")
+    got = {}
+
+    def writer(core):
+        yield from core.store(x, 1)
+        for at, value in ((1050, 2), (1100, 3), (1130, 4)):
+            yield from core.compute(at - core.local)
+            yield from core.store(x, value)
+        got["writer"] = core.local
+
+    def reader(core):
+        yield from core.compute(1000)
+        got["read"] = yield from core.load(x)
+        got["reader"] = core.local
+
+    m.spawn(0, writer)
+    m.spawn(1, reader)
+    m.run()
+    assert got == {"read": 3, "reader": 1121, "writer": 1251}
+    assert m.cores[0].l1_hits == 2
+    assert summary(m.trace.records) == [
+        (0, 200, 0, "store", "dram-local", "I", "M", ()),
+        (1000, 1121, 1, "load", "same-chip-cache", "I", "S", ()),
+        (1130, 1251, 0, "store", "upgrade", "O", "M", (1,)),
+    ]
+    assert m.memory.values[x] == 4
