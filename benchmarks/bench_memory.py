@@ -82,7 +82,7 @@ def best_of(runs: int, *args) -> tuple[float, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accesses", type=int, default=1_000_000, help="total accesses per mix")
-    ap.add_argument("--runs", type=int, default=3, help="runs per mix; the best is reported")
+    ap.add_argument("--runs", type=int, default=5, help="runs per mix; the best is reported")
     args = ap.parse_args()
     per_core = args.accesses // 16
     rate_a, n = best_of(args.runs, per_core, 0.9, 0.3)
