@@ -344,10 +344,7 @@ class Core:
         del self.state[line]
         if line in self.grace:  # left over from an earlier downgrade, over by then too
             del self.grace[line]
-        s = self._l1_sets[line & self._l1_mask]
-        if line in s:
-            s.remove(line)
-        self._l2_sets[line & self._l2_mask].remove(line)
+        self._leave(line)
 
     def downgrade(self, line: int, state: State, until: int) -> None:
         """A request processed now leaves this core's copy of `line` in `state` (from a

@@ -32,7 +32,7 @@ from ..hardware.memory import OutOfMemory
 from .base import Errno, KernelError, Task
 from .locks import MCSLock, MCSRWLock
 from .mmu import TASK_SIZE, PageObject
-from .objects import Struct
+from .objects import Struct, capacity
 from .pagetables import PD, PML4, PRESENT
 from .shares import ID_CORE_SHIFT
 
@@ -74,7 +74,7 @@ class AddressRange:
                  interior: bool) -> None:  # fmt: skip
         m = kernel.machine
         self.id, self.name, self.chip, self.table, self.interior = oid, name, chip, table, interior
-        slots = max(kernel.mparams.ar_slots, 2 * m.params.cores)  # room for every core's range
+        slots = capacity(kernel.mparams.ar_slots, m.params.cores)  # room for every core's range
         lines = {**RANGE_HEADER, "maps": [("maps", SLOT_WORDS * slots)]}
         self.struct = s = Struct(m, name, lines, chip)
         rw = MCSRWLock(f"{name}.map_lock", m, s["map_tail"], s["map_readers"], s["map_writer"])

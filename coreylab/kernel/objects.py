@@ -25,6 +25,14 @@ WORD = 8  # bytes per field word
 FieldSpec = str | tuple[str, int]  # "name" (one word) or ("name", words)
 
 
+def capacity(minimum: int, cores: int) -> int:
+    """Entries in a fixed-size kernel table on a machine of `cores` cores (a share, a share
+    map, an address range's mappings): two per core, and at least `minimum`. Corey grows these
+    tables; sizing them for the machine lets a 64-core job give every core room for every
+    other core's entry, and leaves smaller machines exactly as they were."""
+    return max(minimum, 2 * cores)
+
+
 class Struct:
     """One kernel structure: fields (8-byte words) in named groups, placed on a chip."""
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 from ..hardware.core import Core, Op
 from .base import Errno, KernelError, Task
 from .locks import MCSRWLock
-from .objects import WORD, Struct, per_core
+from .objects import WORD, Struct, capacity, per_core
 
 ID_CORE_SHIFT = 48  # object id = creating core << 48 | that core's counter
 SHARE_SLOTS = 32  # entries in a share's map (16 lines), on machines of up to 16 cores
@@ -56,12 +56,6 @@ ID, PTR, COUNT = 0, 1, 2  # word offsets in an entry
 TOMB = -1  # an erased entry: lookups probe past it, inserts reuse it
 PCORE_SHARES = 32  # shares a pcore can hold: its own, and one from each core of a 16-core job
 KINDS = {"segment": 1, "address_range": 2, "pcore": 3, "share": 4, "device": 5}
-
-
-def capacity(minimum: int, cores: int) -> int:
-    """Entries in a share or a share map on a machine of `cores` cores: two per core, and at
-    least `minimum` (so a 64-core job gives every pcore a share of every other's)."""
-    return max(minimum, 2 * cores)
 
 
 class KObject:
@@ -87,15 +81,15 @@ class Share(KObject):
     """A share: an MCS rw lock and a small open-addressing map from object id to object."""
 
     def __init__(self, machine, obj_id: int, chip: int) -> None:
+        self.slots = capacity(SHARE_SLOTS, machine.params.cores)
         groups = {
             "lock": ["tail", "readers", "writer"],
             "map": ["size"],
-            "slots": [("slot", capacity(SHARE_SLOTS, machine.params.cores) * ENTRY_WORDS)],
+            "slots": [("slot", self.slots * ENTRY_WORDS)],
         }
         super().__init__(machine, obj_id, "share", chip, groups)
         s = self.s
         self.lock = MCSRWLock(f"{self.name}.lock", machine, s["tail"], s["readers"], s["writer"])
-        self.slots = capacity(SHARE_SLOTS, machine.params.cores)
 
     def word(self, slot: int, field: int) -> int:
         return self.s["slot", slot * ENTRY_WORDS + field]
