@@ -26,6 +26,8 @@ What it leaves out: the loop's user-level instructions, and everything `descript
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, Kernel, LinuxKernel, Task
 from ..workloads import Loop, dup_close, measure, run_call
@@ -81,10 +83,8 @@ def _metrics(m, hw: HardwareParams) -> dict:
     }
 
 
-def point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
-) -> Point:
-    return loop_point(loops_for, _metrics, variant, cores, seed, hw, trace, ops, warmup)
+# point(variant, cores, seed, hw, trace, ops, warmup) -> Point
+point = partial(loop_point, loops_for, _metrics)
 
 
 FD_DUP_CLOSE = Experiment(

@@ -25,10 +25,12 @@ What it leaves out: everything `shares.py` (the kernel module) leaves out; user-
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel
 from ..workloads import L3_MISS_SOURCES, Loop, dup_close, run_call
-from .base import Experiment, Param, Point
+from .base import Experiment, Param
 from .fd import loop_point
 
 VARIANTS = ("corey-global-share", "corey-percore-shares")
@@ -61,10 +63,8 @@ def _metrics(m, hw: HardwareParams) -> dict:
     }
 
 
-def point(
-    variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, ops: int, warmup: int
-) -> Point:
-    return loop_point(loops_for, _metrics, variant, cores, seed, hw, trace, ops, warmup)
+# point(variant, cores, seed, hw, trace, ops, warmup) -> Point
+point = partial(loop_point, loops_for, _metrics)
 
 
 SHARES = Experiment(
