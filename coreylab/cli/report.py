@@ -1,0 +1,42 @@
+"""`coreylab report`: every experiment (or some) as one standalone HTML page."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import experiments
+from ..hardware import PRESETS, HardwareParams
+from .common import CliError, check_jobs, parse_list
+
+
+def add(sub) -> None:
+    rep = sub.add_parser("report", help="every experiment as one standalone HTML page")
+    rep.add_argument("-o", "--output", default="report.html", help="file to write")
+    rep.add_argument("--experiment", help="comma-separated experiments (default: all)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
+    rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    rep.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    from .. import report
+
+    check_jobs(args.jobs)
+    names = parse_list(args.experiment, str, "--experiment")
+    for name in names or []:
+        experiments.get(name)  # a bad name fails before anything runs
+    HardwareParams.preset(args.preset)
+    folder = Path(args.output).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise CliError(f"cannot write {args.output}: no writable folder {folder}")
+    page = report.build(names, args.seed, args.preset, args.jobs, progress=sys.stderr.isatty())
+    try:
+        Path(args.output).write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"cannot write {args.output}: {e.strerror}") from None
+    print(f"wrote {args.output} ({len(page) // 1024} KB)")
+    return 0

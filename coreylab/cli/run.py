@@ -1,0 +1,87 @@
+"""`coreylab run`: one experiment's rows as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+
+from .. import experiments
+from ..hardware import PRESETS, HardwareParams
+from .common import CliError, check_jobs, parse_int, parse_list
+
+
+def add(sub) -> None:
+    run = sub.add_parser("run", help="run an experiment and print its rows")
+    run.add_argument("experiment", help="experiment name (see `coreylab list`)")
+    run.add_argument("--variant", help="comma-separated variants (default: all)")
+    run.add_argument("--cores", help="comma-separated core counts (default: 1,2,4,8,16)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an experiment parameter or any hardware parameter; repeatable",
+    )
+    run.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    run.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    exp = experiments.get(args.experiment)
+    pairs = _pairs(args.param)
+    exp_names = {p.name for p in exp.params}
+    hw_names = set(HardwareParams.__dataclass_fields__)
+    for name in pairs:
+        if name not in exp_names and name not in hw_names:
+            own = ", ".join(sorted(exp_names)) or "none"
+            raise CliError(
+                f"unknown parameter {name!r}: not a parameter of {exp.name} ({own}) "
+                "nor a hardware parameter (see `coreylab list`)"
+            )
+    exp_values = {k: parse_int(k, v) for k, v in pairs.items() if k in exp_names}
+    hw_pairs = {k: v for k, v in pairs.items() if k not in exp_names}
+    hw = HardwareParams.preset(args.preset).with_overrides(hw_pairs) if hw_pairs else None
+    check_jobs(args.jobs)
+    result = experiments.run(
+        exp.name,
+        variants=parse_list(args.variant, str, "--variant"),
+        cores=parse_list(args.cores, int, "--cores"),
+        seed=args.seed,
+        hw=hw,
+        preset=args.preset,
+        params=exp_values,
+        jobs=args.jobs,
+        progress=sys.stderr.isatty(),
+    )
+    print(format_result(result, args.format), end="")
+    return 0
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise CliError(f"--param takes NAME=VALUE, not {item!r}")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def format_result(result: experiments.Result, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(result.to_json(), indent=2) + "\n"
+    if fmt == "csv":
+        columns = list(dict.fromkeys(k for row in result.rows for k in row))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        return out.getvalue()
+    return result.table()
