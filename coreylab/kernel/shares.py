@@ -298,11 +298,6 @@ class CoreyShares:
         counter = self._kobj_ids[task.core_id]["next"]
         return task.core_id << ID_CORE_SHIFT | self.machine.memory.values.get(counter, 0) + 1
 
-    def kobject_id_taken(self, task: Task, obj_id: int) -> Op:
-        """Use up the id `kobject_id` gave: the core's store to its own counter."""
-        counter = self._kobj_ids[task.core_id]["next"]
-        yield from task.core.store(counter, obj_id & ((1 << ID_CORE_SHIFT) - 1))
-
     # -- the kernel interface (see kernel/__init__.py) ------------------------------------------
     def ref_new(self, task: Task, share: int | None = None) -> Op:
         """A new object in `share` (default: the pcore's own): its id."""
