@@ -170,7 +170,7 @@ def list_in_memory(k, mm):
     values, out = k.machine.memory.values, []
     at = values.get(mm.struct["mmap"], 0)
     while at:
-        vma = k._vma_at[at]
+        vma = k.memory.ops.vma_at[at]
         out.append((values[vma.struct["vm_start"]], values[vma.struct["vm_end"]]))
         at = values.get(vma.struct["vm_next"], 0)
     return out
@@ -439,7 +439,7 @@ class AddressRanges(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.k = CoreyKernel(machine(TWO.replace(dram_bytes_per_chip=1 << 22)))
-        self.k.mparams = self.k.mparams.replace(ar_slots=SLOTS)
+        self.k.memory.vm.mparams = self.k.mparams.replace(ar_slots=SLOTS)
         self.pcs = [self.k.create_pcore(c) for c in range(2)]
         self.model = RangeModel()
         self.touched: list[tuple[int, int]] = []  # (range, va) of mappings touched through
