@@ -19,18 +19,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..hardware import Machine
 from ..hardware.core import Core, Op
 from .locks import Lock
 from .params import KernelParams
-
-if TYPE_CHECKING:  # the types of Task's fields, for readers and checkers only
-    from .descriptors import FilesTable
-    from .devices import Ring
-    from .mm_struct import MM
-    from .shares import Share
 
 
 class Errno(enum.IntEnum):
@@ -64,20 +58,21 @@ class KernelError(Exception):
 class Task:
     """A thread of control pinned to a core. The kernel that creates it fills in what the task
     can reach: Linux a `files` table and an `mm`; Corey the pcore's shares, its root share and
-    root range, and (once attached to a kernel core) its system-call ring."""
+    root range, and (once attached to a kernel core) its system-call ring. (The subsystems'
+    classes are named in comments, not imported: they import this module.)"""
 
     id: int
     core: Core
     name: str
     # Linux
-    files: FilesTable | None = None  # the files_struct it uses (shared by threads)
-    mm: MM | None = None  # the address space it runs in (shared by threads)
+    files: Any = None  # descriptors.FilesTable: the files_struct it uses (shared by threads)
+    mm: Any = None  # mm_struct.MM: the address space it runs in (shared by threads)
     process: Task | None = None  # the process a thread belongs to (itself if a process)
     # Corey
-    shares: dict[int, Share] = field(default_factory=dict)  # shares it holds: id -> share
+    shares: dict[int, Any] = field(default_factory=dict)  # id -> shares.Share, those it holds
     root_share: int | None = None  # the id of the pcore's own private share
     root_range: int | None = None  # the id of the address range the pcore runs in
-    ring: Ring | None = None  # its system-call ring to a kernel core, once attached
+    ring: Any = None  # devices.Ring: its system-call ring to a kernel core, once attached
 
     @property
     def core_id(self) -> int:
