@@ -10,6 +10,9 @@ PD in the root's PDPT, so every root that mounts the range walks the same PD and
 A segment is a `PageObject`: a slot per page, filled on first use. Object ids come from a
 per-core counter with the core number in the top bits, so making one touches no shared line.
 Each object sits on its own lines (padded), not a page of its own: lines are what caches see.
+Segments and ranges are entered in a share when made (`CoreyShares.kobject_enter`), and the
+calls name them through shares: by id in the caller's own share, or as (share id, object id);
+a pcore names its own root range by its id.
 
 Invariants: `AddressRange.slots` (the Python view) equals the slot table in memory; mappings of
 one range never overlap; a mountable range is mounted only in root ranges; the cores a range's
@@ -17,8 +20,8 @@ unmap interrupts are those whose root ranges reach it (`roots()`).
 
 Left out: growing the slot table (a range holds `ar_slots` mappings, or two per core on a
 bigger machine, so that a root can mount every core's range; the next is ENOMEM), the
-one-entry lookup cache of `at_pmap_fill`, freeing objects, reference counts, access control
-through shares (the calls take object ids directly).
+one-entry lookup cache of `at_pmap_fill`, freeing objects (the shares count references to a
+segment or range, as to any kernel object; nothing frees one at zero).
 Source: Corey kern/kern/at.c, at.h.
 """
 
