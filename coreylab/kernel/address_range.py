@@ -74,7 +74,7 @@ class AddressRange:
         self.id, self.name, self.chip, self.table, self.interior = oid, name, chip, table, interior
         slots = capacity(vm.mparams.ar_slots, m.params.cores)  # room for every core's range
         lines = {**RANGE_HEADER, "maps": [("maps", SLOT_WORDS * slots)]}
-        self.struct = s = Struct(m, name, lines, chip)
+        self.s = s = Struct(m, name, lines, chip)
         rw = MCSRWLock(f"{name}.map_lock", m, s["map_tail"], s["map_readers"], s["map_writer"])
         self.map_lock = vm.register(rw)
         self.pgmap_lock = vm.register(MCSLock(f"{name}.pgmap_lock", m, s["pgmap_tail"]))
@@ -98,7 +98,7 @@ class AddressRange:
         return list(self.parents) if self.interior else [(self, 0)]
 
     def slot_addr(self, slot: int, word: int = 0) -> int:
-        return self.struct["maps", slot * SLOT_WORDS + word]
+        return self.s["maps", slot * SLOT_WORDS + word]
 
 
 class RangeTable:

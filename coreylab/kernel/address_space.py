@@ -114,7 +114,7 @@ class LinuxMemory:
             raise KernelError(Errno.ENOMEM, f"no hole of {length} bytes in {mm.name}")
         vma = VMA(struct, start, start + length, shared, offset // self.vm.page_size)
         yield from self.ops.link_vma(core, mm, vma)
-        yield from self.ops.add(core, mm.struct["total_vm"], npages)
+        yield from self.ops.add(core, mm.s["total_vm"], npages)
         yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
         return start
@@ -202,7 +202,7 @@ class LinuxMemory:
             yield from ptl.release(core)
             return False
         yield from core.store(pte, page | PRESENT)
-        counter = mm.struct["anon_rss" if vma.obj is None else "file_rss"]
+        counter = mm.s["anon_rss" if vma.obj is None else "file_rss"]
         yield from self.ops.bump(core, counter, 1)
         desc = self.vm.pages.descriptor(page)
         if vma.obj is None:  # page_add_new_anon_rmap: the page is ours alone, a plain store
@@ -278,7 +278,7 @@ class CoreyMemory:
         yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
         yield from self.vm.fresh_page(task.core, ar.table, f"{ar.name}.pd")
         for field_name, value in (("id", ar.id), ("interior", 1), ("pgmap", ar.table)):
-            yield from task.core.store(ar.struct[field_name], value)
+            yield from task.core.store(ar.s[field_name], value)
         self.mem_objects[ar.id] = ar
         return ar.id
 

@@ -66,9 +66,9 @@ VMA_LINES = {"vma": ["vm_mm", "vm_start", "vm_end", "vm_next", "vm_flags", "vm_p
 @dataclass(eq=False)
 class VMA:
     """One mapping of an mm: [start, end), anonymous (obj None) or of a MAP_SHARED object from
-    its page `pgoff` on. `struct` is its copy in simulated memory."""
+    its page `pgoff` on. `s` is its copy in simulated memory."""
 
-    struct: Struct
+    s: Struct
     start: int
     end: int
     obj: PageObject | None
@@ -84,7 +84,7 @@ class MM:
     def __init__(self, vm: VirtualMemory, mm_id: int, chip: int, pgd: int) -> None:
         self.id, self.chip, self.name, self.pgd = mm_id, chip, f"mm[{mm_id}]", pgd
         vm.pages.label(pgd, f"{self.name}.pml4")
-        self.struct = s = Struct(vm.machine, self.name, MM_LINES, chip)
+        self.s = s = Struct(vm.machine, self.name, MM_LINES, chip)
         sem = RWSemaphore(
             f"{self.name}.mmap_sem", s["mmap_sem"], s["wait_list", 0], s["wait_list", 1]
         )
@@ -97,6 +97,11 @@ class MM:
         values = vm.machine.memory.values  # made before it runs: set up in no time
         values[s["pgd"]], values[s["mmap_base"]] = self.pgd, MMAP_BASE
         values[s["task_size"]], values[s["mm_users"]] = TASK_SIZE, 1
+
+    @property
+    def struct(self) -> Struct:
+        """The mm_struct `s`, by the name lesson 3 reads it."""
+        return self.s
 
     def find(self, va: int) -> VMA | None:
         i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
@@ -141,35 +146,35 @@ class MmOps:
 
     def find_vma(self, core: Core, mm: MM, va: int) -> Op:
         """find_vma: try mmap_cache, else walk the list and cache what it finds."""
-        s = mm.struct
+        s = mm.s
         cached = yield from core.load(s["mmap_cache"])
         if cached:
             vma = self.vma_at[cached]
-            start = yield from core.load(vma.struct["vm_start"])
-            if start <= va and va < (yield from core.load(vma.struct["vm_end"])):
+            start = yield from core.load(vma.s["vm_start"])
+            if start <= va and va < (yield from core.load(vma.s["vm_end"])):
                 return vma
         at = yield from core.load(s["mmap"])
         while at:
             vma = self.vma_at[at]
-            if va < (yield from core.load(vma.struct["vm_end"])):
+            if va < (yield from core.load(vma.s["vm_end"])):
                 yield from core.store(s["mmap_cache"], at)
-                found = (yield from core.load(vma.struct["vm_start"])) <= va
+                found = (yield from core.load(vma.s["vm_start"])) <= va
                 return vma if found else None
-            at = yield from core.load(vma.struct["vm_next"])
+            at = yield from core.load(vma.s["vm_next"])
         return None
 
     def link_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
         """Fill the VMA's fields and link it in address order (the walk to its place is the
         cost of get_unmapped_area and find_vma_prepare)."""
-        s, f = mm.struct, vma.struct
+        s, f = mm.s, vma.s
         prev_at, at = 0, (yield from core.load(s["mmap"]))
-        while at and (yield from core.load(self.vma_at[at].struct["vm_start"])) < vma.start:
-            prev_at, at = at, (yield from core.load(self.vma_at[at].struct["vm_next"]))
+        while at and (yield from core.load(self.vma_at[at].s["vm_start"])) < vma.start:
+            prev_at, at = at, (yield from core.load(self.vma_at[at].s["vm_next"]))
         for name, value in (("vm_mm", s.base), ("vm_start", vma.start), ("vm_end", vma.end),
                             ("vm_next", at), ("vm_pgoff", vma.pgoff),
                             ("vm_file", vma.obj.id + 1 if vma.obj else 0)):  # fmt: skip
             yield from core.store(f[name], value)
-        head = self.vma_at[prev_at].struct["vm_next"] if prev_at else s["mmap"]
+        head = self.vma_at[prev_at].s["vm_next"] if prev_at else s["mmap"]
         yield from core.store(head, f.base)
         self.vma_at[f.base] = vma
         bisect.insort(mm.vmas, vma, key=lambda v: v.start)
@@ -186,25 +191,25 @@ class MmOps:
             if v.start < start and end < v.end:  # the hole is inside: the tail becomes a VMA
                 tail = VMA(spare, end, v.end, v.obj, v.index(end, ps))
                 v.end = start
-                yield from core.store(v.struct["vm_end"], start)
+                yield from core.store(v.s["vm_end"], start)
                 yield from self.link_vma(core, mm, tail)
             elif v.start < start:
                 v.end = start
-                yield from core.store(v.struct["vm_end"], start)
+                yield from core.store(v.s["vm_end"], start)
             else:
                 v.pgoff, v.start = v.index(end, ps), end
-                yield from core.store(v.struct["vm_start"], end)
-                yield from core.store(v.struct["vm_pgoff"], v.pgoff)
-        yield from core.store(mm.struct["mmap_cache"], 0)
-        yield from self.add(core, mm.struct["total_vm"], -((end - start) // ps))
+                yield from core.store(v.s["vm_start"], end)
+                yield from core.store(v.s["vm_pgoff"], v.pgoff)
+        yield from core.store(mm.s["mmap_cache"], 0)
+        yield from self.add(core, mm.s["total_vm"], -((end - start) // ps))
 
     def remove_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
         i = mm.vmas.index(vma)
-        head = mm.vmas[i - 1].struct["vm_next"] if i else mm.struct["mmap"]
-        yield from core.store(head, (yield from core.load(vma.struct["vm_next"])))
-        del mm.vmas[i], self.vma_at[vma.struct.base]
-        self.vma_pool.setdefault(vma.struct.chip, []).append(vma.struct)
-        yield from self.add(core, mm.struct["map_count"], -1)
+        head = mm.vmas[i - 1].s["vm_next"] if i else mm.s["mmap"]
+        yield from core.store(head, (yield from core.load(vma.s["vm_next"])))
+        del mm.vmas[i], self.vma_at[vma.s.base]
+        self.vma_pool.setdefault(vma.s.chip, []).append(vma.s)
+        yield from self.add(core, mm.s["map_count"], -1)
 
     def add(self, core: Core, addr: int, delta: int) -> Op:
         yield from core.store(addr, (yield from core.load(addr)) + delta)
@@ -248,7 +253,7 @@ class MmOps:
             yield from core.fetch_add(self.pages.descriptor(page) + PAGE_COUNT, -1)
         for counter, pages in (("anon_rss", anon), ("file_rss", shared)):
             if pages:
-                yield from self.add(core, mm.struct[counter], -len(pages))
+                yield from self.add(core, mm.s[counter], -len(pages))
         self.pages.release(anon)
 
     # -- small helpers ---------------------------------------------------------------------------
@@ -261,7 +266,7 @@ class MmOps:
         """switch_mm's `cpu_set`: the core joins cpu_vm_mask the first time it uses the mm."""
         if core.id not in mm.cpus:
             mm.cpus.add(core.id)
-            yield from core.fetch_add(mm.struct["cpu_vm_mask"], 1 << core.id)
+            yield from core.fetch_add(mm.s["cpu_vm_mask"], 1 << core.id)
 
     def check_object(self, obj: Any, offset: Any, npages: int) -> None:
         if not isinstance(obj, PageObject) or obj not in self.shared_objects:
