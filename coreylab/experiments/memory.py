@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
 from ..workloads.memory import (
+    design,
     make_tasks,
-    memclone_program,
     mempass_program,
     mempass_setup,
 )
@@ -50,7 +50,7 @@ def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, page
     machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     out: dict[int, int] = {}
-    program = memclone_program(variant)
+    program = design(variant).memclone
     for task in tasks:
         machine.spawn(task.core.id, program, kernel, task, pages, out)
     machine.run()
