@@ -33,7 +33,7 @@ from ..hardware import HardwareParams, Machine
 from ..kernel import Kernel
 from ..workloads import Loop, dup_close, measure, run_call
 from ..workloads.placement import Placement, pcores, processes, threads
-from .base import Experiment, Param, Point, new_machine
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,7 @@ def loop_point(loops_for, metrics, variant: str, cores: int, seed: int, hw: Hard
     machine = new_machine(hw, trace)
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
-    row = {"variant": variant, "cores": cores, **metrics(m, hw)}
-    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    return finish_point(machine, kernel, variant, cores, metrics(m, hw))
 
 
 def _metrics(m, hw: HardwareParams) -> dict:
