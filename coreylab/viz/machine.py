@@ -73,7 +73,7 @@ class MachineView:
     ) -> None:
         self.sources = {name: ColumnDataSource(name=f"coreylab-{name}") for name in SOURCES}
         self.fig = _figure(self.sources)
-        self.caption = Div(styles={"font-size": style.FONT_LARGE}, height=48)
+        self.caption = Div(styles={"font-size": style.FONT_LARGE}, height=72)  # 3 lines
         self.key = Title(text="", text_font_size=style.FONT, text_font_style="normal")
         self.fig.add_layout(self.key, "above")
         self.slider, controls = player(self.sources, self.caption)
@@ -101,7 +101,7 @@ class MachineView:
         self.fig.title.text = _title(params, fr)
         self.key.text = "cells in each core, left to right:  " + "   ·   ".join(fr["names"])
         count = len(fr["frames"])
-        self.slider.update(start=0, end=max(count - 1, 1), value=0, width=width)
+        self.slider.update(start=1, end=max(count, 2), value=1, width=width)
         self.slider.title = _slider_title(fr, 0)
         self.caption.width = width
         self.caption.text = data["frames"]["caption"][0] if count else "No transactions to show."

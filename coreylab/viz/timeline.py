@@ -134,7 +134,7 @@ def _bar_columns(cols: dict[str, list], kind: str) -> dict[str, list]:
 
 def handoffs(records: Sequence[LineEvent], protocol: str, lines: Lines = None) -> dict[str, list]:
     """Cache-to-cache transfers of the chosen lines: from (start of transfer, supplier core)
-    to (end, requester core). The replay tells a far chip's L3 hit from a transfer."""
+    to (end, requester core), as the records say (`replay.origin`)."""
     wanted = set(choose_lines(records, lines))
     cols: dict[str, list] = {"x0": [], "y0": [], "x1": [], "y1": [], "label": []}
     replay = Replay(protocol)
