@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from bokeh.models import (
     BasicTickFormatter,
     ColumnDataSource,
+    CustomJSTickFormatter,
     HoverTool,
     Legend,
     LegendItem,
-    NumeralTickFormatter,
     Title,
 )
 from bokeh.plotting import figure
@@ -34,6 +34,15 @@ from ..experiments import Result
 from . import style
 
 REFERENCE_COLORS = ("#000000", "#CC79A7", "#56B4E9")  # hollow markers: the caller's numbers
+# A tick in SI prefixes, upper-case M and G so that no one reads milli: 140000000 -> "140M",
+# 2500 -> "2.5k", 12.5 -> "12.5" (at most two decimals, no trailing zeros).
+SI_TICKS = """
+const a = Math.abs(tick);
+for (const [n, prefix] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
+  if (a >= n) return +(tick / n).toFixed(2) + prefix;
+}
+return String(+tick.toFixed(2));
+"""
 ReferencePoints = Mapping[str, Sequence[tuple[int, float]]]
 
 
@@ -63,10 +72,10 @@ def scaling_chart(
                  tools="pan,box_zoom,reset,save")  # fmt: skip
     style.style_figure(fig)
     fig.xaxis.ticker = sorted({r["cores"] for r in result.rows})
-    # "1.2m" style for counts and rates; plain (scientific if need be) for fractions of one,
-    # which the abbreviated format would print as 0.
+    # "1.2M" and "140k" for counts and rates; plain (scientific if need be) for fractions of
+    # one, which the abbreviated format would print as 0.
     if max(values, default=1) >= 1:
-        fig.yaxis.formatter = NumeralTickFormatter(format="0.[00]a")
+        fig.yaxis.formatter = CustomJSTickFormatter(code=SI_TICKS)
     else:
         fig.yaxis.formatter = BasicTickFormatter(precision=2)
     fig.add_layout(Title(text=_NOTE[higher_is_better], text_font_size=style.FONT,
