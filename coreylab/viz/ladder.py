@@ -52,12 +52,23 @@ def ladder_chart(result: Result, width: int = 720, height: int | None = None):
         x_axis_label="cycles (simulated)",
         toolbar_location=None,
     )
-    fig.hbar(y="words", right="cycles", height=0.7, color="colour", legend_field="reach",
-             source=data)  # fmt: skip
-    fig.add_layout(LabelSet(x="cycles", y="words", text="text", x_offset=6, y_offset=-8,
-                            source=data, text_font_size="11pt"))  # fmt: skip
-    fig.add_tools(HoverTool(tooltips=[("source", "@source"), ("cycles", "@cycles"),
-                                      ("reach", "@reach")]))  # fmt: skip
+    fig.hbar(
+        y="words", right="cycles", height=0.7, color="colour", legend_field="reach", source=data
+    )
+    fig.add_layout(
+        LabelSet(
+            x="cycles",
+            y="words",
+            text="text",
+            x_offset=6,
+            y_offset=-8,
+            source=data,
+            text_font_size="11pt",
+        )
+    )
+    fig.add_tools(
+        HoverTool(tooltips=[("source", "@source"), ("cycles", "@cycles"), ("reach", "@reach")])
+    )
     fig.add_layout(fig.legend[0], "right")  # beside the bars, never over their labels
     fig.ygrid.grid_line_color = None
     fig.title.text_font_size = "13pt"
