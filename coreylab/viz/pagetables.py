@@ -109,8 +109,8 @@ def _roots(kernel) -> dict[int, tuple[str, int]]:
     out: dict[int, tuple[str, int]] = {}
     ranges = getattr(kernel, "mem_objects", None)
     for task in kernel.tasks:
-        if ranges is not None and "ar" in task.state:  # Corey: the pcore's root range
-            root = ranges[task.state["ar"]]
+        if ranges is not None and task.root_range is not None:  # Corey: the pcore's root range
+            root = ranges[task.root_range]
             out[task.core.id] = (root.name, root.table)
         elif getattr(task, "mm", None) is not None:  # Linux: the task's mm
             out[task.core.id] = (task.mm.name, task.mm.pgd)
