@@ -88,8 +88,9 @@ class MachineView:
         self.caption = Div(styles={"font-size": style.FONT_LARGE}, height=72)  # 3 lines
         self.key = Title(text="", text_font_size=style.FONT, text_font_style="normal")
         self.fig.add_layout(self.key, "above")
-        self.slider, controls = player(self.sources, self.caption)
-        self.layout = column(self.caption, self.fig, controls, self.slider)
+        self.clock = Div(styles={"font-size": style.FONT})
+        self.slider, controls = player(self.sources, self.caption, self.clock)
+        self.layout = column(self.caption, self.fig, controls, self.clock, self.slider)
         self.update(trace_or_records, params, lines, max_frames)
 
     def update(
@@ -114,7 +115,7 @@ class MachineView:
         self.key.text = "cells in each core, left to right:  " + "   ·   ".join(fr["names"])
         count = len(fr["frames"])
         self.slider.update(start=1, end=max(count, 2), value=1, width=width)
-        self.slider.title = _slider_title(fr, 0)
+        self.clock.text = _clock(fr, 0)
         self.caption.width = width
         self.caption.text = data["frames"]["caption"][0] if count else "No transactions to show."
         return fr
@@ -126,7 +127,7 @@ def _title(params: HardwareParams, fr: dict[str, Any]) -> str:
     return f"{params.name}: {params.chips} × {params.cores_per_chip} cores, {params.protocol}, {of}"
 
 
-def _slider_title(fr: dict[str, Any], k: int) -> str:
+def _clock(fr: dict[str, Any], k: int) -> str:
     count = len(fr["frames"])
     if not count:
         return "no transactions"
