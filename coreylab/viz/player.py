@@ -2,12 +2,11 @@
 
 How it works (what `reference/jupyter-notes.md` found to work everywhere, kernel or not): every
 frame is already in ColumnDataSources; a Slider over the transactions, numbered from 1 as the
-title numbers them, in steps of 1/STEPS_PER_FRAME so that a token can be part-way between two
-caches (at 7.45 the token is under half-way from transaction 7 to 8, and the title says
-"transaction 7 → 8"), has one CustomJS that copies the current frame into the small view
-sources the glyphs draw. The buttons only move the
-slider: Play/Pause toggles a `setInterval` that advances it at the chosen speed; Back and Next
-jump to the previous or next whole frame. The Python twin of the draw callback is
+line above it numbers them, in steps of 1/STEPS_PER_FRAME so that a token can be part-way
+between two caches (at 7.45 the token is under half-way from transaction 7 to 8, and the line
+says "transaction 7 → 8"), has one CustomJS that copies the current frame into the small view
+sources the glyphs draw. The buttons only move the slider: Play/Pause toggles a `setInterval`
+that advances it at the chosen speed; Back and Next jump to the previous or next whole frame. The Python twin of the draw callback is
 `machine.view_at` (the first frame is drawn by Python; tests compare the two).
 
 What it leaves out: looping (playback stops at the last frame; Play again restarts), keyboard
@@ -55,7 +54,7 @@ arrow.data = on ? {x_start: [F.x0[j]], y_start: [F.y0[j]], x_end: [F.x1[j]], y_e
 cells.change.emit(); cores.change.emit();
 caption.text = F.caption[j];
 const which = j > k ? `${k + 1} → ${j + 1}` : `${k + 1}`;
-slider.title = `transaction ${which} of ${N} · cycle ${F.t[j].toLocaleString("en")}`;
+clock.text = `transaction ${which} of ${N} · cycle ${F.t[j].toLocaleString("en")}`;
 """
 
 _PLAY = """
@@ -92,15 +91,17 @@ def _constants() -> str:
     return "".join(f"const {name} = {json.dumps(value)};\n" for name, value in table.items())
 
 
-def player(src: dict[str, ColumnDataSource], caption: Div) -> tuple[Slider, LayoutDOM]:
-    """The time slider (drawing every frame) and the row of Back, Play, Next and speed."""
+def player(src: dict[str, ColumnDataSource], caption: Div, clock: Div) -> tuple[Slider, LayoutDOM]:
+    """The time slider (drawing every frame) and the row of Back, Play, Next and speed. The
+    slider has no title (Bokeh would end it in a colon with no value after it): `clock` says
+    which transaction and cycle it is at."""
     slider = Slider(
         start=1,
         end=2,
         value=1,
         step=1 / STEPS_PER_FRAME,
         show_value=False,
-        title="transaction",
+        title="",
         name=SLIDER_NAME,
         width=900,
     )
@@ -108,7 +109,10 @@ def player(src: dict[str, ColumnDataSource], caption: Div) -> tuple[Slider, Layo
     args = {name: src[name] for name in names}
     slider.js_on_change(
         "value",
-        CustomJS(args={**args, "slider": slider, "caption": caption}, code=_constants() + _DRAW),
+        CustomJS(
+            args={**args, "slider": slider, "caption": caption, "clock": clock},
+            code=_constants() + _DRAW,
+        ),
     )
     speed = Slider(
         start=1,

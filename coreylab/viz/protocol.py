@@ -43,8 +43,9 @@ def exercised(records: Trace | Iterable[LineEvent], protocol: str) -> dict[str, 
     return out
 
 
-def protocol_table(name: str = "MOESI", trace: Trace | Iterable[LineEvent] | None = None,
-                   width: int = 980):  # fmt: skip
+def protocol_table(
+    name: str = "MOESI", trace: Trace | Iterable[LineEvent] | None = None, width: int = 980
+):
     """The grid of `name`'s table, with the cells `trace` exercised highlighted and counted."""
     counts = exercised(trace, name) if trace is not None else None
     data = table_data(name, counts)
@@ -53,24 +54,41 @@ def protocol_table(name: str = "MOESI", trace: Trace | Iterable[LineEvent] | Non
     states = list(dict.fromkeys(data["state"]))
     fig = figure(
         title=f"{name}: what each event does to a line in each state",
-        x_range=events, y_range=list(reversed(states)), width=width, height=120 + 88 * len(states),
-        tools="", toolbar_location=None, x_axis_location="above",
-    )  # fmt: skip
+        x_range=events,
+        y_range=list(reversed(states)),
+        width=width,
+        height=120 + 88 * len(states),
+        tools="",
+        toolbar_location=None,
+        x_axis_location="above",
+    )
     style.style_figure(fig)
     fig.grid.visible = False
     fig.axis.axis_line_color = None
     fig.axis.major_tick_line_color = None
     fig.yaxis.axis_label = "state"
-    cells = fig.rect("event", "state", 0.97, 0.94, source=source, fill_color="fill",
-                     line_color="#9E9E9E", name="cells")  # fmt: skip
+    cells = fig.rect(
+        "event",
+        "state",
+        0.97,
+        0.94,
+        source=source,
+        fill_color="fill",
+        line_color="#9E9E9E",
+        name="cells",
+    )
     _texts(fig, source)
     fig.add_tools(HoverTool(renderers=[cells], tooltips=_TOOLTIPS))
-    return column(fig, Div(text=caption(counts), width=width,
-                           styles={"font-size": style.FONT}))  # fmt: skip
+    return column(fig, Div(text=caption(counts), width=width, styles={"font-size": style.FONT}))
 
 
-_TOOLTIPS = [("cell", "@state on @event"), ("actions", "@actions"), ("next state", "@next"),
-             ("as requester", "@requester"), ("as probed core", "@probe")]  # fmt: skip
+_TOOLTIPS = [
+    ("cell", "@state on @event"),
+    ("actions", "@actions"),
+    ("next state", "@next"),
+    ("as requester", "@requester"),
+    ("as probed core", "@probe"),
+]
 
 
 def table_data(name: str, counts: dict[str, Counter] | None) -> dict[str, list]:
@@ -114,16 +132,52 @@ def _actions(actions: tuple[Action, ...]) -> str:
 def _texts(fig, source: ColumnDataSource) -> None:
     """Actions on top, the next state as a coloured lettered square, the count below."""
     common = dict(source=source, text_align="center", text_baseline="middle")
-    fig.text("event", "state", "actions", y_offset=-25, text_color="tc",
-             text_font_size=style.FONT_SMALL, **common)  # fmt: skip
-    fig.text("event", "state", text={"value": "→"}, x_offset=-26, text_color="tc",
-             text_font_size=style.FONT_LARGE, **common)  # fmt: skip
-    fig.scatter("event", "state", source=source, marker="square", size=26,
-                fill_color="next_color", line_color="#212121")  # fmt: skip
-    fig.text("event", "state", "next", text_color="next_tc", text_font_style="bold",
-             text_font_size=style.FONT, **common)  # fmt: skip
-    fig.text("event", "state", "count_text", y_offset=26, text_color="tc", text_font_style="bold",
-             text_font_size=style.FONT, **common)  # fmt: skip
+    fig.text(
+        "event",
+        "state",
+        "actions",
+        y_offset=-25,
+        text_color="tc",
+        text_font_size=style.FONT_SMALL,
+        **common,
+    )
+    fig.text(
+        "event",
+        "state",
+        text={"value": "→"},
+        x_offset=-26,
+        text_color="tc",
+        text_font_size=style.FONT_LARGE,
+        **common,
+    )
+    fig.scatter(
+        "event",
+        "state",
+        source=source,
+        marker="square",
+        size=26,
+        fill_color="next_color",
+        line_color="#212121",
+    )
+    fig.text(
+        "event",
+        "state",
+        "next",
+        text_color="next_tc",
+        text_font_style="bold",
+        text_font_size=style.FONT,
+        **common,
+    )
+    fig.text(
+        "event",
+        "state",
+        "count_text",
+        y_offset=26,
+        text_color="tc",
+        text_font_style="bold",
+        text_font_size=style.FONT,
+        **common,
+    )
 
 
 def caption(counts: dict[str, Counter] | None) -> str:
