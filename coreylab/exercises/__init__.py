@@ -10,11 +10,13 @@ package, so there is no import circle.
 """
 
 from . import (
+    autograder,  # noqa: F401  nbgrader's test cells call exercises.autograde
     basics,  # noqa: F401  00-02
     capstone,  # noqa: F401  07
     memory,  # noqa: F401  03-04
     systems,  # noqa: F401  05-06
 )
+from .autograder import autograde
 from .course import course_id, graded_mode
 from .engine import SPECS, Exercise, Feedback, Spec, exercise, is_correct
 from .memory import memory_run
@@ -22,6 +24,7 @@ from .systems import mapreduce_run, ring_calls
 
 __all__ = [
     "SPECS",
+    "autograde",
     "Exercise",
     "Feedback",
     "Spec",

@@ -178,6 +178,14 @@ register(
 
 
 # -- 02: the fd table and shares ----------------------------------------------------------------
+def _times(k: int) -> str:
+    return "once" if k == 1 else "twice" if k == 2 else f"{k} times"
+
+
+def _new_fds(k: int) -> str:
+    return "new descriptor" if k == 1 else f"{k} new descriptors"
+
+
 def _lock_count_solve(v: dict) -> int:
     from ..kernel import LinuxKernel
     from ..workloads import run_call
@@ -199,8 +207,8 @@ register(
         lesson="02_fd_table_and_shares",
         draw=lambda rng: {"k": rng.randint(1, 8)},
         ask=lambda v: (
-            f"A Linux thread dups its descriptor {v['k']} time(s), then closes the "
-            f"{v['k']} new descriptor(s). How many times does it take its table's file_lock?"
+            f"A Linux thread dups its descriptor {_times(v['k'])}, then closes the "
+            f"{_new_fds(v['k'])}. How many times does it take its table's file_lock?"
         ),
         solve=_lock_count_solve,
         judge=within(0.0),

@@ -28,8 +28,9 @@ def batched(k: int):
 
     def setup(m, n):
         total = m.memory.alloc(64, label="stats.requests")
-        mine = [m.memory.alloc(64, chip=m.params.chip_of(c), label=f"stats.mine[{c}]")
-                for c in range(n)]  # fmt: skip
+        mine = [
+            m.memory.alloc(64, chip=m.params.chip_of(c), label=f"stats.mine[{c}]") for c in range(n)
+        ]
         return total, mine
 
     def work(core, state, i):
@@ -93,8 +94,9 @@ def _batch_draw(rng: random.Random) -> dict:
 
 
 def _batch_solve(v: dict) -> float:
-    r = measure({"batched": batched(v["k"])}, cores=[v["cores"]], ops=4 * v["k"],
-                hw=checked_params("amd16"))  # fmt: skip
+    r = measure(
+        {"batched": batched(v["k"])}, cores=[v["cores"]], ops=4 * v["k"], hw=checked_params("amd16")
+    )
     return r.rows[0]["line_transfers_per_op"]
 
 

@@ -59,8 +59,9 @@ def answer_key(students: Iterable[str], keys: Iterable[str] | None = None, cours
         for spec in specs:
             ex = Exercise(spec, student, course)
             answer = plain(ex._solution())
-            rows.append({"student": ex.student, "key": spec.key, "question": ex.question,
-                         "answer": answer})  # fmt: skip
+            rows.append(
+                {"student": ex.student, "key": spec.key, "question": ex.question, "answer": answer}
+            )
     return rows
 
 
@@ -100,8 +101,15 @@ def grade(attempts: list[dict[str, Any]], course: str = "") -> tuple[list[dict],
         if a["kind"] != "check":
             continue
         correct = Exercise(get_spec(a["key"]), student, course)._judge(a["answer"])[0]
-        rows.append({"student": student, "key": a["key"], "answer": a["answer"],
-                     "correct": correct, "final": i in final})  # fmt: skip
+        rows.append(
+            {
+                "student": student,
+                "key": a["key"],
+                "answer": a["answer"],
+                "correct": correct,
+                "final": i in final,
+            }
+        )
     return rows, _totals(rows, attempts, exercises)
 
 
@@ -123,11 +131,20 @@ def _totals(rows, attempts, exercises) -> list[dict]:
     totals = []
     for student in sorted(exercises):
         mine = [r for r in rows if r["student"] == student and r["final"]]
-        gave_up = {a["key"] for a in attempts
-                   if a["kind"] == "give-up" and str(a["student"]).strip() == student}  # fmt: skip
-        totals.append({"student": student, "right": sum(r["correct"] for r in mine),
-                       "answered": len(mine), "gave_up": len(gave_up),
-                       "exercises": len(exercises[student])})  # fmt: skip
+        gave_up = {
+            a["key"]
+            for a in attempts
+            if a["kind"] == "give-up" and str(a["student"]).strip() == student
+        }
+        totals.append(
+            {
+                "student": student,
+                "right": sum(r["correct"] for r in mine),
+                "answered": len(mine),
+                "gave_up": len(gave_up),
+                "exercises": len(exercises[student]),
+            }
+        )
     return totals
 
 
@@ -137,6 +154,7 @@ def to_csv(rows: list[dict], fields: tuple[str, ...]) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ", ".join(map(str, v)) if isinstance(v, list) else v
-                         for k, v in row.items()})  # fmt: skip
+        writer.writerow(
+            {k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()}
+        )
     return out.getvalue()

@@ -53,9 +53,11 @@ class MemoryRun:
 
     def summary(self) -> str:
         f = self.kernel.faults
-        return (f"{self.experiment} {self.variant:<13} {self.cores:>2} cores x {self.pages} "
-                f"pages: {self.cycles_per_page:>7,.0f} cycles/page, faults {f.hard_total:>4} "
-                f"hard {f.soft_total:>4} soft")  # fmt: skip
+        return (
+            f"{self.experiment} {self.variant:<13} {self.cores:>2} cores x {self.pages} "
+            f"pages: {self.cycles_per_page:>7,.0f} cycles/page, faults {f.hard_total:>4} "
+            f"hard {f.soft_total:>4} soft"
+        )
 
 
 def memory_run(
