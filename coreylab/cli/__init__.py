@@ -4,6 +4,7 @@
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
+    coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
     coreylab answers --roster FILE     # the answer key; `coreylab grade FILE...` re-checks
 
@@ -20,13 +21,13 @@ import sys
 
 from ..experiments import ExperimentError
 from ..hardware import ParamError
-from . import grading, lab, listing, report, run
+from . import claims, grading, lab, listing, report, run
 from .common import EXIT_USAGE, CliError
 from .lab import lesson_path
 
 __all__ = ["CliError", "lesson_path", "main"]
 
-COMMANDS = (run, listing, report, lab, grading)
+COMMANDS = (run, listing, report, claims, lab, grading)
 
 
 def main(argv: list[str] | None = None) -> int:
