@@ -175,7 +175,7 @@ def test_unknown_exercise_names_the_known_ones():
 def test_no_answer_yet_is_said_plainly():
     feedback = exercise("00.remote-load", "s0001", "c1").check(None)
     assert feedback.correct is None and "replace None" in feedback.message
-    assert feedback._repr_markdown_().startswith("**Not quite.**")
+    assert feedback._repr_markdown_().startswith("**No answer yet:**")
     assert record.LOG == []
 
 

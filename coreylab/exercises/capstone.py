@@ -56,7 +56,8 @@ def _transfers_solve(v: dict) -> float:
 
 def _sampled_ask(v: dict) -> str:
     who = "One core serves" if v["cores"] == 1 else f"Each of {v['cores']} cores serves"
-    often = "every request" if v["every"] == 1 else f"every {v['every']}th request only"
+    nth = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+    often = "every request" if v["every"] == 1 else f"every {nth[v['every']]} request only"
     return (
         f"{who} requests (200 cycles of work each) and atomically increments one shared "
         f"counter on {often}. About how many times does the counter's line move between "

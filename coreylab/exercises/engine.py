@@ -30,7 +30,7 @@ from . import record
 from .course import course_id, graded_mode, seed, warn_if_anonymous
 
 DRAWS = 200  # draws before a spec that admits no variant is called broken
-NO_ANSWER = "No answer yet: replace None with your prediction."
+NO_ANSWER = "replace None with your prediction, then run the cell again."
 
 
 @dataclass
@@ -130,7 +130,7 @@ class Exercise:
     def check(self, response: Any) -> Feedback:
         """Judge `response`, record it (in this kernel and in the saved notebook), say why."""
         if response is None:
-            return Feedback("Not quite.", NO_ANSWER)
+            return Feedback("No answer yet:", NO_ANSWER)
         rec = record.add("check", self.key, self.student, self.course, response)
         if graded_mode():
             feedback = Feedback("Recorded.", "Graded mode: your answer is saved with the notebook.")
