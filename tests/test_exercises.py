@@ -145,7 +145,7 @@ def test_in_a_notebook_a_check_is_published_once_with_its_record(monkeypatch):
     """check() displays its feedback with the record in the same output, and the returned
     feedback does not display a second time."""
     published = []
-    monkeypatch.setattr(record, "_ipython", lambda: object())
+    monkeypatch.setattr(record, "ipython", lambda: object())
     import IPython.display
 
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: published.append(obj))
@@ -184,3 +184,11 @@ def test_numeric_questions_state_their_tolerance():
         stated = getattr(spec.judge, "stated", None)
         if stated is not None:
             assert stated in exercise(key, "ada", "c1").question, key
+
+
+def test_identify_names_the_student_and_course_or_warns(monkeypatch, capsys):
+    monkeypatch.setattr(course_mod, "_SAID", set())
+    assert course_mod.identify("ada", "os-1") == "Exercises for 'ada' in course 'os-1'."
+    assert capsys.readouterr().err == ""
+    course_mod.identify("student-id")
+    assert "No student id" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from . import (
     systems,  # noqa: F401  05-06
 )
 from .autograder import autograde
-from .course import course_id, graded_mode
+from .course import course_id, graded_mode, identify
 from .engine import SPECS, Exercise, Feedback, Spec, exercise, is_correct
 from .memory import memory_run
 from .systems import mapreduce_run, ring_calls
@@ -31,6 +31,7 @@ __all__ = [
     "course_id",
     "exercise",
     "graded_mode",
+    "identify",
     "is_correct",
     "mapreduce_run",
     "memory_run",

@@ -25,7 +25,7 @@ from typing import Any
 from . import record
 from .course import course_id
 from .engine import get_spec, is_correct
-from .grading import _final_attempts
+from .grading import final_attempts
 
 EXERCISE = re.compile(r"""(\w+)\s*=\s*(?:lab\.)?exercise\(\s*["']([^"']+)["']""")
 TEST_SOURCE = (
@@ -47,7 +47,7 @@ def autograde(key: str, student: str) -> None:
     """Pass if the answer that counts for `key`, checked in this kernel, is right."""
     get_spec(key)
     attempts = [dict(r) for r in record.LOG if r["key"] == key]
-    final = [attempts[i] for i in sorted(_final_attempts(attempts))]
+    final = [attempts[i] for i in sorted(final_attempts(attempts))]
     assert final, f"{key}: no answer was checked (or only after giving up)"
     # several ids checked the same key in this kernel: the last checked counts
     answer = final[-1]["answer"]

@@ -93,7 +93,7 @@ def say_once(message: str) -> None:
     if message in _SAID:
         return
     _SAID.add(message)
-    shell = _ipython()
+    shell = ipython()
     if shell is None:
         print(f"coreylab: {message}", file=sys.stderr)
         return
@@ -115,7 +115,16 @@ def warn_if_anonymous(student: str, course: str) -> None:
         )
 
 
-def _ipython():
+def identify(student: str, course: str | None = None) -> str:
+    """For a lesson's first cell: say whose exercises these are (or warn, once, that they
+    are nobody's), so a student sees it before the first exercise."""
+    course = course_id(course)
+    warn_if_anonymous(str(student).strip(), course)
+    mode = ", graded mode" if graded_mode() else ""
+    return f"Exercises for {str(student).strip()!r} in course {course or '(none)'!r}{mode}."
+
+
+def ipython():
     if "IPython" not in sys.modules:
         return None
     from IPython import get_ipython

@@ -93,7 +93,7 @@ def _is_attempt(item: Any) -> bool:
 
 def grade(attempts: list[dict[str, Any]], course: str = "") -> tuple[list[dict], list[dict]]:
     """(one row per answer, totals per student), every answer re-checked by the simulator."""
-    final = _final_attempts(attempts)
+    final = final_attempts(attempts)
     rows, exercises = [], {}
     for i, a in enumerate(attempts):
         student = str(a["student"]).strip()
@@ -113,7 +113,7 @@ def grade(attempts: list[dict[str, Any]], course: str = "") -> tuple[list[dict],
     return rows, _totals(rows, attempts, exercises)
 
 
-def _final_attempts(attempts: list[dict[str, Any]]) -> set[int]:
+def final_attempts(attempts: list[dict[str, Any]]) -> set[int]:
     """Indexes of the answers that count: per student and key, the last check before any
     give-up."""
     final: dict[tuple[str, str], int] = {}

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .course import _ipython
+from .course import ipython
 
 MIME = "application/vnd.coreylab.check+json"
 LOG: list[dict[str, Any]] = []
@@ -65,7 +65,7 @@ def attempted(key: str, student: str, course: str) -> bool:
 
 def publish(record: dict[str, Any], markdown: str, text: str) -> bool:
     """Show `markdown` with `record` in the same output; False outside IPython (no display)."""
-    if _ipython() is None:
+    if ipython() is None:
         return False
     from IPython.display import display
 
