@@ -276,17 +276,17 @@ register(
     Spec(
         key="06.ring-transfers",
         lesson="06_kernel_cores",
-        draw=lambda rng: {"app": rng.randrange(1, 16), "calls": rng.randint(1, 6)},
+        draw=lambda rng: {"app": rng.randrange(1, 16), "calls": rng.randint(1, 8)},
         ask=lambda v: (
             f"A Corey kernel core runs on core 0. An application pcore on core {v['app']} hands "
             f"it {v['calls']} null system call{'s' if v['calls'] > 1 else ''} through its ring, "
             "one after the other (the ring is warm: one call went through before). How many "
             "times does a cache line move from one core's cache to the other's during those "
             "calls? Reason it out from a slot's walk, then measure one call from your core "
-            f"with ring_calls(app_core={v['app']}, calls=1), as the lesson does (within 25%)."
+            f"with ring_calls(app_core={v['app']}, calls=1), as the lesson does (within 10%)."
         ),
         solve=_ring_solve,
-        judge=within(0.25),
+        judge=within(0.10),
         parse=parse_number,
         explain=lambda v, a: (
             f"{a} transfers for {v['calls']} call(s), measured, all of them lines of the ring's "
