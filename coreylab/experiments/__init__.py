@@ -95,24 +95,18 @@ def run(
     return result
 
 
-def check(
-    name: str,
-    variants: list[str] | None = None,
-    cores: list[int] | None = None,
-    seed: int = 0,
-    hw: HardwareParams | None = None,
-    preset: str = "amd16",
-    params: dict[str, Any] | None = None,
-    jobs: int = 1,
-    max_memory: int | None = None,
-) -> estimate.Estimate:
-    """What `run` with these arguments would need, checked as `run` checks it; runs nothing."""
-    hw, values, points = _plan(name, variants, cores, seed, hw, preset, params, jobs, None,
-                               max_memory)  # fmt: skip
-    return estimate.run(get(name), values, [c for _, c in points], hw, jobs)
+def check(name: str, **arguments: Any) -> estimate.Estimate:
+    """What `run(name, **arguments)` would need, checked as `run` checks it; runs nothing."""
+    arguments = {k: v for k, v in arguments.items() if k not in ("trace", "progress")}
+    try:
+        hw, values, points = _plan(name, **arguments)
+    except TypeError as e:  # an argument `run` does not take
+        raise ExperimentError(str(e)) from None
+    return estimate.run(get(name), values, [c for _, c in points], hw, arguments.get("jobs", 1))
 
 
-def _plan(name, variants, cores, seed, hw, preset, params, jobs, executor, max_memory):
+def _plan(name, variants=None, cores=None, seed=0, hw=None, preset="amd16", params=None, jobs=1,
+          executor=None, max_memory=None):  # fmt: skip
     """(hardware, parameter values, points) of a run, every argument checked and the whole
     run's memory estimated against the limit."""
     exp = get(name)

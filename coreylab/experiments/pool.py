@@ -1,11 +1,16 @@
 """Running a sweep's points: serially, through an Executor, or in worker processes that Ctrl-C
 stops at once; with progress on stderr.
 
-Ctrl-C: the workers ignore SIGINT, so only the parent sees it (a worker interrupted inside
-`concurrent.futures`' queue code can die holding the result queue's lock, and the parent then
-waits for it forever: the `report --jobs 2` hang). On KeyboardInterrupt the parent cancels what
-has not started and terminates the workers, then re-raises: the command line says one line and
-exits 130 within a second or two, with no worker left behind.
+Ctrl-C: a terminal sends SIGINT to every process of the group. A worker of
+`ProcessPoolExecutor` takes a KeyboardInterrupt raised in a point as that point's exception and
+goes on with the next ones (CPython issue 125886), and the parent's `shutdown(wait=True)` waits
+for all of them: the 40-167 s. If the interrupt lands while the worker is inside the call
+queue's `get` (holding its `_rlock`, a semaphore shared between processes), the worker dies
+holding that lock; the other worker then waits for it forever and so does the parent: the
+`report --jobs 2` hang. So workers here ignore SIGINT and only the parent sees it; on any
+exception the parent cancels the points not started and terminates the workers (their
+processes, taken before `shutdown` forgets them), then re-raises: one line, exit 130, in well
+under a second, no worker left behind.
 
 Progress: on a terminal, a tqdm bar; elsewhere (CI logs, pipes) one line every PROGRESS_EVERY
 seconds, as tqdm's `mininterval`, and a last one at the end (none for a short run).
@@ -46,14 +51,11 @@ def _ignore_sigint() -> None:
 
 def stop(workers: ProcessPoolExecutor) -> None:
     """Cancel the points not started and end the worker processes now."""
+    processes = list((getattr(workers, "_processes", None) or {}).values())  # before shutdown
     workers.shutdown(wait=False, cancel_futures=True)
-    terminate = getattr(workers, "terminate_workers", None)  # Python 3.14
-    if terminate is not None:
-        terminate()
-        return
-    for process in list((getattr(workers, "_processes", None) or {}).values()):
+    for process in processes:
         process.terminate()
-    for process in list((getattr(workers, "_processes", None) or {}).values()):
+    for process in processes:
         process.join(timeout=2)
 
 
