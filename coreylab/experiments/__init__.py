@@ -59,7 +59,7 @@ __all__ = [
 def get(name: str) -> Experiment:
     try:
         return EXPERIMENTS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: a list or dict is no name
         known = ", ".join(EXPERIMENTS)
         raise ExperimentError(f"unknown experiment {name!r}; experiments: {known}") from None
 

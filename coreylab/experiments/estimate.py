@@ -63,7 +63,7 @@ class Estimate:
     seconds: float
 
     def __str__(self) -> str:
-        return f"about {human_bytes(self.bytes)} and {self.seconds:,.0f} s"
+        return f"about {human_bytes(self.bytes)} of memory (and {self.seconds:,.0f} s)"
 
 
 def machine_bytes(hw: HardwareParams) -> int:
@@ -85,9 +85,10 @@ def run(exp: Experiment, values: dict[str, Any], cores: list[int], hw: HardwareP
         workers: int) -> Estimate:  # fmt: skip
     """A run of points on these core counts, `workers` at a time (1: in this process)."""
     each = [point(exp, values, c, hw) for c in cores]
-    at_once = sorted((e.bytes for e in each), reverse=True)[: max(1, workers)]
-    extra = PROCESS_BYTES * len(at_once) if workers > 1 else 0
-    seconds = sum(e.seconds for e in each) / max(1, min(workers, len(each)))
+    workers = max(1, min(workers, len(each)))  # a single point runs in this process
+    at_once = sorted((e.bytes for e in each), reverse=True)[:workers]
+    extra = PROCESS_BYTES * workers if workers > 1 else 0
+    seconds = sum(e.seconds for e in each) / workers
     return Estimate(sum(at_once) + extra, seconds)
 
 
@@ -97,7 +98,7 @@ def check(estimate: Estimate, what: str, max_memory: int | None = None) -> None:
     if estimate.bytes > limit:
         allow = _flag_size(estimate.bytes)
         raise MemoryLimitError(
-            f"{what} would need {estimate} of memory, over the limit of {human_bytes(limit)} "
+            f"{what} would need {estimate}, over the limit of {human_bytes(limit)} "
             f"({source}); allow it with --max-memory {allow} or {ENV}={allow}"
         )
 
@@ -109,6 +110,8 @@ class MemoryLimitError(ExperimentError):
 def memory_limit(max_memory: int | None = None) -> tuple[int, str]:
     """(bytes, where that figure comes from): the argument, the environment, or half free."""
     if max_memory is not None:
+        if isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory <= 0:
+            raise ExperimentError(f"max_memory is a number of bytes, not {max_memory!r:.40}")
         return max_memory, "--max-memory"
     if os.environ.get(ENV):
         return parse_bytes(os.environ[ENV], ENV), ENV

@@ -178,7 +178,7 @@ class HardwareParams:
     def preset(cls, name: str) -> HardwareParams:
         try:
             return PRESETS[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: a list or dict is no name
             raise ParamError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
 
     # -- validation -----------------------------------------------------------------------------
@@ -186,8 +186,8 @@ class HardwareParams:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in ("name", "protocol"):
-                if not isinstance(value, str):
-                    raise ParamError(f"{f.name} must be text, not {value!r}")
+                if not isinstance(value, str) or not value.strip():
+                    raise ParamError(f"{f.name} must be some text, not {value!r}")
             else:
                 check_whole(f.name, value, *BOUNDS.get(f.name, (1, MAX_CYCLES)))
         if self.cores > MAX_CORES:
