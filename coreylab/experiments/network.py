@@ -11,7 +11,7 @@ busy. One card per core used. Variants:
                    for each of the other cores, which run the application; with one core there
                    is no core to dedicate, so it runs as corey-polling
 Metrics, over a window in which every server is busy (from the end of the warm-up to when the
-first server finished; see `workloads_network.Meter`): conns_per_sec (connections served per
+first server finished; see `workloads/network.py`, `Meter`): conns_per_sec (connections served per
 simulated second) and l3_misses_per_conn (misses served by another core's cache or by DRAM,
 per connection).
 
@@ -60,7 +60,7 @@ from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, LinuxKernel, Task
 from ..kernel.params import NetParams
 from ..workloads import L3_MISS_SOURCES, run_call
-from ..workloads_network import Meter, closed_loop, tcp_server, web_server
+from ..workloads.network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, new_machine
 
 # at most 10,000: 16 and 12.5 KB per connection or request and core, 2.5 GB on 16 cores

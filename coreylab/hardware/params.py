@@ -23,7 +23,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
-PROTOCOLS = ("MSI", "MESI", "MOESI")
+from .protocols import PROTOCOLS  # the registry of coherence tables names them
+
 MAX_CORES = 256  # a sanity bound: the lab's lessons go to 16, tests to 8 x 8
 KB, MB, GB = 2**10, 2**20, 2**30
 MAX_CYCLES = 100_000  # any one latency or per-line cost: 50 us at 2 GHz, far past any real memory
