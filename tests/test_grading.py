@@ -142,7 +142,7 @@ def test_unreadable_and_foreign_files_are_named_and_the_rest_graded(capsys, tmp_
         *(tmp_path / n for n in bad),
         tmp_path / "missing.json",
     )
-    assert code == 1
+    assert code == 3
     lines = err.strip().splitlines()
     assert len(lines) == len(bad) + 1
     for name in [*bad, "missing.json"]:

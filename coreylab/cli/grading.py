@@ -8,7 +8,7 @@
         every answer re-checked with the simulator: one row per answer {"student", "key",
         "answer", "correct", "final"}, then totals per student. A file that cannot be read or
         is not a submission gets one line on stderr naming it, the others are still graded,
-        and the exit code is 1.
+        and the exit code is 3.
     coreylab assignment LESSON.ipynb --course-dir DIR [--name NAME] [--course ID] [--graded]
         the lesson as an nbgrader assignment: DIR/source/NAME/ gets the lesson with a locked
         test cell after every check (nbgrader's `autograde` then re-checks each answer with
@@ -40,7 +40,7 @@ from ..exercises.grading import (
 from ..exercises.record import SubmissionError
 from .common import CliError
 
-EXIT_SOME_FAILED = 1
+EXIT_SOME_FAILED = 3  # 1 is a bug of the lab (cli/__init__.py), 2 a usage error
 
 
 def add(sub) -> None:
