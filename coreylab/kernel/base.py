@@ -125,6 +125,22 @@ class KernelBase:
         yield from task.core.compute(self.kparams.syscall_cycles)
 
 
+class Assembly:
+    """What a kernel is besides its subsystems: the `base` they are all given, whose machine,
+    parameters, tasks and lock statistics it shows by their usual names."""
+
+    name = "kernel"
+
+    def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        self.base = base = KernelBase(machine, kparams)
+        self.machine, self.params, self.kparams = base.machine, base.params, base.kparams
+        self.tasks = base.tasks
+
+    def lock_stats(self) -> list[dict]:
+        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
+        return self.base.lock_stats()
+
+
 def publish(kernel: object, subsystem: object, calls: tuple[str, ...]) -> None:
     """Make `subsystem`'s methods `calls` the kernel's own (`kernel.dup` is the fd table's
     `dup`): a kernel's system calls are its subsystems' calls, listed in its assembly."""
