@@ -63,8 +63,9 @@ from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads.network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, finish_point, new_machine
 
-CONNS = Param("conns", 8, 1, 100_000, "connections each server core serves")
-REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
+# at most 10,000: 16 and 12.5 KB per connection or request and core, 2.5 GB on 16 cores
+CONNS = Param("conns", 8, 1, 10_000, "connections each server core serves")
+REQUESTS = Param("requests", 8, 1, 10_000, "requests each application core serves")
 WARMUP = Param("warmup", 2, 0, 10_000, "of those, per server core, before timing starts")
 CLIENTS = Param("clients", 4, 1, 64, "closed-loop clients per network card")
 FILES = Param("files", 4, 1, 64, "files the web server serves")

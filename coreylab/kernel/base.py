@@ -21,7 +21,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hardware import Machine
+from ..hardware import Machine, ParamError
 from ..hardware.core import Core, Op
 from .locks import Lock
 from .params import KernelParams
@@ -84,6 +84,10 @@ class KernelBase:
     tasks and locks, and the cost of entering and leaving the kernel."""
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        if not isinstance(machine, Machine):
+            raise ParamError(f"a kernel runs on a Machine, not {machine!r:.60}")
+        if kparams is not None and not isinstance(kparams, KernelParams):
+            raise ParamError(f"kparams must be KernelParams, not {kparams!r:.60}")
         self.machine = machine
         self.params = machine.params
         self.kparams = kparams or KernelParams()
@@ -91,6 +95,8 @@ class KernelBase:
         self.locks: list[Lock] = []
 
     def new_task(self, core_id: int, name: str) -> Task:
+        if isinstance(core_id, bool) or not isinstance(core_id, int):
+            raise KernelError(Errno.EINVAL, f"a core is a whole number, not {core_id!r:.40}")
         if not 0 <= core_id < self.params.cores:
             raise KernelError(Errno.EINVAL, f"core {core_id} does not exist")
         task = Task(len(self.tasks), self.machine.cores[core_id], name)
