@@ -5,6 +5,7 @@
     coreylab list            # experiments, their variants, metrics and parameters
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
     coreylab lab             # JupyterLab on the notebooks
+    coreylab lessons DIR     # copy the lessons into DIR (edited ones are kept)
 
 One module per command (`run`, `listing`, `report`, `lab`); each adds its own sub-parser with
 `add(sub)` and does its work in `command(args)`. Every mistake a user can make (an unknown
@@ -19,13 +20,13 @@ import sys
 
 from ..experiments import ExperimentError
 from ..hardware import ParamError
-from . import lab, listing, report, run
+from . import lab, lessons, listing, report, run
 from .common import EXIT_USAGE, CliError
 from .lab import lesson_path
 
 __all__ = ["CliError", "lesson_path", "main"]
 
-COMMANDS = (run, listing, report, lab)
+COMMANDS = (run, listing, report, lab, lessons)
 
 
 def main(argv: list[str] | None = None) -> int:
