@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 from bokeh.embed import file_html
 from bokeh.layouts import column
@@ -34,13 +35,16 @@ def build(
     preset: str = "amd16",
     jobs: int = 1,
     progress: bool = False,
+    executor: Executor | None = None,
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string (points on `executor`, e.g. a dask cluster's, if given)."""
     exps = [experiments.get(n) for n in (names or list(experiments.EXPERIMENTS))]
     started = time.perf_counter()
     sections = []
     for exp in exps:
-        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs, progress=progress)
+        result = experiments.run(
+            exp.name, seed=seed, preset=preset, executor=executor, jobs=jobs, progress=progress
+        )
         sections.append(_section(exp, result))
     took = time.perf_counter() - started
     head = Div(

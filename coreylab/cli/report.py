@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
+from . import cluster
 from .common import CliError, check_jobs, parse_list
 
 
@@ -19,6 +20,7 @@ def add(sub) -> None:
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
     rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    cluster.add_flag(rep)
     rep.set_defaults(func=command)
 
 
@@ -33,7 +35,10 @@ def command(args: argparse.Namespace) -> int:
     folder = Path(args.output).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise CliError(f"cannot write {args.output}: no writable folder {folder}")
-    page = report.build(names, args.seed, args.preset, args.jobs, progress=sys.stderr.isatty())
+    with cluster.executor(args.scheduler) as executor:
+        page = report.build(
+            names, args.seed, args.preset, args.jobs, sys.stderr.isatty(), executor=executor
+        )
     try:
         Path(args.output).write_text(page, encoding="utf-8")
     except OSError as e:

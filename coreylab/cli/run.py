@@ -11,6 +11,7 @@ import sys
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
+from . import cluster
 from .common import CliError, check_jobs, parse_int, parse_list
 
 
@@ -30,6 +31,7 @@ def add(sub) -> None:
     )
     run.add_argument("--format", choices=("table", "json", "csv"), default="table")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    cluster.add_flag(run)
     run.set_defaults(func=command)
 
 
@@ -49,17 +51,19 @@ def command(args: argparse.Namespace) -> int:
     hw_pairs = {k: v for k, v in pairs.items() if k not in exp_names}
     hw = HardwareParams.preset(args.preset).with_overrides(hw_pairs) if hw_pairs else None
     check_jobs(args.jobs)
-    result = experiments.run(
-        exp.name,
-        variants=parse_list(args.variant, str, "--variant"),
-        cores=parse_list(args.cores, int, "--cores"),
-        seed=args.seed,
-        hw=hw,
-        preset=args.preset,
-        params=exp_values,
-        jobs=args.jobs,
-        progress=sys.stderr.isatty(),
-    )
+    with cluster.executor(args.scheduler) as executor:
+        result = experiments.run(
+            exp.name,
+            variants=parse_list(args.variant, str, "--variant"),
+            cores=parse_list(args.cores, int, "--cores"),
+            seed=args.seed,
+            hw=hw,
+            preset=args.preset,
+            params=exp_values,
+            executor=executor,
+            jobs=args.jobs,
+            progress=sys.stderr.isatty(),
+        )
     print(format_result(result, args.format), end="")
     return 0
 
