@@ -13,6 +13,7 @@ folder: no path may lead out of it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -23,6 +24,10 @@ from .common import CliError
 from .lessons import checkout_notebooks, copy_lessons
 
 DEFAULT_DIR = "coreylab-lessons"
+# Voila's page asks cdn.jsdelivr.net for Font Awesome's CSS, which voila.js already carries:
+# offline, a firewall that drops packets holds the page's first paint until the request times
+# out. Stylesheets only from the server itself: the browser never tries the CDN.
+CSP = "style-src 'self' 'unsafe-inline' data: blob:; frame-ancestors 'self'"
 VOILA_PORT = 8866
 
 
@@ -87,6 +92,7 @@ def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
         f"--port={port}",
         "--Voila.port_retries=0",  # another port would not be the URL printed above
         "--Voila.auto_token=True",  # the token is JUPYTER_TOKEN's
+        f"--Voila.tornado_settings={json.dumps({'headers': {'Content-Security-Policy': CSP}})}",
         "--no-browser",
     ]
 
