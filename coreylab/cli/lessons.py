@@ -19,11 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from .common import CliError
+from .common import CliError, write_atomic
 
 MANIFEST = ".coreylab-lessons.json"
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -68,18 +66,19 @@ def copy_lessons(dest: Path) -> list[tuple[str, str]]:
     record = _read_manifest(dest)
     outcomes = []
     for lesson in sorted(packaged_lessons().glob("*.ipynb")):
-        outcomes.append((lesson.name, _bring(lesson.read_bytes(), dest, lesson.name, record)))
-    _write(dest / MANIFEST, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
+        new = lesson.read_text(encoding="utf-8")
+        outcomes.append((lesson.name, _bring(new, dest, lesson.name, record)))
+    write_atomic(dest / MANIFEST, json.dumps(record, indent=1, sort_keys=True) + "\n")
     return outcomes
 
 
-def _bring(new: bytes, dest: Path, name: str, record: dict[str, str]) -> str:
+def _bring(new: str, dest: Path, name: str, record: dict[str, str]) -> str:
     """Write one lesson unless that would lose a student's edit; say what was done."""
     target = dest / name
     if not target.exists():
         _put(target, new, record)
         return "copied"
-    current = target.read_bytes()
+    current = _read(target)
     if current == new:
         record[name] = _digest(new)
         return "up to date"
@@ -87,29 +86,22 @@ def _bring(new: bytes, dest: Path, name: str, record: dict[str, str]) -> str:
         _put(target, new, record)
         return "updated"
     beside = target.with_suffix(".new.ipynb")
-    if beside.exists() and record.get(beside.name) != _digest(beside.read_bytes()):
+    if beside.exists() and record.get(beside.name) != _digest(_read(beside)):
         return f"kept (you edited it); {beside.name} is edited too, so not copied"
     _put(beside, new, record)
     return f"kept (you edited it); the new version is {beside.name}"
 
 
-def _put(path: Path, data: bytes, record: dict[str, str]) -> None:
-    _write(path, data)
-    record[path.name] = _digest(data)
+def _put(path: Path, text: str, record: dict[str, str]) -> None:
+    write_atomic(path, text)  # a failed write leaves the old file, never half a lesson
+    record[path.name] = _digest(text)
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves the old file."""
-    tmp = None
+def _read(path: Path) -> str:
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise CliError(f"cannot write {path}: {e.strerror}") from None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CliError(f"cannot read {path}: {e}") from None
 
 
 def _read_manifest(dest: Path) -> dict[str, str]:
@@ -120,5 +112,5 @@ def _read_manifest(dest: Path) -> dict[str, str]:
     return {k: v for k, v in record.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -7,12 +7,11 @@ import csv
 import io
 import json
 import os
-import sys
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
 from . import cluster
-from .common import CliError, check_jobs, parse_int, parse_list
+from .common import CliError, add_run_flags, check_jobs, parse_int, parse_list
 
 
 def add(sub) -> None:
@@ -31,6 +30,7 @@ def add(sub) -> None:
     )
     run.add_argument("--format", choices=("table", "json", "csv"), default="table")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    add_run_flags(run)
     cluster.add_flag(run)
     run.set_defaults(func=command)
 
@@ -62,7 +62,8 @@ def command(args: argparse.Namespace) -> int:
             params=exp_values,
             executor=executor,
             jobs=args.jobs,
-            progress=sys.stderr.isatty(),
+            progress=not args.quiet,
+            max_memory=args.max_memory,
         )
     print(format_result(result, args.format), end="")
     return 0
