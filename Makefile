@@ -49,12 +49,12 @@ dist: install
 wheel-check: dist
 	tools/wheel_check.sh dist
 
-# Pure-Python wheels for the browser's Python: coreylab's and the installed simpy's.
+# Pure-Python wheels for the browser's Python: coreylab's and its dependencies' (installed versions).
 WHEELS = build/wheels
 wheels: dist
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS) && cp dist/coreylab-*.whl $(WHEELS)/
 	$(PY) -m pip download -q --no-deps -d $(WHEELS) \
-		"simpy==$$($(PY) -c 'import simpy; print(simpy.__version__)')"
+		$$($(PY) -c 'import simpy, tqdm; print(f"simpy=={simpy.__version__} tqdm=={tqdm.__version__}")')
 
 # Same rows under Pyodide (Node.js, the npm package pinned in lite/package-lock.json) as here.
 pyodide-check: wheels
