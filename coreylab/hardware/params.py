@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
-PROTOCOLS = ("MSI", "MESI", "MOESI")
+from .protocols import PROTOCOLS  # the registry of coherence tables names them
+
 MAX_CORES = 256  # a sanity bound: the lab's lessons go to 16, tests to 8 x 8
 
 

@@ -77,9 +77,9 @@ slider.value = step > 0 ? Math.min(Math.max(N - 1, 0), Math.floor(v + 1e-9) + 1)
 
 def _constants() -> str:
     table = {
-        "COLORS": [style.STATE_COLORS[s] for s in style.STATE_ORDER],
+        "COLORS": [style.STATES[s].color for s in style.STATE_ORDER],
         "LETTERS": list(style.STATE_ORDER),
-        "TEXT": [style.STATE_TEXT[s] for s in style.STATE_ORDER],
+        "TEXT": [style.STATES[s].text for s in style.STATE_ORDER],
         "HATCH": list(style.STATUS_HATCH),
         "HCOLOR": list(style.STATUS_HATCH_COLOR),
         "WORDS": list(style.STATUS_WORDS),

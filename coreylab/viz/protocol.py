@@ -103,8 +103,8 @@ def _cell(state: str, event: str, actions, nxt: str, counts, top: int) -> dict:
         "fill": "white" if shade is None else SHADES[shade],
         "tc": "white" if shade is not None and shade > len(SHADES) // 2 else "#212121",
         "count_text": (f"× {n:,}" + "*" * bool(unsure)) if n else "",
-        "next_color": style.STATE_COLORS[nxt],
-        "next_tc": style.STATE_TEXT[nxt],
+        "next_color": style.STATES[nxt].color,
+        "next_tc": style.STATES[nxt].text,
     }
 
 
