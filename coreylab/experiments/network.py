@@ -75,7 +75,7 @@ from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads_network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, new_machine
 
-CONNS = Param("conns", 8, 1, 100_000, "connections each server core serves")
+CONNS = Param("conns", 12, 1, 100_000, "connections each server core serves")
 REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
 KERNEL_CORES = Param("kernel_cores", 1, 1, 63, "corey-dedicated: cores that run only the cards' "
                      "drivers and the rings (Corey: 1)")  # fmt: skip
