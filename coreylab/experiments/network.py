@@ -34,16 +34,34 @@ each application core runs the whole stack on its own data, as polling does, and
 kernel core only buffers (one posted ring slot per packet, not waited for); the kernel core
 does per packet a descriptor, a card register write and a buffer header. So throughput grows
 with the application cores until the kernel core's own work per connection, times the
-connections all of them serve, fills it; from there it stays at the kernel core's rate (more
-kernel cores move that point). Misses per connection stay near flat: the ring slots, buffer
+connections all of them serve, fills it; from there it is the kernel core's rate, which falls
+slowly as application cores on other chips join (their rings and buffers cost more to reach);
+more kernel cores move that point. Misses per connection stay near flat: the ring slots, buffer
 headers and descriptors each connection moves between an application core and the kernel core
 do not depend on how many cores there are. Nothing here is a per-variant constant: the
 variants run the same stack code and costs (`NetParams`) and differ only in who runs it.
 
+Model vs paper (tcp-connections, amd16, default parameters):
+  claim    Linux "sees a dropoff in throughput scalability after about 4 cores"; Corey's
+           "Dedicated" line (one kernel core, 15 application cores with their own lwIP)
+           scales nearly linearly (the paper's TCP figure; Corey's source: num_stacks = 15,
+           num_monitors = 1).
+  model    Linux 236k conns/s at 4 cores, 64k at 16: agrees. Dedicated 161k at 2 cores, 316k
+           at 4, then 268k at 8 and 223k at 16: it agrees up to about 3 application cores and
+           not beyond. Here the kernel core's own work per connection (5 ring slots, 5 card
+           register writes, 5 descriptors and buffer headers, about 6.5k cycles) is about half
+           an application core's (the stack, about 12k cycles), so one kernel core keeps 2 to
+           3 application cores busy; the paper's line needs it to be a fifteenth or less (a
+           heavier lwIP, or cheaper register writes and ring transfers, than these estimates).
+           With more kernel cores the point moves: kernel_cores=2 gives 528k at 8 cores,
+           kernel_cores=4 gives 835k at 16.
+
 webserver (the paper's application). Half the cores run the network stack, half the
 application: each request names one of `files` files of `file_pages` pages; the server sums
 that file's lines and writes the sum back. Cores alternate: even cores run the stack, odd cores
-the application (with one core, the one core does both). Variants:
+the application (with one core, the one core does both). This follows Corey's httpd: at 16
+cores, 8 stack cores and 8 application cores, and monitor_nics = 0 (no kernel core polls cards
+for others: each stack core drives its own card). Variants:
   linux            even cores take the cards' interrupts (one card each); odd cores run
                    server processes on the one listen socket
   corey-dedicated  even cores are kernel cores, one card and one stack each; each odd core hands
