@@ -165,3 +165,13 @@ def test_bad_parameters_are_one_line_errors(capsys):
     assert cli.main(["run", "tcp-connections", "--param", "conns=0"]) == 2
     assert "conns" in capsys.readouterr().err
     assert cli.main(["run", "webserver", "--variant", "corey-polling"]) == 2
+
+
+def test_a_point_without_a_row_leaves_no_counters_behind():
+    """Counters, traces and lock statistics stay one per row when corey-dedicated gives none."""
+    result = run("tcp-connections", variants=["corey-dedicated", "linux"], cores=[1, 2],
+                 preset="duo", params={"conns": 2})  # fmt: skip
+    assert [(r["variant"], r["cores"]) for r in result.rows] == [
+        ("corey-dedicated", 2), ("linux", 1), ("linux", 2),
+    ]  # fmt: skip
+    assert len(result.counters) == len(result.traces) == len(result.lock_stats) == 3
