@@ -9,6 +9,7 @@ numbers come from the run.
 from __future__ import annotations
 
 from .hardware import HardwareParams, Machine
+from .workloads.harness import run_program
 
 
 def _machine(hw: HardwareParams | None) -> Machine:
@@ -21,15 +22,8 @@ def run_ops(hw: HardwareParams | None, ops: list[tuple[int, str]]) -> tuple[Mach
     m = _machine(hw)
     x = m.memory.alloc(m.params.line_size, chip=0, label="x")
     for core_id, op in ops:
-
-        def program(core, op=op):
-            if op == "load":
-                yield from core.load(x)
-            else:
-                yield from core.store(x, core.id)
-
-        m.spawn(core_id, program)
-        m.run()
+        core = m.cores[core_id]
+        run_program(core, core.load(x) if op == "load" else core.store(x, core.id))
     return m, m.line_of(x)
 
 
@@ -57,16 +51,9 @@ def coherence_walk(ops: list[tuple[int, str]], hw: HardwareParams | None = None)
     x = m.memory.alloc(m.params.line_size, chip=0, label="x")
     line = m.line_of(x)
     for step, (core_id, op) in enumerate(ops, 1):
-
-        def program(core, op=op, step=step):
-            if op == "load":
-                yield from core.load(x)
-            else:
-                yield from core.store(x, step)
-
-        before = max(m.cores[core_id].local, m.env.now)
-        m.spawn(core_id, program)
-        m.run()
+        core = m.cores[core_id]
+        before = max(core.local, m.env.now)
+        run_program(core, core.load(x) if op == "load" else core.store(x, step))
         held = m.states(line)
         recs = [r for r in m.trace.records if r.t_start >= before and r.kind != "evict"]
         rows.append(

@@ -20,7 +20,7 @@ from coreylab.kernel.jnic import IN, OUT
 from coreylab.kernel.nic import DD, NB_DONE, SYN, Driver, Packet
 from coreylab.trace import Trace
 from coreylab.workloads import run_call
-from coreylab.workloads_network import closed_loop, open_loop
+from coreylab.workloads.network import closed_loop, open_loop
 
 
 def machine(preset="tiny", **changes):

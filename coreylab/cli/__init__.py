@@ -4,6 +4,7 @@
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
+    coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
 
 One module per command (`run`, `listing`, `report`, `lab`); each adds its own sub-parser with
@@ -19,13 +20,13 @@ import sys
 
 from ..experiments import ExperimentError
 from ..hardware import ParamError
-from . import lab, listing, report, run
+from . import claims, lab, listing, report, run
 from .common import EXIT_USAGE, CliError
 from .lab import lesson_path
 
 __all__ = ["CliError", "lesson_path", "main"]
 
-COMMANDS = (run, listing, report, lab)
+COMMANDS = (run, listing, report, claims, lab)
 
 
 def main(argv: list[str] | None = None) -> int:

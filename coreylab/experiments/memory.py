@@ -1,6 +1,6 @@
 """memclone and mempass: what a shared address space costs when cores grow or pass memory.
 
-What they measure (the paper's address-range benchmarks; programs in `workloads_memory.py`):
+What they measure (the paper's address-range benchmarks; programs in `workloads/memory.py`):
   memclone  each core allocates a region and writes one word per page, allocation timed.
             `cycles_per_page` is the mean over cores of each core's cycles / pages;
             `max_cycles_per_page` the slowest core's; `faults` all page faults (hard + soft).
@@ -25,7 +25,7 @@ Left out: what the application does with the memory besides one word per page; h
 from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
-from ..workloads_memory import (
+from ..workloads.memory import (
     make_tasks,
     memclone_program,
     mempass_program,

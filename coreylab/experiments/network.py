@@ -17,7 +17,7 @@ busy. One card per core used. Variants:
                    application (cores <= kernel_cores) the point has no row: that is not
                    this layout.
 Metrics, over a window in which every server is busy (from the end of the warm-up to when the
-first server finished; see `workloads_network.Meter`): conns_per_sec (connections served per
+first server finished; see `workloads/network.py`, `Meter`): conns_per_sec (connections served per
 simulated second) and l3_misses_per_conn (misses served by another core's cache or by DRAM,
 per connection). `--param kernel_cores=K` sets the number of kernel cores (a what-if: Corey
 ran 1); a 64-core machine (`--param chips=8 --param cores_per_chip=8`) shows where one kernel
@@ -90,7 +90,7 @@ from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, LinuxKernel, Task
 from ..kernel.params import NetParams
 from ..workloads import L3_MISS_SOURCES, run_call
-from ..workloads_network import Meter, closed_loop, tcp_server, web_server
+from ..workloads.network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, new_machine
 
 CONNS = Param("conns", 12, 1, 100_000, "connections each server core serves")

@@ -302,6 +302,7 @@ PROTOCOL_TABLES = {
     "MSI": Protocol("MSI", MSI_ROWS),
     "MESI": Protocol("MESI", MESI_ROWS),
     "MOESI": Protocol("MOESI", MOESI_ROWS),
+    "MESIF": Protocol("MESIF", MESIF_ROWS),
 }
 PROTOCOLS = tuple(PROTOCOL_TABLES)
 

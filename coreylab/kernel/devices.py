@@ -52,12 +52,13 @@ from collections import deque
 from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
-from .base import Errno, KernelError, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .jnic import IN, JNic
 from .netstack import Connection, Listener, NetStack
 from .nic import NIC, CoreyDriver, Driver, Interrupts
 from .objects import Struct
 from .params import NetParams
+from .shares import CoreyShares
 
 SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
 RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
@@ -81,24 +82,19 @@ def spin_until_changed(core: Core, addrs: list[int]) -> Op:
     yield from core.sleep_until_changed(sorted({core.machine.line_of(a) for a in addrs}))
 
 
-def _file_call(layer: Any, name: str, task: Task, what: Any, *args: Any, **kwargs: Any) -> Op:
-    """`write`/`close` of something that is not a connection: the file layer's, if any."""
-    call = getattr(layer, name, None)
-    if call is None:
-        raise KernelError(Errno.EBADF, f"{what!r} is not a connection")
-    return (yield from call(task, what, *args, **kwargs))
-
-
 def _check_bytes(nbytes: Any, limit: int) -> None:
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not 0 < nbytes <= limit:
         raise KernelError(Errno.EINVAL, f"byte count must be 1..{limit}, not {nbytes!r}")
 
 
 class NetCommon:
-    """What both halves share: parameters, interrupt lines, cards, per-task send buffers."""
+    """What both halves share: parameters, interrupt lines, cards, per-task send buffers. It
+    touches `base`: the machine, the kernel's parameters and lock list, the cost of entering."""
 
-    def _setup_net_common(self) -> None:
-        self.nparams = self.kparams.net
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.params = base.machine, base.params
+        self.enter, self.register = base.enter, base.register
+        self.nparams = base.kparams.net
         self.irqs = Interrupts(self.machine)
         self.nics: list[NIC] = []
         self._send_pages: dict[int, int] = {}  # task id -> its send buffer page
@@ -136,11 +132,11 @@ class NetCommon:
 
 # -- Linux: one shared stack, interrupts on application cores -----------------------------------
 class LinuxNet(NetCommon):
-    """Network system calls, Linux-like. Mixed into `LinuxKernel` over `KernelBase`; `write`
-    and `close` given anything but a `ConnRef` go on to the file layer."""
+    """Network system calls, Linux-like. (`LinuxKernel` sends `write` and `close` here when
+    they are given a `ConnRef`, and to its file layer otherwise.)"""
 
-    def setup_net(self) -> None:
-        self._setup_net_common()
+    def __init__(self, base: KernelBase) -> None:
+        super().__init__(base)
         self._stack: NetStack | None = None
         self.drivers: dict[int, Driver] = {}
 
@@ -194,10 +190,8 @@ class LinuxNet(NetCommon):
         yield from self._irq_exit(task)
         return request
 
-    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+    def write(self, task: Task, conn: ConnRef, nbytes: int) -> Op:
         """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
         c = self._connection(conn)
         src = self.send_buffer(task, nbytes)
         yield from self.enter(task)
@@ -205,10 +199,8 @@ class LinuxNet(NetCommon):
         yield from self._irq_exit(task)
         return nbytes
 
-    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+    def close(self, task: Task, conn: ConnRef) -> Op:
         """Close a connection: FIN, then the socket is torn down."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
         c = self._connection(conn)
         c.closed = True  # claimed now: a second close is EBADF
         yield from self.enter(task)
@@ -307,10 +299,12 @@ NARGS = {SYS_NULL: 0, SYS_ACCEPT: 1, SYS_RECV: 1, SYS_WRITE: 2, SYS_CLOSE: 1, SY
 
 
 class CoreyDevices(NetCommon):
-    """Devices and kernel cores, Corey's way. Mixed into `CoreyKernel` over `CoreyShares`."""
+    """Devices and kernel cores, Corey's way. Devices are kernel objects, named through the
+    kernel's `shares`."""
 
-    def setup_devices(self) -> None:
-        self._setup_net_common()
+    def __init__(self, base: KernelBase, shares: CoreyShares) -> None:
+        super().__init__(base)
+        self.shares = shares
         self.kcores: dict[int, KernelCore] = {}  # task id -> the kernel core it became
         self._device_nic: dict[int, NIC] = {}  # device object id -> its card
         self._served: set[int] = set()  # cards some kernel core drives
@@ -331,7 +325,7 @@ class CoreyDevices(NetCommon):
         card = self.nics[nic]
         if card in self._device_nic.values():
             raise KernelError(Errno.EEXIST, f"card {nic} is already a device object")
-        dev_id = yield from self.kobject_alloc(task, share, kind="device", chip=card.chip)
+        dev_id = yield from self.shares.kobject_alloc(task, share, kind="device", chip=card.chip)
         self._device_nic[dev_id] = card
         return dev_id
 
@@ -347,7 +341,7 @@ class CoreyDevices(NetCommon):
             raise KernelError(Errno.EINVAL, f"devices must be (share, device) pairs: {devices!r}")
         cards: list[NIC] = []
         for share_id, dev_id in devices:
-            obj = yield from self.share_lookup(task, share_id, dev_id)
+            obj = yield from self.shares.share_lookup(task, share_id, dev_id)
             card = self._device_nic.get(obj.id)
             if card is None:
                 raise KernelError(Errno.EINVAL, f"{obj.name} is not a device")
@@ -370,18 +364,18 @@ class CoreyDevices(NetCommon):
             raise KernelError(Errno.EINVAL, f"{kcore!r} is not a kernel core")
         if task is kcore.task:
             raise KernelError(Errno.EINVAL, f"{task.name} is the kernel core: it calls inline")
-        if "ring" in task.state:
+        if task.ring is not None:
             raise KernelError(Errno.EEXIST, f"{task.name} already has a ring")
         ring = Ring(self.machine, f"ring{task.id}", task, kcore)
         kcore.rings.append(ring)
-        task.state["ring"] = ring
+        task.ring = ring
         return ring
 
     def jnic_attach(self, task: Task, nic: NIC) -> UserStack:
         """Set-up: `task` runs its own TCP stack on buffers of its own for card `nic`, which
         the kernel core at the other end of its ring drives (Corey's lwIP over jnicreal)."""
-        ring = task.state.get("ring")
-        if ring is None or ring.jnic is not None or "stack" in task.state:
+        ring = task.ring
+        if ring is None or ring.jnic is not None or task.stack is not None:
             raise KernelError(Errno.EINVAL, f"{task.name} needs a ring and no stack yet")
         drivers = [d for d in ring.kcore.drivers if getattr(d, "nic", None) is nic]
         if ring.kcore.stack is not None or not drivers:
@@ -390,7 +384,7 @@ class CoreyDevices(NetCommon):
             task, drivers[0], lambda core, *call: self.ring_post(task, SYS_DEVICE_BUF, *call)
         )
         tcp = NetStack(self.machine, f"{task.name}.lwip", task.core.chip, self.nparams, False)
-        host = task.state["stack"] = UserStack(task, tcp, [ring.jnic])
+        host = task.stack = UserStack(task, tcp, [ring.jnic])
         return host
 
     def net_listener(self, task: Task) -> Listener:
@@ -415,17 +409,17 @@ class CoreyDevices(NetCommon):
         """The request the client sent (an int)."""
         return (yield from self._conn_call(task, conn, SYS_RECV))
 
-    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+    def write(self, task: Task, conn: Any, nbytes: int) -> Op:
         """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
+        if not isinstance(conn, ConnRef):  # Corey's kernel has no file layer
+            raise KernelError(Errno.EBADF, f"{conn!r} is not a connection")
         self.send_buffer(task, nbytes)  # checks nbytes
         return (yield from self._conn_call(task, conn, SYS_WRITE, nbytes))
 
-    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+    def close(self, task: Task, conn: Any) -> Op:
         """Close a connection (FIN, teardown) on the kernel core that holds it."""
         if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
+            raise KernelError(Errno.EBADF, f"{conn!r} is not a connection")
         yield from self._conn_call(task, conn, SYS_CLOSE)
 
     def _conn_call(self, task: Task, conn: ConnRef, sysno: int, *args: int) -> Op:
@@ -439,13 +433,13 @@ class CoreyDevices(NetCommon):
 
     def _enter(self, task: Task) -> Op:
         """A trap into the kernel, unless the stack is the application's own (no trap)."""
-        if "stack" not in task.state:
+        if task.stack is None:
             yield from self.enter(task)
 
     def _kcore_of(self, task: Task) -> KernelCore:
         """The stack `task`'s calls run on: its own, or its kernel core's (ring or inline)."""
-        ring = task.state.get("ring")
-        kcore = task.state.get("stack") or (ring.kcore if ring else self.kcores.get(task.id))
+        ring = task.ring
+        kcore = task.stack or (ring.kcore if ring is not None else self.kcores.get(task.id))
         if kcore is None or kcore.stack is None:
             raise KernelError(Errno.EINVAL, f"no TCP stack serves {task.name}")
         return kcore
@@ -459,7 +453,7 @@ class CoreyDevices(NetCommon):
     def ring_submit(self, task: Task, sysno: int, *args: int) -> Op:
         """jsm_next_slot + jsm_call_*: take the next slot (EBUSY if it is still in use), write
         the call, raise KERN_CALL|KERN_RET. Returns the slot."""
-        ring = task.state.get("ring")
+        ring = task.ring
         if ring is None or len(args) > RET - 1:
             raise KernelError(Errno.EINVAL, f"{task.name} has no ring, or too many arguments")
         core = task.core
@@ -478,7 +472,7 @@ class CoreyDevices(NetCommon):
         """A call nobody waits for (jsm_call_* without a wait): flag INUSE|KERN_CALL; the
         kernel core frees the slot when it has run it. With the next slot still in use, the
         application waits for it."""
-        ring, core = task.state["ring"], task.core
+        ring, core = task.ring, task.core
         slot = yield from core.load(ring.user["next_slot"])
         if (yield from core.load(ring.word(slot, FLAG))) & INUSE:
             yield from core.spin_until(ring.word(slot, FLAG), lambda v: not v & INUSE)
@@ -490,7 +484,7 @@ class CoreyDevices(NetCommon):
     def ring_wait(self, task: Task, slot: int) -> Op:
         """Spin on the slot's flag until the kernel core clears KERN_RET; free the slot; return
         `ret`, or raise the call's error."""
-        ring, core = task.state["ring"], task.core
+        ring, core = task.ring, task.core
         flag = yield from core.spin_until(ring.word(slot, FLAG), lambda v: not v & KERN_RET)
         ret = yield from core.load(ring.word(slot, RET))
         yield from core.store(ring.word(slot, FLAG), flag & ~INUSE)

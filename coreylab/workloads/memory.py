@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from .hardware import Machine
-from .hardware.core import Core
-from .kernel import CoreyKernel, LinuxKernel, Task
+from ..hardware import Machine
+from ..hardware.core import Core
+from ..kernel import CoreyKernel, LinuxKernel, Task
+from .harness import run_program
 
 REGION_VA = 1 << 32  # Corey: where a core mounts its region's range (a 1 GB slot)
 Op = Generator[Any, Any, Any]
@@ -87,18 +88,6 @@ def memclone_program(variant: str):
 
 
 # -- mempass ------------------------------------------------------------------------------------
-def run_now(kernel, task: Task, body: Op) -> Any:
-    """Run one call on the task's core to its end (untimed set-up); return its value."""
-    box = []
-
-    def program(core):
-        box.append((yield from body))
-
-    kernel.machine.spawn(task.core.id, program)
-    kernel.machine.run()
-    return box[0]
-
-
 def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
                   va: int = REGION_VA) -> dict[int, Any]:  # fmt: skip
     """Untimed: map one buffer of `pages` pages for every task (Corey: mounted at `va`);
@@ -107,7 +96,7 @@ def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
     addrs: dict[int, Any] = {}
 
     def run(task, body):
-        addrs[task.id] = run_now(kernel, task, body)
+        addrs[task.id] = run_program(task.core, body)
 
     if variant == "linux-threads":
         run(tasks[0], kernel.mmap(tasks[0], size))
@@ -130,10 +119,10 @@ def corey_shared_share(kernel: CoreyKernel, tasks: list[Task], owner: int = 0) -
     """Untimed: a share made by pcore `owner` and given to every other one, through which they
     all name the objects it puts there (Corey's pfork passes shares the same way)."""
     maker = tasks[owner]
-    share = run_now(kernel, maker, kernel.share_alloc(maker))
+    share = run_program(maker.core, kernel.share_alloc(maker))
     for t in tasks:
         if t is not maker:
-            run_now(kernel, maker, kernel.share_grant(maker, t, share))
+            run_program(maker.core, kernel.share_grant(maker, t, share))
     return share
 
 
