@@ -15,8 +15,8 @@ What it models, Linux half (`LinuxNet`, 2.6.2x with one process per core):
 
 The Corey half (`CoreyDevices`, Corey's kern/device.c, kern/sysmon.c, inc/jsysmon.h):
   a card is a kernel object (`device_alloc`, in a share); `kcore_start` puts a pcore in monitor
-  mode over devices it can name through its shares, with a stack of its own on its chip. A
-  kernel core loops: poll each card's next receive descriptor, run the stack, serve each ring;
+  mode over devices it can name through its shares, with a stack of its own on its chip (or
+  none, below). A kernel core loops: poll each card, run the stack, serve each ring;
   with nothing to do it spins on those lines. An application pcore hands it calls through a
   ring (`sysmon_attach`): 51 slots of 10 words (sc_num, a1..a7, ret, flag), packed as Corey
   packs them, in a page of the application's; the application takes the next slot (flag
@@ -43,7 +43,8 @@ scheduler beyond a wake-up cost, and everything `netstack.py` leaves out.
 
 Invariants: a call given bad input raises `KernelError` and changes no state (validate, then
 act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KERN_CALL
-(kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application).
+(kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application); a posted call's
+(`ring_post`, nobody waits) INUSE|KERN_CALL (application) -> -KERN_CALL -> 0 (kernel).
 """
 
 from __future__ import annotations
