@@ -112,7 +112,7 @@ class LineStats:
     label: str = ""
     transfers: int = 0  # data arrived in a core's cache from another core's cache
     invalidations: int = 0  # copies in other cores' caches invalidated by a write
-    hitm: int = 0  # transfers whose supplier held the line dirty (M or O)
+    hitm: int = 0  # transfers whose supplier held the line dirty (M or O: `Protocol.dirty`)
     fills: int = 0  # data arrived from L3 or DRAM
     cores: set[int] = field(default_factory=set)  # cores that took a transaction on it
 

@@ -104,3 +104,18 @@ def test_highlighted_cells_show_the_counts():
     assert shown == {c: n for c, n in (counts["requester"] + counts["probe"]).items()}
     for fill, n, text in zip(data["fill"], data["count"], data["count_text"], strict=True):
         assert (fill != "white") == bool(n) and (text == f"× {n}" if n else text == "")
+
+
+def test_an_experiment_under_mesif_draws_end_to_end():
+    """fd-dup-close on 4 threads under MESIF, traced: the animation's cache-to-cache tokens are
+    the machine's transfers, and the grid counts F handing itself on (F on PROBE_READ)."""
+    from coreylab.experiments import run
+    from coreylab.viz import frames
+
+    hw = HardwareParams.preset("amd16").replace(protocol="MESIF")
+    result = run("fd-dup-close", variants=["linux-threads"], cores=[4], trace=True, hw=hw)
+    fr = frames(result.trace, hw)
+    tokens = [f for f in fr["frames"] if f["kind"] != "evict" and (f["from"] or ("",))[0] == "core"]
+    lines = result.counters[0].lines
+    assert len(tokens) == sum(lines[x].transfers for x in fr["lines"]) > 0
+    assert exercised(result.trace, "MESIF")["probe"]["F", "PROBE_READ"] > 0

@@ -168,6 +168,14 @@ def new_machine(hw: HardwareParams, trace: bool) -> Machine:
     return Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
 
 
+def finish_point(machine: Machine, kernel: Any, variant: str, cores: int, metrics: dict) -> Point:
+    """The point of a run that has ended: its row (variant, cores, then `metrics`), the
+    machine's counters, its trace if one was recorded, the kernel's lock statistics."""
+    row = {"variant": variant, "cores": cores, **metrics}
+    trace = machine.trace if machine.trace.enabled else None
+    return Point([row], machine.counters(), trace, kernel.lock_stats())
+
+
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:
     """A preset with some fields changed (a convenience for notebooks)."""
     return HardwareParams.preset(preset).replace(**overrides)

@@ -40,8 +40,7 @@ from ..workloads.memory import (
     output_va,
     touch_pages,
 )
-from .base import Experiment, Param, Point, new_machine
-from .memory import _point
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 KEYS = 26**3  # distinct 3-letter words
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores
@@ -122,7 +121,7 @@ def mapreduce_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
 ) -> Point:
     metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
-    return _point(machine, kernel, variant, cores, metrics)
+    return finish_point(machine, kernel, variant, cores, metrics)
 
 
 MAPREDUCE = Experiment(

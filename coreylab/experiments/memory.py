@@ -24,24 +24,17 @@ Left out: what the application does with the memory besides one word per page; h
 
 from __future__ import annotations
 
-from ..hardware import HardwareParams, Machine
+from ..hardware import HardwareParams
 from ..workloads.memory import (
+    design,
     make_tasks,
-    memclone_program,
     mempass_program,
     mempass_setup,
 )
-from .base import Experiment, Param, Point, new_machine
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
 PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
-
-
-def _point(machine: Machine, kernel, variant: str, cores: int, row: dict) -> Point:
-    rows = [{"variant": variant, "cores": cores, **row}]
-    return Point(rows=rows, counters=machine.counters(),
-                 trace=machine.trace if machine.trace.enabled else None,
-                 locks=kernel.lock_stats())  # fmt: skip
 
 
 def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
@@ -50,7 +43,7 @@ def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, page
     machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     out: dict[int, int] = {}
-    program = memclone_program(variant)
+    program = design(variant).memclone
     for task in tasks:
         machine.spawn(task.core.id, program, kernel, task, pages, out)
     machine.run()
@@ -78,7 +71,7 @@ def memclone_point(
     machine, kernel, tasks, out = run_memclone(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
     faults = kernel.faults.hard_total + kernel.faults.soft_total
-    return _point(machine, kernel, variant, cores, {
+    return finish_point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "max_cycles_per_page": max(per_page),
         "faults": faults,
@@ -90,7 +83,7 @@ def mempass_point(
 ) -> Point:
     machine, kernel, tasks, out = run_mempass(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
-    return _point(machine, kernel, variant, cores, {
+    return finish_point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "soft_faults": kernel.faults.soft_total,
     })  # fmt: skip

@@ -91,7 +91,7 @@ from ..kernel import CoreyKernel, LinuxKernel, Task
 from ..kernel.params import NetParams
 from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads.network import Meter, closed_loop, tcp_server, web_server
-from .base import Experiment, Param, Point, new_machine
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 CONNS = Param("conns", 12, 1, 100_000, "connections each server core serves")
 REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
@@ -243,15 +243,10 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         return tcp_server(kernel, task, count, meter)
 
     meter = serve(setup, server, conns, min(warmup, conns - 1), clients, 1, seed)
-    counters = machine.counters()
-    row = {
-        "variant": variant,
-        "cores": cores,
+    return finish_point(machine, kernel, variant, cores, {
         "conns_per_sec": round(meter.per_second(hw), 1),
         "l3_misses_per_conn": round(meter.misses_per_connection(L3_MISS_SOURCES), 2),
-    }
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    })  # fmt: skip
 
 
 def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
@@ -270,14 +265,9 @@ def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         return web_server(kernel, task, lines, count, meter)
 
     meter = serve(setup, server, requests, min(warmup, requests - 1), clients, files, seed)
-    row = {
-        "variant": variant,
-        "cores": cores,
+    return finish_point(machine, kernel, variant, cores, {
         "requests_per_sec": round(meter.per_second(hw), 1),
-    }
-    counters = machine.counters()
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    })  # fmt: skip
 
 
 def _files(machine: Machine, files: int, pages: int) -> list[list[int]]:

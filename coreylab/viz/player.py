@@ -6,8 +6,9 @@ line above it numbers them, in steps of 1/STEPS_PER_FRAME so that a token can be
 between two caches (at 7.45 the token is under half-way from transaction 7 to 8, and the line
 says "transaction 7 → 8"), has one CustomJS that copies the current frame into the small view
 sources the glyphs draw. The buttons only move the slider: Play/Pause toggles a `setInterval`
-that advances it at the chosen speed; Back and Next jump to the previous or next whole frame. The Python twin of the draw callback is
-`machine.view_at` (the first frame is drawn by Python; tests compare the two).
+that advances it at the chosen speed; Back and Next jump to the previous or next whole frame.
+The Python twin of the draw callback is `scene.view_at` (the first frame is drawn by Python;
+tests compare the two).
 
 What it leaves out: looping (playback stops at the last frame; Play again restarts), keyboard
 shortcuts.
