@@ -52,7 +52,8 @@ VARIANTS = {
     "corey-shares": Variant(pcores),
 }
 
-OPS = Param("ops", 8, 1, 100_000, "dup+close pairs per core, timed")
+# at most 20,000: 3.3 KB per op and core (estimate.FOOTPRINTS), 1 GB on 16 cores
+OPS = Param("ops", 8, 1, 20_000, "dup+close pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "dup+close pairs per core before timing starts")
 
 

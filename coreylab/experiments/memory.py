@@ -35,6 +35,9 @@ from .base import Experiment, Param, Point, finish_point, new_machine
 
 VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
 PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
+# The largest sizes that fit in 4 GB on 16 cores (estimate.FOOTPRINTS: about 90 KB of the
+# simulator's memory per page and core for memclone, 10 KB for mempass).
+MAX_MEMCLONE_PAGES, MAX_MEMPASS_PAGES = 2048, 16_384
 
 
 def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
@@ -94,7 +97,7 @@ MEMCLONE = Experiment(
     summary="each core allocates memory and touches every page: shared mm vs private ones",
     variants=VARIANTS,
     metrics=("cycles_per_page", "max_cycles_per_page", "faults"),
-    params=(Param("pages", 32, 1, PAPER_PAGES, "pages each core allocates and touches"),),
+    params=(Param("pages", 32, 1, MAX_MEMCLONE_PAGES, "pages each core allocates and touches"),),
     point=memclone_point,
 )
 
@@ -103,6 +106,6 @@ MEMPASS = Experiment(
     summary="a buffer passed from core to core: soft page faults with private page tables",
     variants=VARIANTS,
     metrics=("cycles_per_page", "soft_faults"),
-    params=(Param("pages", 64, 1, PAPER_PAGES, "pages in the buffer every core touches"),),
+    params=(Param("pages", 64, 1, MAX_MEMPASS_PAGES, "pages in the buffer every core touches"),),
     point=mempass_point,
 )

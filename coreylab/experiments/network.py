@@ -93,8 +93,9 @@ from ..workloads import L3_MISS_SOURCES, run_call
 from ..workloads.network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, finish_point, new_machine
 
-CONNS = Param("conns", 12, 1, 100_000, "connections each server core serves")
-REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
+# at most 10,000: 16 and 12.5 KB per connection or request and core, 2.5 GB on 16 cores
+CONNS = Param("conns", 12, 1, 10_000, "connections each server core serves")
+REQUESTS = Param("requests", 8, 1, 10_000, "requests each application core serves")
 KERNEL_CORES = Param("kernel_cores", 1, 1, 63, "corey-dedicated: cores that run only the cards' "
                      "drivers and the rings (Corey: 1)")  # fmt: skip
 WARMUP = Param("warmup", 2, 0, 10_000, "of those, per server core, before timing starts")

@@ -39,7 +39,7 @@ from ..trace import CoreStats, Counters, LineEvent, LineStats, Trace
 from .caches import Cache
 from .core import Core
 from .memory import PhysicalMemory
-from .params import HardwareParams
+from .params import HardwareParams, ParamError
 from .protocols import Action, Event, State, protocol
 
 I = State.I  # noqa: E741
@@ -81,6 +81,8 @@ class Machine:
         trace: Trace | None = None,
         log_accesses: bool = False,
     ) -> None:
+        if params is not None and not isinstance(params, HardwareParams):
+            raise ParamError(f"a Machine is made from HardwareParams, not {params!r:.60}")
         self.params = p = params or HardwareParams()
         self.env = simpy.Environment()
         self.protocol = protocol(p.protocol)

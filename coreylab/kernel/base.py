@@ -21,7 +21,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hardware import Machine
+from ..hardware import Machine, ParamError
 from ..hardware.core import Core, Op
 from .locks import Lock
 from .params import KernelParams
@@ -85,6 +85,10 @@ class KernelBase:
     tasks and locks, and the cost of entering and leaving the kernel."""
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        if not isinstance(machine, Machine):
+            raise ParamError(f"a kernel runs on a Machine, not {machine!r:.60}")
+        if kparams is not None and not isinstance(kparams, KernelParams):
+            raise ParamError(f"kparams must be KernelParams, not {kparams!r:.60}")
         self.machine = machine
         self.params = machine.params
         self.kparams = kparams or KernelParams()
@@ -92,6 +96,8 @@ class KernelBase:
         self.locks: list[Lock] = []
 
     def new_task(self, core_id: int, name: str) -> Task:
+        if isinstance(core_id, bool) or not isinstance(core_id, int):
+            raise KernelError(Errno.EINVAL, f"a core is a whole number, not {core_id!r:.40}")
         if not 0 <= core_id < self.params.cores:
             raise KernelError(Errno.EINVAL, f"core {core_id} does not exist")
         task = Task(len(self.tasks), self.machine.cores[core_id], name)
@@ -118,6 +124,22 @@ class KernelBase:
     def enter(self, task: Task) -> Op:
         """The fixed cost of a system call's trap and return, as instruction work."""
         yield from task.core.compute(self.kparams.syscall_cycles)
+
+
+class Assembly:
+    """What a kernel is besides its subsystems: the `base` they are all given, whose machine,
+    parameters, tasks and lock statistics it shows by their usual names."""
+
+    name = "kernel"
+
+    def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        self.base = base = KernelBase(machine, kparams)
+        self.machine, self.params, self.kparams = base.machine, base.params, base.kparams
+        self.tasks = base.tasks
+
+    def lock_stats(self) -> list[dict]:
+        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
+        return self.base.lock_stats()
 
 
 def publish(kernel: object, subsystem: object, calls: tuple[str, ...]) -> None:

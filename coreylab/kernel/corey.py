@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..hardware import Machine
 from .address_space import CoreyMemory
-from .base import KernelBase, KernelParams, Task, publish
+from .base import Assembly, KernelParams, Task, publish
 from .devices import CoreyDevices
 from .shares import CoreyShares
 
@@ -32,13 +32,12 @@ DEVICE_CALLS = ("net_params", "nic_attach", "device_alloc", "kcore_start", "sysm
                 "ring_wait", "ring_post", "jnic_attach", "monitor", "send_buffer")  # fmt: skip
 
 
-class CoreyKernel:
+class CoreyKernel(Assembly):
     name = "corey"
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
-        self.base = base = KernelBase(machine, kparams)
-        self.machine, self.params, self.kparams, self.tasks = (
-            base.machine, base.params, base.kparams, base.tasks)  # fmt: skip
+        super().__init__(machine, kparams)
+        base = self.base
         self.shares = CoreyShares(base)
         self.memory = CoreyMemory(base, self.shares)
         self.devices = CoreyDevices(base, self.shares)
@@ -52,10 +51,6 @@ class CoreyKernel:
         self.faults, self.tlbs, self.pages, self.mparams = vm.faults, vm.tlbs, vm.pages, vm.mparams
         devices = self.devices
         self.irqs, self.nics, self.kcores = devices.irqs, devices.nics, devices.kcores
-
-    def lock_stats(self) -> list[dict]:
-        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
-        return self.base.lock_stats()
 
     def create_pcore(self, core_id: int, name: str | None = None) -> Task:
         """A pcore (Corey's thread of control) on `core_id`, with its own share map and root

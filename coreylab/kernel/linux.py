@@ -22,7 +22,7 @@ from typing import Any
 from ..hardware import Machine
 from ..hardware.core import Op
 from .address_space import LinuxMemory
-from .base import KernelBase, KernelParams, Task, publish
+from .base import Assembly, KernelParams, Task, publish
 from .descriptors import LinuxFiles
 from .devices import ConnRef, LinuxNet
 from .netstack import NetStack
@@ -33,13 +33,12 @@ NET_CALLS = ("net_params", "nic_attach", "net_listener", "accept", "recv", "irq_
              "send_buffer")  # fmt: skip
 
 
-class LinuxKernel:
+class LinuxKernel(Assembly):
     name = "linux"
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
-        self.base = base = KernelBase(machine, kparams)
-        self.machine, self.params, self.kparams, self.tasks = (
-            base.machine, base.params, base.kparams, base.tasks)  # fmt: skip
+        super().__init__(machine, kparams)
+        base = self.base
         self.files = LinuxFiles(base)
         self.memory = LinuxMemory(base)
         self.net = LinuxNet(base)
@@ -57,10 +56,6 @@ class LinuxKernel:
     def stack(self) -> NetStack:
         """The one TCP stack (made on first use)."""
         return self.net.stack
-
-    def lock_stats(self) -> list[dict]:
-        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
-        return self.base.lock_stats()
 
     def create_process(self, core_id: int, name: str | None = None) -> Task:
         """A new process on `core_id`, with its own descriptor table and address space, both

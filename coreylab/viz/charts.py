@@ -31,6 +31,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from ..experiments import Result
+from ..experiments.base import require_result
 from . import style
 
 REFERENCE_COLORS = ("#000000", "#CC79A7", "#56B4E9")  # hollow markers: the caller's numbers
@@ -62,6 +63,7 @@ def scaling_chart(
     `higher_is_better` says whether the metric is a throughput (linear reference grows with
     cores) or a cost per operation (linear reference stays flat). `log_y`: a log y axis
     (default: for a cost spanning more than two decades, all of it above zero)."""
+    require_result(result, metric, "cores")  # a bad argument: ExperimentError, one line
     values = [abs(r[metric]) for r in result.rows if isinstance(r.get(metric), int | float)]
     if log_y is None:
         log_y = not higher_is_better and _spans_decades(values, 2)

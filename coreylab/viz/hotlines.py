@@ -107,6 +107,8 @@ def _counters(counters: Counters | Result) -> Counters:
         if found is None:
             raise ValueError("this Result holds no counters")
         return found
+    if not isinstance(counters, Counters):
+        raise ValueError(f"expected Counters or a Result, not {counters!r:.60}")
     return counters
 
 
@@ -131,7 +133,11 @@ def hot_lines(
 def lock_rows(lock_stats: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Lock statistics with contention rate and averages, most wait cycles first."""
     rows = []
+    if isinstance(lock_stats, str | bytes) or not isinstance(lock_stats, Sequence):
+        raise ValueError(f"expected a list of lock statistics, not {lock_stats!r:.60}")
     for i, stats in enumerate(lock_stats):
+        if not isinstance(stats, Mapping):
+            raise ValueError(f"lock statistics entry {i} is not a dict: {stats!r:.60}")
         missing = [k for k in LOCK_KEYS if k not in stats]
         if missing:
             raise ValueError(f"lock statistics entry {i} lacks {', '.join(missing)}")

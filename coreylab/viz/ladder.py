@@ -13,6 +13,7 @@ from bokeh.models import ColumnDataSource, HoverTool, LabelSet
 from bokeh.plotting import figure
 
 from ..experiments import Result
+from ..experiments.base import require_result
 from ..trace import source_words
 
 REACH = {  # source prefix -> (how far, colour): Okabe-Ito, safe for colour-blind readers
@@ -27,6 +28,7 @@ REACH = {  # source prefix -> (how far, colour): Okabe-Ito, safe for colour-blin
 
 def ladder_chart(result: Result, width: int = 720, height: int | None = None):
     """A bar chart of a latency-ladder Result's rows."""
+    require_result(result, "source", "cycles")  # a bad argument: ExperimentError, one line
     rows = result.rows
     sources = [r["source"] for r in rows]
     cycles = [r["cycles"] for r in rows]

@@ -4,10 +4,7 @@ trees share, and how many hard and soft page faults each core took.
 
 Two steps, kept apart (simulation, results and pictures stay apart):
 
-  page_table_snapshot(kernel)  after a run, walks every task's page tables in the simulated
-                               memory's values (a Python-side read: no simulated time, nothing
-                               changes) and returns plain data: dicts, lists, ints and strings,
-                               which serialize to JSON as they are.
+  page_table_snapshot(kernel)  after a run, the tables as plain data (`pagetable_snapshot.py`).
   page_table_view(snapshot)    draws a snapshot: a row of cores, then one row per table level
                                (PML4, PDPT, PD, PT), an edge from each table to the tables its
                                entries point to, and under it each core's faults.
@@ -19,16 +16,12 @@ ranges: a shared subtree, its incoming edges drawn thick). PT boxes say how many
 they hold: separate processes mapping one shared buffer each hold their own copy of every PTE,
 and each copy cost a soft fault.
 
-Invariants: every table in a snapshot is reachable from a root of some core; `cores` of a
-table is the set of cores whose root reaches it, `spaces` the set of roots.
-
-What it leaves out: the data pages themselves (counted, not drawn), the kernel's own mappings,
-TLB contents, table pages made but never installed (a race's loser gives its page back).
+What it leaves out: the data pages themselves (counted, not drawn), and what the snapshot leaves
+out (see `pagetable_snapshot.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from bokeh.layouts import column
@@ -44,10 +37,11 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from ..kernel.pagetables import ENTRY, FANOUT, LEVEL_NAMES, PRESENT, PT
+from ..kernel.pagetables import PT
 from . import style
+from .pagetable_snapshot import Snapshot, page_table_snapshot, snapshot_summary
 
-Snapshot = dict[str, Any]
+__all__ = ["page_table_snapshot", "page_table_view", "snapshot_summary"]
 
 # Who walks a table -> (legend words, fill, text colour, outline width). Okabe-Ito colours;
 # the words in each box say the same (colour is never the only cue).
@@ -60,138 +54,6 @@ LEVEL_ROWS = ("PML4", "PDPT", "PD", "PT")
 CORE_ROW = len(LEVEL_ROWS) + 1  # y of the row of cores; a level's row is at y = 4 - level
 EDGE_COLOR = "#9E9E9E"
 FAULT_COLORS = {"hard": "#0072B2", "soft": "#E69F00"}
-
-
-# -- the snapshot ---------------------------------------------------------------------------------
-def page_table_snapshot(kernel, title: str = "") -> Snapshot:
-    """Walk the page tables of every task of `kernel` (a LinuxKernel or CoreyKernel, after
-    its run) and return them as plain data (see the module's docstring)."""
-    memory = kernel.machine.memory
-    roots = _roots(kernel)
-    tables: dict[int, dict[str, Any]] = {}
-    leaves: set[int] = set()
-    for core, (space, root) in sorted(roots.items()):
-        _walk(memory, root, 0, None, core, space, tables, leaves)
-    faults = kernel.faults
-    cores = [
-        {
-            "core": core,
-            "space": space,
-            "root": root,
-            "hard": faults.hard.get(core, 0),
-            "soft": faults.soft.get(core, 0),
-        }
-        for core, (space, root) in sorted(roots.items())
-    ]
-    spaces: dict[str, dict[str, Any]] = {}
-    for c in cores:
-        spaces.setdefault(c["space"], {"name": c["space"], "root": c["root"], "cores": []})
-        spaces[c["space"]]["cores"].append(c["core"])
-    rows = sorted(tables.values(), key=lambda t: (t["level"], min(t["cores"]), t["page"]))
-    for t in rows:
-        t["cores"], t["spaces"] = sorted(t["cores"]), sorted(t["spaces"])
-        t["kind"] = _kind(t)
-    return {
-        "kernel": kernel.name,
-        "title": title,
-        "cores": cores,
-        "spaces": list(spaces.values()),
-        "tables": rows,
-        "ptes": sum(t["entries"] for t in rows if t["level"] == PT),
-        "pages": len(leaves),
-        "hard": faults.hard_total,
-        "soft": faults.soft_total,
-    }
-
-
-def _roots(kernel) -> dict[int, tuple[str, int]]:
-    """core -> (name of its address space, its PML4 page), for every task with one."""
-    out: dict[int, tuple[str, int]] = {}
-    ranges = getattr(kernel, "mem_objects", None)
-    for task in kernel.tasks:
-        if ranges is not None and task.root_range is not None:  # Corey: the pcore's root range
-            root = ranges[task.root_range]
-            out[task.core.id] = (root.name, root.table)
-        elif getattr(task, "mm", None) is not None:  # Linux: the task's mm
-            out[task.core.id] = (task.mm.name, task.mm.pgd)
-    return out
-
-
-def _walk(
-    memory,
-    table: int,
-    level: int,
-    parent: int | None,
-    core: int,
-    space: str,
-    tables: dict,
-    leaves: set,
-) -> None:
-    """Note `table` (at `level`) as reached by `core` through `space`, then its children."""
-    known = table in tables
-    t = tables.get(table)
-    if t is None:
-        label = memory.label_of(table // memory.params.line_size)
-        t = tables[table] = {
-            "page": table,
-            "level": level,
-            "level_name": LEVEL_NAMES[level],
-            "label": label,
-            "owner": label.rsplit(".", 1)[0] if "." in label else label,
-            "chip": memory.home_chip(table),
-            "entries": 0,
-            "parents": [],
-            "cores": set(),
-            "spaces": set(),
-        }
-    if parent is not None and parent not in t["parents"]:
-        t["parents"].append(parent)
-    t["cores"].add(core)
-    t["spaces"].add(space)
-    children = _present(memory.values, table)
-    if not known:
-        t["entries"] = len(children)
-    if level == PT:
-        leaves.update(children)
-        return
-    for child in children:
-        _walk(memory, child, level + 1, table, core, space, tables, leaves)
-
-
-def _present(values: Mapping[int, int], table: int) -> list[int]:
-    """The addresses the table's present entries point to, in entry order."""
-    found = []
-    for i in range(FANOUT):
-        entry = values.get(table + i * ENTRY, 0)
-        if entry & PRESENT:
-            found.append(entry - PRESENT)
-    return found
-
-
-def _kind(t: dict[str, Any]) -> str:
-    if len(t["spaces"]) > 1:
-        return "trees"
-    return "cores" if len(t["cores"]) > 1 else "private"
-
-
-def snapshot_summary(snap: Snapshot) -> str:
-    """One line: trees, table pages, what is shared, PTEs and pages, faults."""
-    tables = snap["tables"]
-    mounted = [t for t in tables if t["kind"] == "trees"]
-    by_cores = [t for t in tables if t["kind"] == "cores"]
-    n_spaces = len(snap["spaces"])
-    shared = (
-        f"{len(mounted)} shared by several trees"
-        if mounted
-        else f"{len(by_cores)} shared by the cores of one tree"
-        if by_cores
-        else "none shared"
-    )
-    return (
-        f"{len(snap['cores'])} cores in {n_spaces} tree{'s' * (n_spaces != 1)}: "
-        f"{len(tables)} page-table pages ({shared}); {snap['ptes']} PTEs map "
-        f"{snap['pages']} pages; faults: {snap['hard']} hard, {snap['soft']} soft"
-    )
 
 
 # -- the picture ----------------------------------------------------------------------------------
