@@ -15,6 +15,7 @@ BIG = lab.hardware("amd16", chips=8, cores_per_chip=8)
 SMALL_RUNS = {  # the shortest runs that still do each experiment's work
     "fd-dup-close": {"ops": 2, "warmup": 1},
     "shares": {"ops": 2, "warmup": 1},
+    "object-naming": {"ops": 2, "warmup": 1},
     "memclone": {"pages": 2},
     "mempass": {"pages": 4},
     "mapreduce": {"words": 256},

@@ -303,3 +303,46 @@ register(
         "does; a table per process, per FD share or per Corey share does not.",
     )
 )
+
+
+# -- 02: object naming (the talk's first Shares slide) -----------------------------------------
+NAMING_WHY = {
+    "global-table": "the one table's lock line, its size line and the slot lines core 0 last "
+    "wrote (and the one id counter) all come over to the second core",
+    "global-counter": "the only line both cores write is the one global id counter: it comes "
+    "over once, on the second core's first object, and stays",
+    "corey-percore": "each core's table and id counter are its own: nothing written by one "
+    "core is ever read by the other",
+}
+
+
+def _naming_solve(v: dict) -> int:
+    from ..experiments.naming import handoff
+
+    return handoff(v["design"], v["ops"], v["second"], checked_params("duo"))
+
+
+register(
+    Spec(
+        key="02.object-naming",
+        lesson="02_fd_table_and_shares",
+        draw=lambda rng: {
+            "design": rng.choice(sorted(NAMING_WHY)),
+            "ops": rng.randint(1, 6),
+            "second": rng.randint(1, 3),
+        },
+        ask=lambda v: (
+            f"object-naming's {v['design']} design on duo (two chips of two cores): core 0 "
+            f"makes, looks up and drops {v['ops']} object{'s' * (v['ops'] > 1)}, then core "
+            f"{v['second']} does the same, never at once. How many cache lines move from one "
+            f"core's cache to another's while core {v['second']} runs? Predict, then measure with "
+            f"handoff('{v['design']}', {v['ops']}, {v['second']})."
+        ),
+        solve=_naming_solve,
+        judge=within(0.0),
+        parse=parse_number,
+        explain=lambda v, a: f"{a}: {NAMING_WHY[v['design']]}.",
+        hint="Which lines does an object's birth, lookup and death write: the id counter, the "
+        "table's lock, size and slots, the object's own page? Which of them did core 0 write?",
+    )
+)

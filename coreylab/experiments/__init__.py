@@ -24,6 +24,7 @@ from .fd import FD_DUP_CLOSE
 from .ladder import LATENCY_LADDER
 from .mapreduce import MAPREDUCE
 from .memory import MEMCLONE, MEMPASS
+from .naming import OBJECT_NAMING
 from .network import TCP_CONNECTIONS, WEBSERVER
 from .shares import SHARES
 
@@ -33,6 +34,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         LATENCY_LADDER,
         FD_DUP_CLOSE,
         SHARES,
+        OBJECT_NAMING,
         MEMCLONE,
         MEMPASS,
         MAPREDUCE,

@@ -129,6 +129,23 @@ CLAIMS: tuple[Claim, ...] = (
         ),
     ),
     Claim(
+        "object-naming",
+        "A global table of kernel objects makes cores contend for shared data; Corey's "
+        "per-core tables and per-core id counters (core number in the top bits) do not.",
+        "talk, 'Object naming in an OS'; corey-notes, 'Corey mechanisms' (per-core ids)",
+        lambda r: (
+            f"{most(r, 'corey-percore')} cores vs 1: global table "
+            f"{_scaling(r, 'global-table'):.2f}x, per core {_scaling(r, 'corey-percore'):.1f}x;"
+            f" line transfers per op {value(r, 'global-table', 'line_transfers_per_op'):.1f} vs "
+            f"{value(r, 'corey-percore', 'line_transfers_per_op'):.1f}"
+        ),
+        lambda r: (
+            _scaling(r, "global-table") < 1
+            and _scaling(r, "corey-percore") >= 0.75 * most(r, "corey-percore")
+            and value(r, "corey-percore", "line_transfers_per_op") == 0
+        ),
+    ),
+    Claim(
         "memclone",
         "Threads (one mm_struct) pay more per page as cores are added; separate processes and "
         "Corey's private address ranges do not.",
@@ -232,6 +249,11 @@ CLAIMS: tuple[Claim, ...] = (
 def _corey_gain(r: Result) -> float:
     linux = min(value(r, v, "seconds", 16) for v in ("linux-threads", "linux-procs"))
     return linux / value(r, "corey", "seconds", 16) - 1
+
+
+def _scaling(r: Result, variant: str) -> float:
+    """Throughput on the most cores the variant ran, over its throughput on one."""
+    return ratio(r, variant, "ops_per_sec", most(r, variant), 1)
 
 
 def claims_of(experiment: str) -> tuple[Claim, ...]:

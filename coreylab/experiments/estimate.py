@@ -46,6 +46,7 @@ FOOTPRINTS: dict[str, Footprint] = {
     "latency-ladder": Footprint(None, 9 * MB, 0, 0.5, 0.0),
     "fd-dup-close": Footprint("ops", 4 * MB, 3_300, 0.5, 0.0055),
     "shares": Footprint("ops", 4 * MB, 1_700, 0.5, 0.0015),
+    "object-naming": Footprint("ops", 4 * MB, 17_000, 0.5, 0.015),
     "memclone": Footprint("pages", 4 * MB, 90_000, 0.5, 0.0055, pages=True),
     "mempass": Footprint("pages", 10 * MB, 10_000, 0.5, 0.0009, pages=True),
     "mapreduce": Footprint("words", 4 * MB, 600, 0.5, 0.0006),

@@ -80,7 +80,11 @@ def loop_point(loops_for, metrics, variant: str, cores: int, seed: int, hw: Hard
     return finish_point(machine, kernel, variant, cores, metrics(m, hw))
 
 
-def _metrics(m, hw: HardwareParams) -> dict:
+LOOP_METRICS = ("ops_per_sec", "cycles_per_op", "line_transfers_per_op")
+
+
+def loop_metrics(m, hw: HardwareParams) -> dict:
+    """The row of a loop experiment that counts its operations and the lines they move."""
     return {
         "ops_per_sec": round(m.ops_per_sec(hw), 1),
         "cycles_per_op": round(m.cycles_per_op(), 2),
@@ -89,14 +93,14 @@ def _metrics(m, hw: HardwareParams) -> dict:
 
 
 # point(variant, cores, seed, hw, trace, ops, warmup) -> Point
-point = partial(loop_point, loops_for, _metrics)
+point = partial(loop_point, loops_for, loop_metrics)
 
 
 FD_DUP_CLOSE = Experiment(
     name="fd-dup-close",
     summary="each core dups and closes its own fd: one shared table vs private tables",
     variants=tuple(VARIANTS),
-    metrics=("ops_per_sec", "cycles_per_op", "line_transfers_per_op"),
+    metrics=LOOP_METRICS,
     params=(OPS, WARMUP),
     point=point,
 )

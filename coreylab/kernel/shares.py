@@ -51,6 +51,7 @@ from .objects import WORD, Struct, capacity, per_core
 
 ID_CORE_SHIFT = 48  # object id = creating core << 48 | that core's counter
 ID_COUNT_MASK = (1 << ID_CORE_SHIFT) - 1  # an id's low bits: the creating core's counter
+GLOBAL_IDS = 1 << 62  # set in ids from the one global counter (`use_global_ids`): no core's id
 SHARE_SLOTS = 32  # entries in a share's map (16 lines), on machines of up to 16 cores
 ENTRY_WORDS = 4  # id, ptr, count, unused: two entries to a 64-byte line
 ID, PTR, COUNT = 0, 1, 2  # word offsets in an entry
@@ -117,6 +118,7 @@ class CoreyShares:
         self.kobjects: dict[int, KObject] = {}  # id -> object (the kernel's own index)
         self._kobj_at: dict[int, KObject] = {}  # address -> object
         self._kobj_ids = per_core(self.machine, "kobj_ids", ["next"])  # each core's id counter
+        self._global_ids: int | None = None  # the one id counter's address, if ids are global
         self._share_maps: dict[int, Struct] = {}  # task id -> its pcore structure (share map)
         self.pcore_shares = capacity(PCORE_SHARES, self.machine.params.cores)
 
@@ -300,14 +302,26 @@ class CoreyShares:
 
     def kobject_id(self, task: Task) -> int:
         """The next id the caller's core would give (its counter, read in no time)."""
+        if self._global_ids is not None:
+            return GLOBAL_IDS | self.machine.memory.values.get(self._global_ids, 0) + 1
         counter = self._kobj_ids[task.core_id]["next"]
         return task.core_id << ID_CORE_SHIFT | self.machine.memory.values.get(counter, 0) + 1
 
     def kobject_id_use(self, obj_id: int) -> None:
         """Use up the id `kobject_id` gave, once its object exists. The counter is the core's
         own line; its value moves on with no traffic to model."""
+        if obj_id & GLOBAL_IDS:
+            self.machine.memory.values[self._global_ids] = obj_id & ID_COUNT_MASK
+            return
         counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
         self.machine.memory.values[counter] = obj_id & ID_COUNT_MASK
+
+    def use_global_ids(self) -> None:
+        """From now on, draw every new object's id from one counter for the whole machine (a
+        word on chip 0 that whichever core makes an object bumps with an atomic), as a global
+        id allocator does (Linux's idr, `last_ino`), instead of from each core's own counter.
+        Corey never does this: it is the object-naming experiment's point of comparison."""
+        self._global_ids = Struct(self.machine, "kobj_ids.global", {"next": ["next"]})["next"]
 
     # -- the kernel interface (see kernel/__init__.py) ------------------------------------------
     def ref_new(self, task: Task, share: int | None = None) -> Op:
@@ -383,7 +397,10 @@ class CoreyShares:
         yield from core.fetch_add(obj.s["refcnt"], 1)
 
     def _kobj_next_id(self, core: Core) -> Op:
-        """A fresh id from this core's own counter: a load and a store of a private line."""
+        """A fresh id from this core's own counter: a load and a store of a private line (or,
+        with `use_global_ids`, an atomic on the one shared counter's line)."""
+        if self._global_ids is not None:
+            return GLOBAL_IDS | (yield from core.fetch_add(self._global_ids, 1)) + 1
         counter = self._kobj_ids[core.id]["next"]
         n = (yield from core.load(counter)) + 1
         yield from core.store(counter, n)
