@@ -4,7 +4,8 @@ For each experiment, every variant runs one point at two sizes (its size paramet
 default and at 4x) on 2 and 8 cores of amd16; tracemalloc gives each point's peak Python
 allocation and the clock its time (tracemalloc itself slows a run about 2x, so the times are
 an upper bound). A least-squares line through the largest variant's points, in units of
-size x cores, gives the bytes and seconds per unit and the fixed part; `estimate.FOOTPRINTS`
+size x cores (x a second parameter's default, for an experiment whose work grows with two),
+gives the bytes and seconds per unit and the fixed part; `estimate.FOOTPRINTS`
 holds those figures rounded up, so an estimate errs high.
 
 Run: python benchmarks/footprint.py [--experiment NAME ...]
@@ -43,7 +44,8 @@ def measure(name: str) -> tuple[float, float, float, float]:
                 worst_time = max(worst_time, time.perf_counter() - started)
                 worst_peak = max(worst_peak, tracemalloc.get_traced_memory()[1])
                 tracemalloc.stop()
-            units.append((params.get(size, 0)) * cores)
+            also = FOOTPRINTS[name].also  # a second parameter, at its default
+            units.append(params.get(size, 0) * cores * (exp.param(also).default if also else 1))
             peaks.append(worst_peak)
             times.append(worst_time)
     if len(set(units)) < 2:

@@ -18,6 +18,7 @@ SMALL_RUNS = {  # the shortest runs that still do each experiment's work
     "object-naming": {"ops": 2, "warmup": 1},
     "memclone": {"pages": 2},
     "mempass": {"pages": 4},
+    "tlb-shootdown": {"ops": 1, "warmup": 0, "pages": 1},
     "mapreduce": {"words": 256},
     "tcp-connections": {"conns": 2, "warmup": 1},
     "webserver": {"requests": 2, "warmup": 1},

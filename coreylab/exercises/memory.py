@@ -256,3 +256,57 @@ register(
         "cores=[...], params={'pages': ...}) and divide the cycles_per_page columns.",
     )
 )
+
+
+# -- 04: TLB shootdowns ------------------------------------------------------------------------
+SHOOTDOWN_VARIANTS = ("linux-threads", "linux-threads", "linux-procs", "corey-private-range",
+                      "corey-shared-range", "corey-shared-range", "corey-shared-range")  # fmt: skip
+
+
+def _shootdown_draw(rng: random.Random) -> dict:
+    v = {"variant": rng.choice(SHOOTDOWN_VARIANTS), "cores": rng.choice([2, 4, 8, 16])}
+    if v["variant"] == "corey-shared-range":
+        v["sharers"] = rng.choice([2, 3, 4, 5, 8])
+    return v
+
+
+def _shootdown_solve(v: dict) -> float:
+    from ..experiments import run
+
+    params = {"ops": 1, "warmup": 0, "pages": 1, "sharers": v.get("sharers", 1)}
+    result = run("tlb-shootdown", variants=[v["variant"]], cores=[v["cores"]],
+                 hw=checked_params("amd16"), params=params)  # fmt: skip
+    return result.rows[0]["ipis_per_unmap"]
+
+
+def _shootdown_ask(v: dict) -> str:
+    ranges = (
+        f", each range mounted by {v['sharers']} consecutive cores (the last by those left)"
+        if "sharers" in v
+        else ""
+    )
+    return (
+        f"tlb-shootdown's {v['variant']} variant on {v['cores']} cores of amd16{ranges}: every "
+        "core maps, touches and unmaps its own memory. How many other cores does one unmap "
+        "interrupt, on average over all the cores' unmaps?"
+    )
+
+
+register(
+    Spec(
+        key="04.shootdown-ipis",
+        lesson="04_address_ranges",
+        draw=_shootdown_draw,
+        ask=_shootdown_ask,
+        solve=_shootdown_solve,
+        judge=within(0.01),
+        parse=parse_number,
+        explain=lambda v, a: (
+            f"{a:g}: an unmap interrupts every other core that may cache the translations. "
+            "Linux threads: every core that ran the mm; a process or a private range: none; a "
+            "shared range: the other cores that mount it."
+        ),
+        hint="Who could hold a translation of this memory in its TLB? Linux knows only which "
+        "cores ran the address space; Corey knows which cores mount the range.",
+    )
+)

@@ -27,6 +27,7 @@ from .memory import MEMCLONE, MEMPASS
 from .naming import OBJECT_NAMING
 from .network import TCP_CONNECTIONS, WEBSERVER
 from .shares import SHARES
+from .tlb import TLB_SHOOTDOWN
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -37,6 +38,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         OBJECT_NAMING,
         MEMCLONE,
         MEMPASS,
+        TLB_SHOOTDOWN,
         MAPREDUCE,
         TCP_CONNECTIONS,
         WEBSERVER,

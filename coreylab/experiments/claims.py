@@ -182,6 +182,41 @@ CLAIMS: tuple[Claim, ...] = (
         ),
     ),
     Claim(
+        "tlb-shootdown",
+        "munmap in a shared address space interrupts every core that ran it; unmapping in an "
+        "address range interrupts only the cores that mount that range.",
+        "paper, address ranges (corey-notes: 'Corey mechanisms'); Linux 2.6.27 flush_tlb_others",
+        lambda r: (
+            f"{most(r, 'linux-threads')} cores, cores interrupted per unmap: threads "
+            f"{value(r, 'linux-threads', 'ipis_per_unmap'):g}, shared range "
+            f"{value(r, 'corey-shared-range', 'ipis_per_unmap'):g} "
+            f"({r.params['sharers']} cores mount each), private range "
+            f"{value(r, 'corey-private-range', 'ipis_per_unmap'):g}"
+        ),
+        lambda r: (
+            value(r, "linux-threads", "ipis_per_unmap") == most(r, "linux-threads") - 1
+            and value(r, "corey-shared-range", "ipis_per_unmap")
+            == min(r.params["sharers"], most(r, "corey-shared-range")) - 1
+            and value(r, "corey-private-range", "ipis_per_unmap") == 0
+        ),
+    ),
+    Claim(
+        "tlb-shootdown",
+        "So an unmap costs threads more with every core added, and a range's users only as "
+        "many interrupts as it has users.",
+        "follows from the claim above; the cost of one interrupt is an estimate (ipi_cycles)",
+        lambda r: (
+            f"cycles per unmap, {most(r, 'linux-threads')} cores vs 1: threads "
+            f"{_unmap_growth(r, 'linux-threads'):.0f}x, shared range "
+            f"{_unmap_growth(r, 'corey-shared-range'):.0f}x, private range "
+            f"{_unmap_growth(r, 'corey-private-range'):.1f}x"
+        ),
+        lambda r: (
+            _unmap_growth(r, "linux-threads") > 2 * _unmap_growth(r, "corey-shared-range")
+            and _unmap_growth(r, "corey-private-range") < 1.5
+        ),
+    ),
+    Claim(
         "mapreduce",
         "On Linux a shared address space (threads) is faster than private ones (processes): "
         "fewer soft page faults.",
@@ -254,6 +289,10 @@ def _corey_gain(r: Result) -> float:
 def _scaling(r: Result, variant: str) -> float:
     """Throughput on the most cores the variant ran, over its throughput on one."""
     return ratio(r, variant, "ops_per_sec", most(r, variant), 1)
+
+
+def _unmap_growth(r: Result, variant: str) -> float:
+    return ratio(r, variant, "cycles_per_unmap", most(r, variant), 1)
 
 
 def claims_of(experiment: str) -> tuple[Claim, ...]:

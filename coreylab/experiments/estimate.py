@@ -31,7 +31,8 @@ ENV = "COREYLAB_MAX_MEMORY"
 
 @dataclass(frozen=True)
 class Footprint:
-    """One point's cost: `base` plus `per_unit` x (its `size` parameter x its cores)."""
+    """One point's cost: `base` plus `per_unit` x (its `size` parameter x its cores, and x its
+    `also` parameter if it has one)."""
 
     size: str | None  # the parameter a point's work grows with (None: fixed work)
     base_bytes: int
@@ -39,6 +40,7 @@ class Footprint:
     base_seconds: float
     seconds_per_unit: float
     pages: bool = False  # the size counts pages: bytes grow with page_size / 4 KB too
+    also: str | None = None  # a second parameter the work grows with (units: size x also)
 
 
 # Measured by benchmarks/footprint.py on amd16 (Python 3.11), rounded up: see its docstring.
@@ -49,6 +51,7 @@ FOOTPRINTS: dict[str, Footprint] = {
     "object-naming": Footprint("ops", 4 * MB, 17_000, 0.5, 0.015),
     "memclone": Footprint("pages", 4 * MB, 90_000, 0.5, 0.0055, pages=True),
     "mempass": Footprint("pages", 10 * MB, 10_000, 0.5, 0.0009, pages=True),
+    "tlb-shootdown": Footprint("ops", 5 * MB, 13_000, 0.5, 0.013, also="pages"),
     "mapreduce": Footprint("words", 4 * MB, 600, 0.5, 0.0006),
     "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.5, 0.042),
     "webserver": Footprint("requests", 4 * MB, 12_500, 0.5, 0.020),
@@ -76,7 +79,7 @@ def machine_bytes(hw: HardwareParams) -> int:
 
 def point(exp: Experiment, values: dict[str, Any], cores: int, hw: HardwareParams) -> Estimate:
     f = FOOTPRINTS.get(exp.name, DEFAULT)
-    units = values[f.size] * cores if f.size else 0
+    units = values[f.size] * cores * (values[f.also] if f.also else 1) if f.size else 0
     per_unit = f.bytes_per_unit * (max(1, hw.page_size // 4096) if f.pages else 1)
     return Estimate(f.base_bytes + per_unit * units + machine_bytes(hw),
                     f.base_seconds + f.seconds_per_unit * units)  # fmt: skip
