@@ -69,7 +69,7 @@ def test_same_seed_same_rows_and_a_trace_on_request():
 
 
 def test_per_op_metrics_do_not_depend_on_the_number_of_ops():
-    short = run("fd-dup-close", cores=[1, 4], params={"ops": 4}).rows
+    short = run("fd-dup-close", cores=[1, 4], params={"ops": 8}).rows
     long = run("fd-dup-close", cores=[1, 4], params={"ops": 24}).rows
     for few, many in zip(short, long, strict=True):
         for metric in ("cycles_per_op", "line_transfers_per_op"):
