@@ -234,6 +234,34 @@ def test_reads_of_one_line_overlap_one_occupancy_apart(run_programs, occupancy, 
     assert m.states(m.line_of(x)) == {0: "O", 1: "S", 2: "S", 3: "S"}
 
 
+@pytest.mark.parametrize(
+    "protocol, transfers, sources",
+    [
+        ("MSI", 1, ["dram-local", "dram-local", "upgrade", "same-chip-cache"]),
+        ("MESI", 2, ["dram-local", "same-chip-cache", "upgrade", "same-chip-cache"]),
+        ("MOESI", 2, ["dram-local", "same-chip-cache", "upgrade", "same-chip-cache"]),
+    ],
+)
+def test_coherence_misses_mean_the_same_under_every_protocol(protocol, transfers, sources):
+    """tiny: core 0 reads x, core 1 reads x, core 1 writes x, core 0 reads x again. Only the
+    last is a coherence miss: core 0 held x until core 1's write took it. Line transfers
+    (data from another core's cache) differ: core 1's read finds core 0's clean copy, which
+    MSI's cache does not supply (S; the L3 is a victim cache and holds only evicted lines, so
+    the data comes from DRAM), while MESI's and MOESI's do (core 0 holds it E, which
+    supplies); the last read is supplied by core 1's M copy under all three."""
+    m = machine(protocol=protocol)
+    x = m.memory.alloc(64, label="x")
+    do(m, 0, ("load", x))
+    do(m, 1, ("load", x))
+    do(m, 1, ("store", x, 1))
+    do(m, 0, ("load", x))
+    assert [r.source for r in m.trace.records if r.kind != "evict"] == sources
+    counters = m.counters()
+    assert counters.total("transfers") == transfers
+    assert counters.coherence_misses() == 1
+    assert [c.coherence_misses for c in counters.cores] == [1, 0]
+
+
 def test_dram_bandwidth_is_shared_per_chip():
     """Two cores miss to two different lines of chip 0's DRAM at once: the controller moves one
     line per 12 cycles, so the second waits 12."""

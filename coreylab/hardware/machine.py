@@ -255,6 +255,9 @@ class Machine:
             entry.owner = core
         if before is I:
             holders[me] = core
+            if line in core.taken:  # another's write took this core's copy: a coherence miss
+                core.taken.discard(line)
+                core.stats.coherence_misses += 1
             victim = core.fill(line, after)
             if victim is not None:
                 self._evict(core, victim, now)
@@ -423,7 +426,13 @@ class Machine:
             s = core.stats
             cores.append(
                 CoreStats(
-                    core.id, core.l1_hits, core.l2_hits, dict(s.misses), s.spin_polls, core.local
+                    core.id,
+                    core.l1_hits,
+                    core.l2_hits,
+                    dict(s.misses),
+                    s.spin_polls,
+                    core.local,
+                    s.coherence_misses,
                 )
             )
         lines = {
