@@ -262,6 +262,44 @@ def test_coherence_misses_mean_the_same_under_every_protocol(protocol, transfers
     assert [c.coherence_misses for c in counters.cores] == [1, 0]
 
 
+def test_streaming_stores_zero_lines_at_the_controllers_rate_and_fetch_nothing(run_programs):
+    """tiny: core 1 writes 5 at a (a DRAM miss at 0: it holds the line M from 200). At 1,000
+    core 0 zeroes the two lines at a with streaming stores. Line a: the home is free, the
+    controller too, so the line goes to it at once and moves in 12 cycles: core 0 is at 1,012.
+    It fetches nothing: core 1's M copy is invalidated (reaching it a lookahead later, at
+    1,121) and not written back (the whole line is overwritten). Line a + 64: nobody holds
+    it, the controller is free at 1,012: done at 1,024. Two DRAM writes, one read (core 1's
+    miss). At 2,000 core 1 loads a: its copy was taken by another core's write (a coherence
+    miss), no cache or L3 holds it, so DRAM: 200 cycles, and it reads 0."""
+    m = machine()
+    a = m.memory.alloc(128, label="page")
+
+    def writer(core):
+        yield from core.store(a, 5)
+
+    def zeroer(core):
+        yield from core.compute(1000)
+        yield from core.stream_zero(a, 128)
+        return core.local
+
+    assert run_programs(m, {1: writer, 0: zeroer}) == {1: None, 0: 1024}
+    streams = [r for r in m.trace.records if r.kind == "stream"]
+    assert [(r.t_start, r.t_end, r.core, r.source, r.invalidated) for r in streams] == [
+        (1000, 1012, 0, "dram-write", (1,)),
+        (1012, 1024, 0, "dram-write", ()),
+    ]
+    assert m.states(m.line_of(a)) == {} and m.line_of(a) not in m.cores[0].l2
+    assert (m.memory.reads[0], m.memory.writes[0]) == (1, 2)
+
+    def reader(core):
+        yield from core.compute(2000 - core.local)
+        return (yield from core.load(a))
+
+    assert run_programs(m, {1: reader}) == {1: 0}
+    assert m.trace.records[-1].source == "dram-local" and m.cores[1].local == 2200
+    assert [c.coherence_misses for c in m.counters().cores] == [0, 1]
+
+
 def test_dram_bandwidth_is_shared_per_chip():
     """Two cores miss to two different lines of chip 0's DRAM at once: the controller moves one
     line per 12 cycles, so the second waits 12."""

@@ -277,6 +277,29 @@ class Core:
         self._poll_until(lines[0], start, min(woken.values()))
         self._refresh()
 
+    def stream_zero(self, addr: int, size: int) -> Op:
+        """Zero `size` bytes from `addr` (whole lines) with streaming stores, as a kernel's
+        clear_page of 2008 could (`movnti`, or `rep stos` fast strings): no line is read for
+        ownership or kept in the caches; each goes to its home's memory controller
+        (`Machine.stream_line`). Each line is issued, as a miss is, once no other agent can
+        act before it."""
+        mask = self.machine.params.line_size - 1
+        if addr & mask or size & mask or size <= 0:
+            raise ValueError(f"stream_zero takes whole lines, not {size} bytes at {addr:#x}")
+        env, stream = self.env, self.machine.stream_line
+        line, end = addr >> self._shift, (addr + size) >> self._shift
+        while line < end:
+            if self.local >= self.grace_ends:
+                self._let_go()
+                continue
+            if self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
+                self._refresh()
+                continue
+            self.local = stream(self, line)
+            line += 1
+        yield from self.sync()
+
     # -- the paths behind the operations ---------------------------------------------------------
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
         """A locked read-modify-write: the line must be held M (silently from M or E, else by

@@ -364,6 +364,57 @@ class Machine:
         if victim is not None:
             self.entries[victim].l3.discard(chip)
 
+    # -- streaming stores -----------------------------------------------------------------------
+    def stream_line(self, core: Core, line: int) -> int:
+        """A streaming (non-temporal) store of a whole line by `core` at its clock: no read for
+        ownership. Every cached copy is invalidated, this core's too (a non-temporal store
+        keeps nothing in the caches), and the L3s forget the line; like any write it reaches
+        the other holders a lookahead after it is issued (or when the home takes it), and
+        after every copy still on its way. Nothing is fetched: the line goes to its home
+        chip's memory controller, and the core waits only until the controller has moved it
+        (its write-combining buffer), so zeroing runs at the chip's DRAM bandwidth. The words
+        read 0 from when it lands. Returns the core's clock after it."""
+        now, me = core.local, core.id
+        if line in core.grace:
+            core.regain(line)
+        entry = self.entries.get(line) or self._new_entry(line)
+        start = entry.busy_until if entry.busy_until > now else now
+        lands = max(now + self._lookahead, start, entry.arrived + 1)
+        holders, entry.holders, entry.owner = entry.holders, {}, None
+        before = core.state.pop(line, I)
+        if me in holders:  # this core's own copy leaves its caches now
+            del holders[me]
+            core._leave(line)
+        for other in holders.values():
+            other.lose(line, lands)
+            if entry.watchers:
+                self._wake(entry, other, lands)
+        if entry.l3:
+            self._drop_l3_copies(entry, line)
+        entry.busy_until = start + self._occupancy
+        in_flight = holders or entry.arrived > now
+        entry.arrived = entry.written = lands
+        done = start + self.memory.stream_line(line // self._lines_per_chip, start)
+        stats = entry.stats
+        stats.invalidations += len(holders)
+        base = line << self._shift
+        if in_flight:  # others may still read the old words until it lands
+            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: self._clear(base))
+        else:
+            self._clear(base)
+        if self.trace.enabled:
+            rec = LineEvent(now, done, me, "stream", line, stats.label, "dram-write",
+                            line // self._lines_per_chip, before.name, "I",
+                            tuple(sorted(holders)), start - now)  # fmt: skip
+            self.trace.append(rec)
+        return done
+
+    def _clear(self, base: int) -> None:
+        """The words of the line at `base` read 0 (the functional memory's default)."""
+        values = self.memory.values
+        for addr in range(base, base + self.params.line_size):
+            values.pop(addr, None)
+
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
         """A device writes words into memory: each line's cached copies are invalidated (cores
