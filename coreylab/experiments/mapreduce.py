@@ -3,7 +3,7 @@ neither "all" nor "nothing".
 
 What it measures: input of random 3-letter words (A-Z: 17,576 keys), `words` per core, already
 in memory (untimed set-up: core 0 faults it in). Every core runs a map task, then, after a
-barrier in memory, a reduce task (programs in `workloads_memory.py`):
+barrier in memory, a reduce task (programs in `workloads/memory.py`):
   map     allocates its output area (mmap / a MAP_SHARED object / a segment in a range of its
           own), reads its slice of the input and appends an (word, position) entry per word;
           entries go in arrival order, so each output page holds entries of every partition.
@@ -28,7 +28,8 @@ import random
 from dataclasses import dataclass, field
 
 from ..hardware import HardwareParams
-from ..workloads_memory import (
+from ..workloads.harness import run_program
+from ..workloads.memory import (
     ENTRY,
     INPUT_VA,
     WORD_BYTES,
@@ -37,11 +38,9 @@ from ..workloads_memory import (
     mapreduce_program,
     mempass_setup,
     output_va,
-    run_now,
     touch_pages,
 )
-from .base import Experiment, Param, Point, new_machine
-from .memory import _point
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 KEYS = 26**3  # distinct 3-letter words
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores
@@ -98,7 +97,7 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
     if variant == "corey":  # each map task's own share, given to every reducer (untimed)
         job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(cores)}
-    run_now(kernel, tasks[0], touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
+    run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total
     transfers_before = sum(s.transfers for s in machine.lines.values())
@@ -122,7 +121,7 @@ def mapreduce_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
 ) -> Point:
     metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
-    return _point(machine, kernel, variant, cores, metrics)
+    return finish_point(machine, kernel, variant, cores, metrics)
 
 
 MAPREDUCE = Experiment(

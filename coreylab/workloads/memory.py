@@ -22,30 +22,23 @@ Left out: what the application does with the memory besides the one word per pag
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
-from .hardware import Machine
-from .hardware.core import Core
-from .kernel import CoreyKernel, LinuxKernel, Task
+from ..hardware import Machine
+from ..hardware.core import Core
+from ..kernel import CoreyKernel, LinuxKernel, Task
+from .harness import run_program
+from .placement import Placement, pcores, processes, threads
 
 REGION_VA = 1 << 32  # Corey: where a core mounts its region's range (a 1 GB slot)
 Op = Generator[Any, Any, Any]
 
 
 def make_tasks(variant: str, machine: Machine, cores: int):
-    """The kernel and one task per core for a variant: `linux-threads` (one process, a thread
-    per core), `linux-procs` (a process per core), `corey...` (a pcore per core)."""
-    if variant.startswith("corey"):
-        kernel = CoreyKernel(machine)
-        return kernel, [kernel.create_pcore(c) for c in range(cores)]
-    kernel = LinuxKernel(machine)
-    if variant == "linux-threads":
-        first = kernel.create_process(0)
-        return kernel, [first] + [kernel.create_thread(first, c) for c in range(1, cores)]
-    if variant == "linux-procs":
-        return kernel, [kernel.create_process(c) for c in range(cores)]
-    raise ValueError(f"unknown variant {variant!r}")
+    """The kernel and one task per core for a variant (see `DESIGNS`)."""
+    return design(variant).placement(machine, cores)
 
 
 def touch_pages(kernel, task: Task, addr: int, pages: int) -> Op:
@@ -82,47 +75,35 @@ def memclone_corey(core: Core, kernel: CoreyKernel, task: Task, pages: int, out:
     out[core.id] = core.local - start
 
 
-def memclone_program(variant: str):
-    return memclone_corey if variant.startswith("corey") else memclone_linux
-
-
 # -- mempass ------------------------------------------------------------------------------------
-def run_now(kernel, task: Task, body: Op) -> Any:
-    """Run one call on the task's core to its end (untimed set-up); return its value."""
-    box = []
-
-    def program(core):
-        box.append((yield from body))
-
-    kernel.machine.spawn(task.core.id, program)
-    kernel.machine.run()
-    return box[0]
-
-
 def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
                   va: int = REGION_VA) -> dict[int, Any]:  # fmt: skip
     """Untimed: map one buffer of `pages` pages for every task (Corey: mounted at `va`);
     return each task's address of it."""
-    size = pages * kernel.params.page_size
-    addrs: dict[int, Any] = {}
+    return design(variant).buffer(kernel, tasks, pages, va)
 
-    def run(task, body):
-        addrs[task.id] = run_now(kernel, task, body)
 
-    if variant == "linux-threads":
-        run(tasks[0], kernel.mmap(tasks[0], size))
-        return {t.id: addrs[tasks[0].id] for t in tasks}
-    if variant == "linux-procs":
-        run(tasks[0], kernel.shmem_create(tasks[0], size))
-        obj = addrs[tasks[0].id]
-        for t in tasks:
-            run(t, kernel.mmap(t, size, shared=obj))
-        return addrs
+def buffer_in_one_mm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Threads: one anonymous mapping in the mm they all share."""
+    first = tasks[0]
+    addr = run_program(first.core, kernel.mmap(first, pages * kernel.params.page_size))
+    return {t.id: addr for t in tasks}
+
+
+def buffer_shm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Processes: a MAP_SHARED object, made by the first and mapped by each."""
+    size, first = pages * kernel.params.page_size, tasks[0]
+    obj = run_program(first.core, kernel.shmem_create(first, size))
+    return {t.id: run_program(t.core, kernel.mmap(t, size, shared=obj)) for t in tasks}
+
+
+def buffer_range(kernel: CoreyKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Pcores: a segment in a range, named in a share every pcore holds, mounted at `va` in
+    every pcore's root range."""
     share = corey_shared_share(kernel, tasks)
-    run(tasks[0], _corey_buffer(kernel, tasks[0], pages, share))
-    ar = addrs[tasks[0].id]
+    ar = run_program(tasks[0].core, _corey_buffer(kernel, tasks[0], pages, share))
     for t in tasks:
-        run(t, kernel.ar_set_ar(t, kernel.root_range(t), va, (share, ar)))
+        run_program(t.core, kernel.ar_set_ar(t, kernel.root_range(t), va, (share, ar)))
     return {t.id: va for t in tasks}
 
 
@@ -130,10 +111,10 @@ def corey_shared_share(kernel: CoreyKernel, tasks: list[Task], owner: int = 0) -
     """Untimed: a share made by pcore `owner` and given to every other one, through which they
     all name the objects it puts there (Corey's pfork passes shares the same way)."""
     maker = tasks[owner]
-    share = run_now(kernel, maker, kernel.share_alloc(maker))
+    share = run_program(maker.core, kernel.share_alloc(maker))
     for t in tasks:
         if t is not maker:
-            run_now(kernel, maker, kernel.share_grant(maker, t, share))
+            run_program(maker.core, kernel.share_grant(maker, t, share))
     return share
 
 
@@ -153,6 +134,30 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
     yield from touch_pages(kernel, task, addr, pages)
     out[core.id] = core.local - start
     yield from core.store(baton, turn + 1)
+
+
+# -- the designs, by variant --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """What a memory variant is: who runs where, how a core allocates and fills its region
+    (memclone), how every task comes to map one buffer (mempass, mapreduce's input)."""
+
+    placement: Placement
+    memclone: Callable[..., Op]
+    buffer: Callable[[Any, list[Task], int, int], dict]
+
+
+LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm)
+LINUX_PROCS = Design(processes, memclone_linux, buffer_shm)
+COREY = Design(pcores, memclone_corey, buffer_range)
+DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
+           "corey": COREY}  # fmt: skip
+
+
+def design(variant: str) -> Design:
+    if variant not in DESIGNS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return DESIGNS[variant]
 
 
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
