@@ -388,17 +388,10 @@ class Machine:
         entry = self.entries.get(line) or self._new_entry(line)
         start = entry.busy_until if entry.busy_until > now else now
         lands = max(now + self._lookahead, start, entry.arrived + 1)
-        holders, entry.holders, entry.owner = entry.holders, {}, None
         before = core.state.pop(line, I)
-        if me in holders:  # this core's own copy leaves its caches now
-            del holders[me]
+        if entry.holders.pop(me, None) is not None:  # its own copy leaves its caches now
             core._leave(line)
-        for other in holders.values():
-            other.lose(line, lands)
-            if entry.watchers:
-                self._wake(entry, other, lands)
-        if entry.l3:
-            self._drop_l3_copies(entry, line)
+        holders = self._take_copies(entry, line, lands)
         entry.busy_until = start + self._occupancy
         in_flight = holders or entry.arrived > now
         entry.arrived = entry.written = lands
@@ -417,6 +410,19 @@ class Machine:
             self.trace.append(rec)
         return done
 
+    def _take_copies(self, entry: Entry, line: int, lands: int) -> dict[int, Core]:
+        """A write of the whole line by a device or a streaming store: every cached copy is
+        invalidated (its core keeps it until `lands`, and a core spinning on it wakes), and
+        the L3s forget the line. Returns the cores that held it."""
+        holders, entry.holders, entry.owner = entry.holders, {}, None
+        for core in holders.values():
+            core.lose(line, lands)
+            if entry.watchers:
+                self._wake(entry, core, lands)
+        if entry.l3:
+            self._drop_l3_copies(entry, line)
+        return holders
+
     def _clear(self, base: int) -> None:
         """The words of the line at `base` read 0 (the functional memory's default)."""
         values = self.memory.values
@@ -433,13 +439,7 @@ class Machine:
         lands = now + self._lookahead
         for line in sorted({addr >> self._shift for addr in writes}):
             entry = self.entries.get(line) or self._new_entry(line)
-            holders, entry.holders, entry.owner = entry.holders, {}, None
-            for core in holders.values():
-                core.lose(line, lands)
-                if entry.watchers:
-                    self._wake(entry, core, lands)
-            if entry.l3:
-                self._drop_l3_copies(entry, line)
+            holders = self._take_copies(entry, line, lands)
             entry.busy_until = max(entry.busy_until, lands)
             entry.arrived = entry.written = max(entry.arrived, lands)
             self.memory.write_line(line // self._lines_per_chip, now)
