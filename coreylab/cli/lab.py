@@ -20,10 +20,24 @@ def add(sub) -> None:
         metavar="NOTEBOOK",
         help="lecturer mode: serve the lessons (or one) as Voila dashboards, code hidden",
     )
+    lab.add_argument(
+        "--present",
+        nargs="?",
+        const="",
+        metavar="NOTEBOOK",
+        help="presentation: as --voila, but no exercise answer is ever shown",
+    )
     lab.set_defaults(func=command)
 
 
+# What --present's Voila kernels run with: predictions and runs show; reveal() shows nothing.
+PRESENT_ENV = {"COREYLAB_PRESENT": "1", "COREYLAB_GRADED": "1"}
+
+
 def command(args: argparse.Namespace) -> int:
+    if args.present is not None:  # Voila's kernels inherit this environment
+        os.environ.update(PRESENT_ENV)
+        args.voila = args.present
     notebooks = Path(__file__).resolve().parent.parent.parent / "notebooks"
     if not notebooks.is_dir():
         raise CliError(f"no notebooks folder at {notebooks}: run from a checkout of coreylab")
