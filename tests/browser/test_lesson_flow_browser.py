@@ -9,13 +9,24 @@ tour (00), the quickest to run; the screenshot is test-artifacts/flow-00_tour.pn
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
 from test_notebooks_browser import (  # noqa: F401  fixtures and markers, shared
     ARTIFACTS,
+    NOTEBOOKS,
     browser,
+    free_port,
     lab,
     pytestmark,
     run_all,
+    serve,
 )
+
+from coreylab.cli.lab import PRESENT_ENV
 
 LESSON = "00_tour.ipynb"
 
@@ -69,3 +80,33 @@ def test_predict_then_see_and_check_then_reveal(lab, browser):  # noqa: F811
         page.screenshot(path=str(ARTIFACTS / "flow-00_tour.png"), full_page=True)
     finally:
         page.close()
+
+
+@pytest.mark.skipif(shutil.which("voila") is None and not (Path(sys.executable).parent / "voila")
+                    .exists(), reason="voila is not installed")  # fmt: skip
+def test_presentation_shows_predictions_but_no_answer(browser, tmp_path, monkeypatch):  # noqa: F811
+    for name, value in PRESENT_ENV.items():  # what `coreylab lab --present` hands its kernels
+        monkeypatch.setenv(name, value)
+    tour = next(nb for nb in NOTEBOOKS if nb.name == LESSON)
+    shutil.copy(tour, tmp_path)
+    port = free_port()
+    argv = [sys.executable, "-m", "voila", LESSON, "--no-browser", f"--port={port}",
+            "--Voila.ip=127.0.0.1"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    assert os.environ["COREYLAB_PRESENT"] == "1"  # serve() passes os.environ on
+    with serve(argv, url, tmp_path):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(url, timeout=180_000)
+            page.wait_for_selector("canvas", timeout=180_000)
+            page.wait_for_selector("text=Predict (00.counter-moves)", timeout=60_000)
+            page.wait_for_timeout(2000)
+            text = page.inner_text("body")
+            assert "Predict (00.cache-or-dram)" in text
+            assert "Exercise 00.remote-load" in text  # the question shows
+            for hidden in ("The answer:", "with .check(...) above", "replace None", "No answer yet",
+                           "No student id", "No prediction was locked in"):  # fmt: skip
+                assert hidden not in text, hidden
+            page.screenshot(path=str(ARTIFACTS / "present-00_tour.png"), full_page=True)
+        finally:
+            page.close()
