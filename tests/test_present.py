@@ -12,7 +12,7 @@ import coreylab as lab
 from coreylab.cli import main
 from coreylab.exercises.engine import NO_ANSWER
 
-FLAGS = ("COREYLAB_PRESENT", "COREYLAB_GRADED", "COREYLAB_COURSE")
+FLAGS = ("COREYLAB_PRESENT", "COREYLAB_GRADED", "COREYLAB_COURSE", "JUPYTER_TOKEN")
 
 
 class Launched(BaseException):  # main() reports an Exception; this must pass through
