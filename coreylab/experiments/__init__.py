@@ -91,6 +91,8 @@ def run(
     outcomes = pool.map_points(_run_point, args, executor, jobs, progress, label=name)
     result = Result(name, {"seed": seed, "hardware": hw.name, **values}, [])
     for point in outcomes:
+        if not point.rows:  # a variant with no such point (corey-dedicated on one core)
+            continue
         result.rows.extend(point.rows)
         result.counters.append(point.counters)
         result.traces.append(point.trace)
