@@ -19,6 +19,8 @@ Metrics, over the timed phase only (after a warm-up; see `workloads.measure`):
   ops_per_sec            create+lookup+drop operations per simulated second, all cores together
   cycles_per_op          cycles one operation takes on one core (mean over cores)
   line_transfers_per_op  lines that moved from one core's cache to another's, per operation
+  coherence_misses_per_op  misses on a line another core's write took away, per operation
+                         (`fd-dup-close`'s metrics, the same loop harness)
 
 What comes out and why: with one table, its lock line, size line and slots move between cores
 on every operation and the lock serializes the writers; a global counter alone costs one line
