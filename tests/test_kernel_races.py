@@ -7,7 +7,15 @@ id counters), and no lock stays held."""
 from __future__ import annotations
 
 import pytest
-from kernel_walk import after, corey_map, corey_state, corey_walk, held_locks, run_at_once
+from kernel_walk import (
+    after,
+    corey_map,
+    corey_state,
+    corey_walk,
+    held_locks,
+    run_at_once,
+    table_pages,
+)
 
 from coreylab.hardware import HardwareParams, Machine
 from coreylab.kernel import CoreyKernel, Errno, KernelError, LinuxKernel
@@ -198,3 +206,23 @@ def test_a_pcore_of_another_kernel_is_einval(name):
         assert isinstance(error, KernelError), error
         assert error.errno == Errno.EINVAL and "not a task of this kernel" in str(error)
         assert corey_state(k) == before
+
+
+# -- 6. (found by test_kernel_concurrent.py) two first faults under one missing table -------------
+def test_two_first_faults_at_once_leave_no_table_page_behind():
+    """Two threads of a Linux process touch two pages of one fresh mapping at once: both find
+    the page-table pages missing, both make them, one installs them; the other's go back to
+    the pool. Both kernels fill tables with the same code (`descend`), Corey too. (Before:
+    the loser's table pages stayed in use, reachable from nowhere.)"""
+    for offset in OFFSETS:
+        m = Machine(HardwareParams.preset("tiny"))
+        k = LinuxKernel(m)
+        p = k.create_process(0)
+        t = k.create_thread(p, 1)
+        ps = m.params.page_size
+        addr = run_call(p, k.mmap, 2 * ps)
+        run_at_once(m, {0: after(0, k.touch, p, addr), 1: after(offset, k.touch, t, addr + ps)})
+        assert run_call(p, k.touch, addr + ps, False) == 1 and run_call(t, k.touch, addr, False)
+        reachable: set[int] = set()
+        table_pages(m.memory.values, p.mm.pgd, 0, reachable)
+        assert len(reachable) == k.pages.in_use == 1 + 3 + 2  # PML4, PDPT/PD/PT, two pages
