@@ -33,11 +33,10 @@ from ..workloads.memory import (
     ENTRY,
     INPUT_VA,
     WORD_BYTES,
-    corey_shared_share,
+    design,
     make_tasks,
     mapreduce_program,
     mempass_setup,
-    output_va,
     touch_pages,
 )
 from .base import Experiment, Param, Point, finish_point, new_machine
@@ -78,11 +77,7 @@ class Job:
 
     def output_addr(self, out: dict, r: int, m: int) -> int:
         """Where task r sees map task m's output."""
-        if self.variant == "linux-threads":
-            return out["addr", m]
-        if self.variant == "linux-procs":
-            return out["addr", r, m]
-        return output_va(m)
+        return design(self.variant).outputs.addr(out, r, m)
 
 
 def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
@@ -95,8 +90,7 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     job = Job(variant, cores, [[rng.randrange(KEYS) for _ in range(words)] for _ in tasks])
     input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
-    if variant == "corey":  # each map task's own share, given to every reducer (untimed)
-        job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(cores)}
+    design(variant).outputs.setup(kernel, tasks, job)  # Corey: each map task's share (untimed)
     run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total

@@ -136,30 +136,6 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
     yield from core.store(baton, turn + 1)
 
 
-# -- the designs, by variant --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Design:
-    """What a memory variant is: who runs where, how a core allocates and fills its region
-    (memclone), how every task comes to map one buffer (mempass, mapreduce's input)."""
-
-    placement: Placement
-    memclone: Callable[..., Op]
-    buffer: Callable[[Any, list[Task], int, int], dict]
-
-
-LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm)
-LINUX_PROCS = Design(processes, memclone_linux, buffer_shm)
-COREY = Design(pcores, memclone_corey, buffer_range)
-DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
-           "corey": COREY}  # fmt: skip
-
-
-def design(variant: str) -> Design:
-    if variant not in DESIGNS:
-        raise ValueError(f"unknown variant {variant!r}")
-    return DESIGNS[variant]
-
-
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
 # map:    read my slice of the input (one load per line of text), parse each word, and append
 #         an entry (word, position) to my output area, allocated by me at the start of the map.
@@ -185,19 +161,9 @@ def output_bytes(job, m: int, page_size: int) -> int:
 
 def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     """Allocate the output area, read the input slice, write one entry per word."""
-    m, page_size = task.id, kernel.params.page_size
-    size = output_bytes(job, m, page_size)
-    if job.variant == "linux-threads":
-        out["addr", m] = yield from kernel.mmap(task, size)
-    elif job.variant == "linux-procs":
-        obj = out["obj", m] = yield from kernel.shmem_create(task, size)
-        out["addr", m, m] = yield from kernel.mmap(task, size, shared=obj)
-    else:  # in this map task's own share, which every reducer was given: they name it there
-        share = job.shares[m]
-        seg = yield from kernel.segment_alloc(task, size // page_size, share=share)
-        ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
-        yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
-        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
+    m = task.id
+    size = output_bytes(job, m, kernel.params.page_size)
+    yield from design(job.variant).outputs.make(kernel, task, job, out, m, size)
     base = job.output_addr(out, m, m)
     first = job.first_word(m)
     for i, key in enumerate(job.keys[m]):
@@ -209,16 +175,10 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
 
 def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     """Reach every map task's output (map it in), read my partition's entries."""
-    r = task.id
+    r, outputs = task.id, design(job.variant).outputs
     for m in range(job.cores):
-        if m == r:
-            continue
-        if job.variant == "linux-procs":
-            size = output_bytes(job, m, kernel.params.page_size)
-            out["addr", r, m] = yield from kernel.mmap(task, size, shared=out["obj", m])
-        elif job.variant.startswith("corey"):
-            root = kernel.root_range(task)
-            yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
+        if m != r:
+            yield from outputs.reach(kernel, task, job, out, m)
     for m in range(job.cores):
         base, first = job.output_addr(out, r, m), job.first_word(m)
         for i in job.partition[m][r]:
@@ -226,6 +186,62 @@ def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
             if value != job.entry(job.keys[m][i], first + i):
                 raise RuntimeError(f"reduce {r} read {value:#x} for entry {i} of map {m}")
             yield from core.compute(job.costs.reduce_entry_cycles)
+
+
+# Where map task m's output lives and how reducer r reaches it, per design. `out` holds what
+# the map tasks made: ("addr", m) or ("addr", r, m) an address, ("obj", m) a shared object,
+# ("ar", m) a range.
+class OneMmOutputs:
+    """Threads: each map task maps its output in the one mm; every reducer sees it there."""
+
+    def setup(self, kernel, tasks: list[Task], job) -> None:
+        pass
+
+    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
+        out["addr", m] = yield from kernel.mmap(task, size)
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        yield from ()
+
+    def addr(self, out: dict, r: int, m: int) -> int:
+        return out["addr", m]
+
+
+class ShmOutputs(OneMmOutputs):
+    """Processes: each map task's output is a MAP_SHARED object every reducer maps."""
+
+    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
+        obj = out["obj", m] = yield from kernel.shmem_create(task, size)
+        out["addr", m, m] = yield from kernel.mmap(task, size, shared=obj)
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        size = output_bytes(job, m, kernel.params.page_size)
+        out["addr", task.id, m] = yield from kernel.mmap(task, size, shared=out["obj", m])
+
+    def addr(self, out: dict, r: int, m: int) -> int:
+        return out["addr", r, m]
+
+
+class RangeOutputs(OneMmOutputs):
+    """Pcores: each map task's output is a segment in a range of its own, named in the map
+    task's own share (given to every reducer before the run), mounted at `output_va(m)`."""
+
+    def setup(self, kernel, tasks: list[Task], job) -> None:
+        job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(job.cores)}
+
+    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
+        share = job.shares[m]
+        seg = yield from kernel.segment_alloc(task, size // kernel.params.page_size, share=share)
+        ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
+        yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
+        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        root = kernel.root_range(task)
+        yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
+
+    def addr(self, out: dict, r: int, m: int) -> int:
+        return output_va(m)
 
 
 def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: dict) -> Op:
@@ -236,3 +252,29 @@ def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: di
     yield from core.spin_until(barrier, lambda v: v == job.cores)
     yield from reduce_task(core, kernel, task, job, out)
     out["end", task.id] = core.local
+
+
+# -- the designs, by variant --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """What a memory variant is: who runs where, how a core allocates and fills its region
+    (memclone), how every task comes to map one buffer (mempass, mapreduce's input), where
+    map outputs live and how reducers reach them (mapreduce)."""
+
+    placement: Placement
+    memclone: Callable[..., Op]
+    buffer: Callable[[Any, list[Task], int, int], dict]
+    outputs: OneMmOutputs
+
+
+LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm, OneMmOutputs())
+LINUX_PROCS = Design(processes, memclone_linux, buffer_shm, ShmOutputs())
+COREY = Design(pcores, memclone_corey, buffer_range, RangeOutputs())
+DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
+           "corey": COREY}  # fmt: skip
+
+
+def design(variant: str) -> Design:
+    if variant not in DESIGNS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return DESIGNS[variant]
