@@ -29,6 +29,8 @@ from .hardware import Machine
 from .hardware.core import Core
 from .kernel import CoreyKernel, LinuxKernel, Task
 
+KEYS = 26**3  # distinct 3-letter words (mapreduce)
+
 REGION_VA = 1 << 32  # Corey: where a core mounts its region's range (a 1 GB slot)
 Op = Generator[Any, Any, Any]
 
@@ -101,8 +103,8 @@ def run_now(kernel, task: Task, body: Op) -> Any:
 
 def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
                   va: int = REGION_VA) -> dict[int, Any]:  # fmt: skip
-    """Untimed: map one buffer of `pages` pages for every task (Corey: mounted at `va`);
-    return each task's address of it."""
+    """Untimed: map one buffer of `pages` pages for every task at `va` (Linux: mmap's hint;
+    Corey: mounted there); return each task's address of it."""
     size = pages * kernel.params.page_size
     addrs: dict[int, Any] = {}
 
@@ -110,13 +112,13 @@ def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
         addrs[task.id] = run_now(kernel, task, body)
 
     if variant == "linux-threads":
-        run(tasks[0], kernel.mmap(tasks[0], size))
+        run(tasks[0], kernel.mmap(tasks[0], size, addr=va))
         return {t.id: addrs[tasks[0].id] for t in tasks}
     if variant == "linux-procs":
         run(tasks[0], kernel.shmem_create(tasks[0], size))
         obj = addrs[tasks[0].id]
         for t in tasks:
-            run(t, kernel.mmap(t, size, shared=obj))
+            run(t, kernel.mmap(t, size, shared=obj, addr=va))
         return addrs
     share = corey_shared_share(kernel, tasks)
     run(tasks[0], _corey_buffer(kernel, tasks[0], pages, share))
@@ -157,70 +159,98 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
 
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
 # map:    read my slice of the input (one load per line of text), parse each word, and append
-#         an entry (word, position) to my output area, allocated by me at the start of the map.
-#         Entries go in arrival order (malloc-like), so every page holds entries of every
-#         reduce partition.
-# reduce: for every map task's output, read the entries of my partition (word % cores).
+#         an entry (word, position) to the block of its reduce partition (word % cores) in my
+#         intermediate heap: Metis keeps a row of per-partition buckets per map task. A full
+#         block (a page) gets a fresh page from the heap's top; when the heap is used up,
+#         malloc grows it (Linux: brk, `heap_chunk_pages` at a time; Corey: the task's segment
+#         is mapped whole and its pages are made on first use).
+# reduce: for every map task's heap, read the blocks of my partition.
 # A barrier in memory separates the phases. Input: 4 bytes a word, already in memory.
-INPUT_VA = 511 << 30  # Corey: where the input's range is mounted in every root (the last
-# 1 GB slot of the first 512 GB: map outputs take the slots from 1 GB up, one per map task)
+# A record is `record_words` entries written as one store (the scale model: see
+# experiments/mapreduce.py); the other entries of a record hit the same line in L1.
+INPUT_VA = 511 << 30  # where the input is mapped (Linux: a hint) or mounted (Corey): the last
+# 1 GB slot of the first 512 GB; each map task's heap takes a slot from 1 GB up
 ENTRY = 8  # bytes of an intermediate entry: word id and position packed in one word
 WORD_BYTES = 4  # a 3-letter word and its separator in the input text
 
 
 def output_va(m: int) -> int:
-    """Corey: where map task m's output range is mounted (a 1 GB slot each)."""
+    """Where map task m's heap lives, in every variant (a 1 GB slot each, as glibc keeps each
+    thread's arena apart)."""
     return (1 + m) << 30
 
 
-def output_bytes(job, m: int, page_size: int) -> int:
-    """The size of map task m's output area: its entries, in whole pages."""
-    return -(-len(job.keys[m]) * ENTRY // page_size) * page_size
-
-
 def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
-    """Allocate the output area, read the input slice, write one entry per word."""
-    m, page_size = task.id, kernel.params.page_size
-    size = output_bytes(job, m, page_size)
+    """Set up the heap, then stream the input slice: one record per `record_words` words."""
+    m, ps, hw = task.id, kernel.params.page_size, kernel.params
+    base, chunk = output_va(m), job.costs.heap_chunk_pages
+    start = core.local
     if job.variant == "linux-threads":
-        out["addr", m] = yield from kernel.mmap(task, size)
+        at = yield from kernel.mmap(task, chunk * ps, addr=base)
     elif job.variant == "linux-procs":
-        obj = out["obj", m] = yield from kernel.shmem_create(task, size)
-        out["addr", m, m] = yield from kernel.mmap(task, size, shared=obj)
+        obj = out["obj", m] = yield from kernel.shmem_create(task, job.heap_pages(ps) * ps)
+        at = yield from kernel.mmap(task, chunk * ps, shared=obj, addr=base)
     else:  # in this map task's own share, which every reducer was given: they name it there
         share = job.shares[m]
-        seg = yield from kernel.segment_alloc(task, size // page_size, share=share)
+        seg = yield from kernel.segment_alloc(task, job.heap_pages(ps), share=share)
         ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
         yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
-        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
-    base = job.output_addr(out, m, m)
-    first = job.first_word(m)
-    for i, key in enumerate(job.keys[m]):
-        if (first + i) * WORD_BYTES % 64 == 0:  # a new line of input text
-            yield from kernel.touch(task, job.input_addr[m] + (first + i) * WORD_BYTES, False)
-        yield from core.compute(job.costs.map_word_cycles)
-        yield from kernel.touch(task, base + i * ENTRY, True, job.entry(key, first + i))
+        yield from kernel.ar_set_ar(task, kernel.root_range(task), base, (share, ar))
+        chunk, at = job.heap_pages(ps), base
+    if at != base:
+        raise RuntimeError(f"map {m}'s heap went to {at:#x}, not {base:#x}")
+    vm, mapped, top = core.local - start, chunk, 0
+    rng, k = job.rng(m), job.record_words
+    per_page, size = job.records_per_page(ps), k * ENTRY
+    blocks, counts = job.blocks[m], job.records[m]
+    work = k * job.costs.map_word_cycles + (k - 1) * hw.l1_latency
+    first = m * job.words
+    for i in range(job.words // k):
+        position = (first + i * k) * WORD_BYTES
+        if position % hw.line_size == 0:  # a new line of input text
+            yield from kernel.touch(task, job.input_addr[m] + position, False)
+        p = rng.randrange(KEYS) % job.cores
+        n = counts[p]
+        if n % per_page == 0:  # the partition's block is full: a fresh page off the top
+            if top == mapped:
+                start = core.local
+                yield from kernel.brk(task, base, chunk * ps)
+                vm, mapped = vm + core.local - start, mapped + chunk
+            blocks[p].append(top)
+            top += 1
+        counts[p] = n + 1
+        yield from core.compute(work)
+        addr = base + blocks[p][-1] * ps + n % per_page * size
+        yield from kernel.touch(task, addr, True, job.value(m, p, n))
+    out["vm", m] = vm
 
 
 def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
-    """Reach every map task's output (map it in), read my partition's entries."""
-    r = task.id
+    """Reach every map task's heap (map it in), read my partition's blocks."""
+    r, ps, hw = task.id, kernel.params.page_size, kernel.params
+    start = core.local
     for m in range(job.cores):
         if m == r:
             continue
         if job.variant == "linux-procs":
-            size = output_bytes(job, m, kernel.params.page_size)
-            out["addr", r, m] = yield from kernel.mmap(task, size, shared=out["obj", m])
+            size = job.heap_pages(ps) * ps
+            yield from kernel.mmap(task, size, shared=out["obj", m], addr=output_va(m))
         elif job.variant.startswith("corey"):
             root = kernel.root_range(task)
             yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
+    out["vm", r] += core.local - start
+    k, per_page = job.record_words, job.records_per_page(ps)
+    work = k * job.costs.reduce_entry_cycles + (k - 1) * hw.l1_latency
     for m in range(job.cores):
-        base, first = job.output_addr(out, r, m), job.first_word(m)
-        for i in job.partition[m][r]:
-            value = yield from kernel.touch(task, base + i * ENTRY, False)
-            if value != job.entry(job.keys[m][i], first + i):
-                raise RuntimeError(f"reduce {r} read {value:#x} for entry {i} of map {m}")
-            yield from core.compute(job.costs.reduce_entry_cycles)
+        base, total = output_va(m), job.records[m][r]
+        for n in range(total):
+            page = job.blocks[m][r][n // per_page]
+            value = yield from kernel.touch(
+                task, base + page * ps + n % per_page * k * ENTRY, False
+            )
+            if value != job.value(m, r, n):
+                raise RuntimeError(f"reduce {r} read {value:#x} for record {n} of map {m}")
+            yield from core.compute(work)
 
 
 def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: dict) -> Op:

@@ -97,18 +97,27 @@ class LinuxMemory(MmOps, VirtualMemory):
         yield from self._zero_slots(task.core, obj)
         return obj
 
-    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0):
+    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0,
+             addr: int | None = None):  # fmt: skip
         """Map `length` bytes, anonymous or of a MAP_SHARED object from byte `offset`; return
-        the address. Takes mmap_sem for writing."""
+        the address: `addr` if that much is free there (mmap's hint), else the lowest hole.
+        Takes mmap_sem for writing."""
         mm, core = self._mm(task), task.core
         npages = self._check_length(length)
         if shared is not None:
             self._check_object(shared, offset, npages)
+        if addr is not None:
+            self._check_addr(addr, self._page_size)
         struct = self._vma_struct(core.chip)
         yield from self.enter(task)
         yield from self._ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
-        start = mm.hole(length)
+        free = (
+            addr is not None
+            and addr + length <= TASK_SIZE
+            and not mm.overlapping(addr, addr + length)
+        )
+        start = addr if free else mm.hole(length)
         if start is None:
             self._vma_pool[core.chip].append(struct)
             yield from mm.mmap_sem.up_write(core)
@@ -119,6 +128,40 @@ class LinuxMemory(MmOps, VirtualMemory):
         yield from core.compute(self.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
         return start
+
+    def brk(self, task: Task, addr: int, length: int) -> Op:
+        """Grow the mapping that starts at `addr` by `length` bytes at its end, as sys_brk
+        grows the heap (do_brk merges the pages into the heap's VMA) and glibc's grow_heap a
+        thread's arena (mprotect over its reservation): mmap_sem for writing, find the VMA,
+        move its end, account total_vm. ENOMEM if something is mapped in the way."""
+        mm, core = self._mm(task), task.core
+        npages = self._check_length(length)
+        vma = mm.find(self._check_addr(addr, self._page_size))
+        if vma is None or vma.start != addr:
+            raise KernelError(Errno.EINVAL, f"no mapping starts at {addr:#x} in {mm.name}")
+        self._check_room(mm, vma, length)
+        yield from self.enter(task)
+        yield from self._ran(core, mm)
+        yield from mm.mmap_sem.down_write(core)
+        try:  # again under the semaphore: another thread may have mapped there meanwhile
+            end = self._check_room(mm, vma, length)
+        except KernelError:
+            yield from mm.mmap_sem.up_write(core)
+            raise
+        yield from self._find_vma(core, mm, addr)
+        vma.end = end
+        yield from core.store(vma.struct["vm_end"], end)
+        yield from self._add(core, mm.struct["total_vm"], npages)
+        yield from core.compute(self.mparams.map_work_cycles)
+        yield from mm.mmap_sem.up_write(core)
+
+    def _check_room(self, mm: MM, vma: VMA, length: int) -> int:
+        """brk's check: nothing mapped in [end, end + length), the object has the pages."""
+        end = vma.end + length
+        beyond = vma.obj is not None and vma.index(end, self._page_size) > vma.obj.npages
+        if end > TASK_SIZE or mm.overlapping(vma.end, end) or beyond:
+            raise KernelError(Errno.ENOMEM, f"no room to grow {vma.start:#x} by {length} bytes")
+        return end
 
     def munmap(self, task: Task, addr: int, length: int) -> Op:
         """Unmap [addr, addr + length), which must be mapped: split or trim VMAs, clear the
