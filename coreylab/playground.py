@@ -9,32 +9,49 @@ numbers come from the run.
 from __future__ import annotations
 
 from .hardware import HardwareParams, Machine
+from .workloads.harness import run_program
+
+MAX_ROUNDS = 100_000  # a lesson's loop: seconds of simulation at most
 
 
 def _machine(hw: HardwareParams | None) -> Machine:
-    return Machine(hw or HardwareParams.preset("amd16"))
+    return Machine(hw or HardwareParams.preset("amd16"))  # a bad hw: ParamError
+
+
+def _whole(name: str, value: object, low: int, high: int) -> int:
+    """A whole-number argument within [low, high], or a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r:.40}")
+    return value
+
+
+def _steps(ops: object, cores: int) -> list[tuple[int, str]]:
+    """`ops` checked: a list of (core, "load" or "store") on this machine's cores."""
+    if isinstance(ops, str | bytes) or not isinstance(ops, list | tuple) or not ops:
+        raise ValueError(f"ops must be a list of (core, 'load' or 'store'), not {ops!r:.40}")
+    for step in ops:
+        if not isinstance(step, tuple | list) or len(step) != 2 or step[1] not in ("load", "store"):
+            raise ValueError(f"each step is (core, 'load' or 'store'), not {step!r:.40}")
+        _whole("a step's core", step[0], 0, cores - 1)
+    return [tuple(step) for step in ops]
 
 
 def run_ops(hw: HardwareParams | None, ops: list[tuple[int, str]]) -> tuple[Machine, int]:
     """Loads and stores of one line `x` by the given cores, one after another, in order.
     Returns the machine and x's line number."""
     m = _machine(hw)
+    ops = _steps(ops, m.params.cores)
     x = m.memory.alloc(m.params.line_size, chip=0, label="x")
     for core_id, op in ops:
-
-        def program(core, op=op):
-            if op == "load":
-                yield from core.load(x)
-            else:
-                yield from core.store(x, core.id)
-
-        m.spawn(core_id, program)
-        m.run()
+        core = m.cores[core_id]
+        run_program(core, core.load(x) if op == "load" else core.store(x, core.id))
     return m, m.line_of(x)
 
 
 def parse_ops(text: str, cores: int = 2) -> list[tuple[int, str]]:
     """'0w 1r 0w' -> [(0, "store"), (1, "load"), (0, "store")]; a clear ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"steps are text such as '0w 1r 0w', not {text!r:.40}")
     ops = []
     for word in text.replace(",", " ").split():
         core, kind = word[:-1], word[-1:].lower()
@@ -54,19 +71,13 @@ def coherence_walk(ops: list[tuple[int, str]], hw: HardwareParams | None = None)
     where the data came from and every core's state for the line."""
     rows = []
     m = _machine(hw)
+    ops = _steps(ops, m.params.cores)
     x = m.memory.alloc(m.params.line_size, chip=0, label="x")
     line = m.line_of(x)
     for step, (core_id, op) in enumerate(ops, 1):
-
-        def program(core, op=op, step=step):
-            if op == "load":
-                yield from core.load(x)
-            else:
-                yield from core.store(x, step)
-
-        before = max(m.cores[core_id].local, m.env.now)
-        m.spawn(core_id, program)
-        m.run()
+        core = m.cores[core_id]
+        before = max(core.local, m.env.now)
+        run_program(core, core.load(x) if op == "load" else core.store(x, step))
         held = m.states(line)
         recs = [r for r in m.trace.records if r.t_start >= before and r.kind != "evict"]
         rows.append(
@@ -99,6 +110,8 @@ def pass_the_counter(cores: int = 4, rounds: int = 3, hw: HardwareParams | None 
     """`cores` cores each atomically increment one shared counter `rounds` times, all at once:
     the counter's line travels from cache to cache."""
     m = _machine(hw)
+    _whole("cores", cores, 1, m.params.cores)
+    _whole("rounds", rounds, 0, MAX_ROUNDS)
     x = m.memory.alloc(m.params.line_size, chip=0, label="counter")
 
     def program(core):
@@ -118,6 +131,8 @@ def private_counters(
     """Each core increments its own counter (load, add, store) `rounds` times. Padded, each
     counter has a line of its own; packed, they share lines: false sharing."""
     m = _machine(hw)
+    _whole("cores", cores, 1, m.params.cores)
+    _whole("rounds", rounds, 0, MAX_ROUNDS)
     stride = m.params.line_size if padded else 8
     base = m.memory.alloc(stride * cores, chip=0)
     for c in range(cores):
@@ -153,12 +168,19 @@ def measure(
     """
     from .experiments import Result
 
-    hw = hw or HardwareParams.preset("amd16")
+    hw = _machine(hw).params
+    _whole("ops", ops, 1, MAX_ROUNDS)
+    if not isinstance(designs, dict) or not all(
+        isinstance(d, tuple | list) and len(d) == 2 and all(map(callable, d))
+        for d in designs.values()
+    ):
+        raise ValueError("designs maps a name to (setup, work), two functions")
+    if isinstance(cores, str | bytes) or not isinstance(cores, list | tuple | range):
+        raise ValueError(f"cores must be a list of core counts, not {cores!r:.40}")
     rows = []
     for name, (setup, work) in designs.items():
         for n in cores:
-            if not 1 <= n <= hw.cores:
-                raise ValueError(f"core counts must be between 1 and {hw.cores}, not {n}")
+            _whole("core counts", n, 1, hw.cores)
             m = Machine(hw)
             state = setup(m, n)
 

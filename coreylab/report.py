@@ -7,7 +7,8 @@ its largest core count (as /proc/lock_stat would show them). BokehJS is inlined,
 opens offline and needs no server and no kernel.
 
 The experiments run through `experiments.run` exactly as `coreylab run` runs them, in parallel
-over `jobs` processes; a progress bar shows on a terminal.
+over `jobs` processes; progress shows on stderr (a bar on a terminal, a line every few seconds
+elsewhere) unless `progress` is False.
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ def build(
     preset: str = "amd16",
     jobs: int = 1,
     progress: bool = False,
+    max_memory: int | None = None,
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string. Every experiment's run is estimated and checked
+    against `max_memory` before the first one starts."""
     exps = [experiments.get(n) for n in (names or list(experiments.EXPERIMENTS))]
     started = time.perf_counter()
+    for exp in exps:  # refuse before anything runs, not after the first experiments
+        experiments.check(exp.name, seed=seed, preset=preset, jobs=jobs, max_memory=max_memory)
     sections = []
     for exp in exps:
-        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs, progress=progress)
+        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs,
+                                 progress=progress, max_memory=max_memory)  # fmt: skip
         sections.append(_section(exp, result))
     took = time.perf_counter() - started
     head = Div(

@@ -20,9 +20,10 @@ class LineEvent(NamedTuple):
     """One coherence transaction on one line, as a core saw it.
 
     kind: what the core did: "load", "store", "atomic", or "evict" (a victim left its caches).
-    source: where the data came from: "l3", "same-chip-cache", "other-chip-cache-1hop", ...,
-      "dram-local", "dram-remote"; "upgrade" when no data moved (only other copies were
-      invalidated); "writeback" or "drop" for an eviction.
+    source: where the data came from: "l3" (the requester's chip's), "same-chip-cache",
+      "other-chip-cache-1hop", ..., "remote-l3-1hop", ..., "dram-local", "dram-remote";
+      "upgrade" when no data moved (only other copies were invalidated); "writeback" or
+      "drop" for an eviction; "device" for a DMA write. `source_words` says each in words.
     supplier: the core whose cache supplied the line, or the chip of the L3 or DRAM; -1 if none.
     queued: cycles the request waited for earlier transfers of the same line (contention).
     probed: (core, state before, state after) of every other core the request probed.
@@ -43,6 +44,39 @@ class LineEvent(NamedTuple):
     queued: int
     probed: tuple[tuple[int, str, str], ...] = ()
     offset: int = 0
+
+
+# Every source in words, for captions and axes; "-Nhop" sources are worded by their distance.
+# fmt: off
+SOURCE_WORDS = {
+    "l1":               "its own L1",
+    "l2":               "its own L2",
+    "l3":               "its chip's L3",
+    "same-chip-cache":  "a cache on the same chip",
+    "other-chip-cache": "a cache {hops} away",
+    "remote-l3":        "an L3 {hops} away",
+    "dram-local":       "DRAM on its own chip",
+    "dram-remote":      "DRAM on another chip",
+    "upgrade":          "no data moved (an upgrade: other copies invalidated)",
+    "writeback":        "dirty data written back",
+    "drop":             "a clean copy dropped",
+    "device":           "a device's write",
+}
+# fmt: on
+
+
+def source_words(source: str) -> str:
+    """A source in words: "remote-l3-2hop" -> "an L3 2 hops away" (unknown ones as they are)."""
+    base, _, hops = source.rpartition("-")
+    if base in SOURCE_WORDS and hops.endswith("hop") and hops[:-3].isdigit():
+        n = int(hops[:-3])
+        return SOURCE_WORDS[base].format(hops=f"{n} hop{'s' * (n != 1)}")
+    return SOURCE_WORDS.get(source, source)
+
+
+def is_cache_source(source: str) -> bool:
+    """True when the data came from another core's cache (a transfer, in perf c2c's words)."""
+    return "cache" in source
 
 
 class Trace:
@@ -66,9 +100,6 @@ class Trace:
     def __iter__(self):
         return iter(self.records)
 
-    def for_lines(self, lines: set[int]) -> list[LineEvent]:
-        return [r for r in self.records if r.line in lines]
-
     def columns(self) -> dict[str, list]:
         """The records as columns (what a Bokeh ColumnDataSource or a DataFrame takes)."""
         return {name: [getattr(r, name) for r in self.records] for name in LineEvent._fields}
@@ -81,7 +112,7 @@ class LineStats:
     label: str = ""
     transfers: int = 0  # data arrived in a core's cache from another core's cache
     invalidations: int = 0  # copies in other cores' caches invalidated by a write
-    hitm: int = 0  # transfers whose supplier held the line dirty (M or O)
+    hitm: int = 0  # transfers whose supplier held the line dirty (M or O: `Protocol.dirty`)
     fills: int = 0  # data arrived from L3 or DRAM
     cores: set[int] = field(default_factory=set)  # cores that took a transaction on it
 

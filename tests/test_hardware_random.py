@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from coreylab.hardware import Machine, State
 
-M, O, E, S, I = State.M, State.O, State.E, State.S, State.I  # noqa: E741
-OWNERS = (M, O, E)
+M, O, E, F, S, I = State.M, State.O, State.E, State.F, State.S, State.I  # noqa: E741
+PROTOCOLS = ["MSI", "MESI", "MOESI", "MESIF"]
 # How the access log names each operation.
 LOG_KIND = dict(load="load", store="store", fetch_add="atomic", swap="atomic", cas="atomic")
 
@@ -39,7 +39,8 @@ LOG_KIND = dict(load="load", store="store", fetch_add="atomic", swap="atomic", c
 def check_invariants(m: Machine, seen: set[State] | None = None) -> None:
     """The machine's structure is coherent right now (see the docstring of `machine.py`):
     single writer (a line held M or E by one core is held by no other core), at most one dirty
-    copy (M or O), the directory (`m.holders`, `m.owner`) agrees with the cores' state maps,
+    copy (M or O), at most one copy that supplies data (M, O, E or F), the directory
+    (`m.holders`, `m.owner`: the core holding it M, O or E) agrees with the cores' state maps,
     no L3 holds a line some core holds M or E, and each core's L1 is inside its L2 which is
     exactly its state map and its leaving copies (`Core.grace`). `seen` collects the states
     met, for coverage checks."""
@@ -73,7 +74,9 @@ def check_invariants(m: Machine, seen: set[State] | None = None) -> None:
             assert not any(line in l3 for l3 in m.l3), f"line {line} {letters} is also in an L3"
         dirty = [c for c, s in states.items() if s in (M, O)]
         assert len(dirty) <= 1, f"line {line} dirty in two cores: {letters}"
-        owners = [c for c, s in states.items() if s in OWNERS]
+        suppliers = [c for c, s in states.items() if s in (M, O, E, F)]
+        assert len(suppliers) <= 1, f"line {line} has two copies that supply: {letters}"
+        owners = [c for c, s in states.items() if s in (M, O, E)]
         assert len(owners) <= 1, f"line {line} has two owners: {letters}"
         if owners:
             assert m.owner.get(line) is m.cores[owners[0]], (
@@ -263,7 +266,7 @@ def random_ops(rng: random.Random, n: int, slots: int, core_id: int) -> list[Op]
 MACHINES = [("tiny", 2), ("duo", 4), ("small", 8)]
 
 
-@pytest.mark.parametrize("protocol", ["MSI", "MESI", "MOESI"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("preset,cores", MACHINES)
 @pytest.mark.parametrize("seed", range(4))
 def test_random_accesses_keep_coherence_and_order(make_machine, preset, cores, protocol, seed):
@@ -286,11 +289,14 @@ def test_random_accesses_keep_coherence_and_order(make_machine, preset, cores, p
     assert any(r.kind == "spin" for r in records), "no core ever waited for the lock"
     assert "l3" in sources and "upgrade" in sources, sources
     assert m.counters().total("transfers") > 0
-    expected = {"MSI": {M, S}, "MESI": {M, E, S}, "MOESI": {M, O, E, S}}[protocol]
+    expected = {"MSI": {M, S}, "MESI": {M, E, S}, "MOESI": {M, O, E, S}, "MESIF": {M, E, F, S}}
+    expected = expected[protocol]
     assert checker.seen == expected, f"states met: {sorted(s.name for s in checker.seen)}"
+    if protocol == "MESIF":  # the clean F copy supplied a reader and handed F on
+        assert any((c, "F", "S") in r.probed for r in records for c in range(cores))
 
 
-@pytest.mark.parametrize("protocol", ["MSI", "MOESI"])
+@pytest.mark.parametrize("protocol", ["MSI", "MOESI", "MESIF"])
 @pytest.mark.parametrize("preset", ["duo", "small"])
 def test_concurrent_fetch_adds_match_an_independent_sum(make_machine, preset, protocol):
     """Only fetch_adds, of random positive deltas, from every core on a few words, with random
@@ -339,7 +345,7 @@ bursts = st.tuples(ops_strategy, st.sampled_from([1, 1, 1, 4, 16]))
 @st.composite
 def machines_and_programs(draw):
     preset, cores = draw(st.sampled_from(MACHINES))
-    protocol = draw(st.sampled_from(["MSI", "MESI", "MOESI"]))
+    protocol = draw(st.sampled_from(PROTOCOLS))
     programs = draw(
         st.dictionaries(
             st.integers(0, cores - 1),

@@ -78,16 +78,16 @@ def test_fresh_pages_threads_vs_processes_by_hand(threads):
     so each of the 8 faults moves each line once: 8 transfers of each. Processes: 0."""
     k, a, b = linux_pair(threads)
     addr = {t.id: call(k, t, k.mmap(t, 4 * PAGE)) for t in (a, b)}
-    sem_before = transfers(k, a.mm.struct, "mmap_sem")
-    rss_before = transfers(k, a.mm.struct, "counters")
+    sem_before = transfers(k, a.mm.s, "mmap_sem")
+    rss_before = transfers(k, a.mm.s, "counters")
     for i in range(4):
         for t in (a, b):
             call(k, t, k.touch(t, addr[t.id] + i * PAGE))
     assert k.faults.hard_total == 8 and k.faults.soft_total == 0
     expected = 8 if threads else 0
-    assert transfers(k, a.mm.struct, "mmap_sem") - sem_before == expected
-    assert transfers(k, a.mm.struct, "counters") - rss_before == expected
-    assert k.machine.memory.values[a.mm.struct["anon_rss"]] == (8 if threads else 4)
+    assert transfers(k, a.mm.s, "mmap_sem") - sem_before == expected
+    assert transfers(k, a.mm.s, "counters") - rss_before == expected
+    assert k.machine.memory.values[a.mm.s["anon_rss"]] == (8 if threads else 4)
 
 
 def test_second_touch_is_a_tlb_hit_and_costs_only_the_access():
@@ -186,11 +186,11 @@ def test_brk_grows_the_mapping_in_place_and_mmap_takes_a_free_hint():
 def list_in_memory(k, mm):
     """The VMA list as the simulated memory links it."""
     values, out = k.machine.memory.values, []
-    at = values.get(mm.struct["mmap"], 0)
+    at = values.get(mm.s["mmap"], 0)
     while at:
-        vma = k._vma_at[at]
-        out.append((values[vma.struct["vm_start"]], values[vma.struct["vm_end"]]))
-        at = values.get(vma.struct["vm_next"], 0)
+        vma = k.memory.ops.vma_at[at]
+        out.append((values[vma.s["vm_start"]], values[vma.s["vm_end"]]))
+        at = values.get(vma.s["vm_next"], 0)
     return out
 
 
@@ -279,7 +279,7 @@ def test_corey_objects_live_on_the_chip_named():
     ar = call(k, pcs[0], k.ar_alloc(pcs[0], chip=3))
     home = k.machine.memory.home_chip
     assert home(k.mem_objects[seg].header.base) == 2
-    assert home(k.mem_objects[ar].struct.base) == 3 and home(k.mem_objects[ar].table) == 3
+    assert home(k.mem_objects[ar].s.base) == 3 and home(k.mem_objects[ar].table) == 3
 
 
 # -- errors change nothing -----------------------------------------------------------------------
@@ -462,7 +462,7 @@ class AddressRanges(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.k = CoreyKernel(machine(TWO.replace(dram_bytes_per_chip=1 << 22)))
-        self.k.mparams = self.k.mparams.replace(ar_slots=SLOTS)
+        self.k.memory.vm.mparams = self.k.mparams.replace(ar_slots=SLOTS)
         self.pcs = [self.k.create_pcore(c) for c in range(2)]
         self.model = RangeModel()
         self.touched: list[tuple[int, int]] = []  # (range, va) of mappings touched through
@@ -717,7 +717,7 @@ class LinuxMappings(RuleBasedStateMachine):
         mm = self.a.mm
         present = {p for p in range(self.base, self.base + 17) if peek(self.k, mm.pgd, p * PAGE)}
         assert present <= set(self.mapped)
-        assert self.k.machine.memory.values.get(mm.struct["anon_rss"], 0) == len(present)
+        assert self.k.machine.memory.values.get(mm.s["anon_rss"], 0) == len(present)
         for c in (0, 1):
             assert {vpn for _, vpn in self.k.tlbs.of(c).entries} <= present
 

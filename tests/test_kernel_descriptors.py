@@ -32,7 +32,7 @@ def table_state(kernel: LinuxKernel) -> dict:
     return {
         "tables": [t.snapshot(values) for t in kernel.files_tables],
         "f_count": [values.get(f.s["f_count"], 0) for f in kernel.files_objects],
-        "shares": sorted(kernel._fd_shares),
+        "shares": sorted(kernel.files._fd_shares),
     }
 
 
@@ -138,7 +138,7 @@ def test_fd_shares_are_separate_tables_on_the_callers_chip():
     p = k.create_process(0)
     t = k.create_thread(p, 9)
     share = run_call(t, k.share_alloc)
-    table = k._fd_shares[share][0]
+    table = k.files._fd_shares[share][0]
     assert m.memory.home_chip(table.s.base) == 2
     fd = run_call(t, k.open, "/in-share", share)
     assert fd == 0 and p.files.snapshot(m.memory.values)["open_fds"] == 0

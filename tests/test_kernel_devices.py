@@ -18,7 +18,7 @@ from coreylab.kernel.devices import (
 from coreylab.kernel.nic import DD, SYN, Driver, Packet
 from coreylab.trace import Trace
 from coreylab.workloads import run_call
-from coreylab.workloads_network import closed_loop, open_loop
+from coreylab.workloads.network import closed_loop, open_loop
 
 
 def machine(preset="tiny", **changes):

@@ -35,7 +35,7 @@ def kernel_state(k: CoreyKernel) -> dict:
         "maps": {t.id: sorted(t.shares) for t in k.tasks},
         "map_words": {
             tid: [values.get(s["slot", i], 0) for i in range(2 * PCORE_SHARES)]
-            for tid, s in k._share_maps.items()
+            for tid, s in k.shares._share_maps.items()
         },
         "objects": sorted(k.kobjects),
     }

@@ -6,7 +6,7 @@ from coreylab.hardware import PROTOCOL_TABLES, Action, Event, Protocol, Protocol
 from coreylab.hardware.protocols import MESI_ROWS
 
 
-@pytest.mark.parametrize("name", ["MSI", "MESI", "MOESI"])
+@pytest.mark.parametrize("name", ["MSI", "MESI", "MOESI", "MESIF"])
 def test_every_table_is_complete_for_its_states_and_events(name):
     """Each declared state has a transition for each declared event, and only once."""
     proto = PROTOCOL_TABLES[name]
@@ -19,6 +19,7 @@ def test_each_protocol_has_the_states_its_name_says():
     assert {s.name for s in PROTOCOL_TABLES["MSI"].states} == set("MSI")
     assert {s.name for s in PROTOCOL_TABLES["MESI"].states} == set("MESI")
     assert {s.name for s in PROTOCOL_TABLES["MOESI"].states} == set("MOESI")
+    assert {s.name for s in PROTOCOL_TABLES["MESIF"].states} == set("MESIF")
 
 
 def test_a_missing_cell_names_the_state_and_the_event():
@@ -48,3 +49,41 @@ def test_hit_sets_are_derived_from_the_table():
     assert moesi.load_hits == {State.M, State.O, State.E, State.S}
     assert moesi.store_hits == {State.M: State.M, State.E: State.M}
     assert PROTOCOL_TABLES["MSI"].store_hits == {State.M: State.M}
+
+
+@pytest.mark.parametrize(
+    "name, owners, dirty, suppliers",
+    [
+        ("MSI", "M", "M", "M"),
+        ("MESI", "ME", "M", "ME"),
+        ("MOESI", "MOE", "MO", "MOE"),
+        ("MESIF", "ME", "M", "MEF"),
+    ],
+)
+def test_state_facts_are_read_off_the_rows(name, owners, dirty, suppliers):
+    """Dirty: its eviction writes back. Owner: it may be written silently or is dirty (the
+    holder answers for the line). Supplier: a probe makes it send the data. F supplies but
+    owns nothing: memory is up to date."""
+    proto = PROTOCOL_TABLES[name]
+    assert {s.name for s in proto.owners} == set(owners)
+    assert {s.name for s in proto.dirty} == set(dirty)
+    assert {s.name for s in proto.suppliers} == set(suppliers)
+
+
+def test_a_transition_into_a_writable_state_is_exclusive():
+    """The machine drops L3 copies when a line becomes writable somewhere (the only copy)."""
+    mesi = PROTOCOL_TABLES["MESI"]
+    assert mesi.step(State.I, Event.LOAD_ONLY).exclusive
+    assert not mesi.step(State.I, Event.LOAD).exclusive
+    assert not PROTOCOL_TABLES["MSI"].step(State.I, Event.LOAD_ONLY).exclusive
+
+
+def test_every_state_has_a_word_and_colours_in_the_pictures():
+    """Legends and cells ask STATE_FACTS; every state of every table must be there, each with
+    its own colour."""
+    from coreylab.hardware import STATE_FACTS
+
+    used = {s for proto in PROTOCOL_TABLES.values() for s in proto.states}
+    assert used <= STATE_FACTS.keys()
+    assert len({f.color for f in STATE_FACTS.values()}) == len(STATE_FACTS)
+    assert STATE_FACTS[State.F].words == "forward"

@@ -6,6 +6,10 @@ one shared counter (it bounces between caches) or on its own padded counter (it 
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 from bokeh.models import HoverTool
 
@@ -94,6 +98,18 @@ def test_small_values_keep_readable_ticks():
     assert isinstance(fig.yaxis[0].formatter, BasicTickFormatter)
 
 
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the tick code")
+def test_big_ticks_say_k_and_m_not_milli():
+    """140 million reads "140M" (the abbreviated format wrote "140m", as if milli), 2,500
+    reads "2.5k", small numbers stay as they are."""
+    from coreylab.viz.charts import SI_TICKS
+
+    ticks = [140_000_000, 2500, 12.5, 0, 1_000, 3_000_000_000, -4000]
+    script = f"const f = (tick) => {{{SI_TICKS}}};\nconsole.log(JSON.stringify({ticks}.map(f)));"
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["140M", "2.5k", "12.5", "0", "1k", "3G", "-4k"]
+
+
 def test_a_cost_spanning_decades_gets_a_log_axis():
     """One variant's cycles per operation 800 times another's: the flat lines would lie on the
     floor of a linear axis, so the cost chart turns log (and says so); a throughput chart stays
@@ -111,3 +127,13 @@ def test_a_cost_spanning_decades_gets_a_log_axis():
     assert not isinstance(scaling_chart(result, "rate").y_scale, LogScale)
     assert not isinstance(scaling_chart(result, "zero", higher_is_better=False).y_scale, LogScale)
     assert isinstance(scaling_chart(result, "rate", log_y=True).y_scale, LogScale)
+
+
+def test_ladder_bars_are_named_in_words():
+    """The ladder's bars say where the line came from in words; the key stays in the hover."""
+    from coreylab.viz import ladder_chart
+
+    ladder = (("l1", 3), ("other-chip-cache-2hop", 250), ("dram-remote", 260))
+    rows = [{"variant": "measured", "cores": 16, "source": s, "cycles": c} for s, c in ladder]
+    fig = ladder_chart(Result("latency-ladder", {}, rows))
+    assert fig.y_range.factors == ["DRAM on another chip", "a cache 2 hops away", "its own L1"]

@@ -12,9 +12,9 @@ import pytest
 from bokeh.embed import file_html
 from bokeh.models import Button, ColumnDataSource, CustomJS, Slider
 from bokeh.resources import INLINE
-from test_viz_traces import lock_run, spin_run, tiny_run
+from test_viz_traces import forward_run, lock_run, spin_run, tiny_run
 
-from coreylab.hardware import HardwareParams, Machine
+from coreylab.hardware import STATE_FACTS, HardwareParams, Machine, State
 from coreylab.viz import LiveMachineView, MachineView, frames, hottest_lines, machine_animation
 from coreylab.viz.frames import IDLE, MISS, QUEUED, SPINNING
 from coreylab.viz.scene import view_at
@@ -39,10 +39,38 @@ def test_tiny_frames_by_hand():
         (None, None, ["M", "I"]),
     ]
     assert fr["labels"] == ["demo.x"]
-    assert (
-        "core 1 loads <b>demo.x</b> (I → S): data from core 0's cache"
-        in (fr["frames"][1]["caption"])
+    assert [f["caption"] for f in fr["frames"]] == [
+        "<b>cycle 0</b>: core 0 stores to <b>demo.x</b>, I → M; data from DRAM on its own chip "
+        "(chip 0); took 200 cycles.",
+        "<b>cycle 300</b>: core 1 loads <b>demo.x</b>, I → S; data from a cache on the same chip "
+        "(core 0); took 121 cycles.",
+        "<b>cycle 700</b>: core 0 stores to <b>demo.x</b>, O → M; no data moved (an upgrade: "
+        "other copies invalidated); invalidated core 1; took 121 cycles.",
+    ]
+
+
+def test_forward_frames_by_hand():
+    """MESIF: the token comes from DRAM, then from core 0's E copy, then from core 1's F copy,
+    not from core 0's S copy; F moves with each reader, and the legend has the protocol's
+    states in its own colours."""
+    m = forward_run()
+    fr = frames(m.trace, m.params)
+    got = [(f["from"], f["to"], f["states"][0]) for f in fr["frames"]]
+    assert got == [
+        (("chip", 0), ("core", 0), ["E", "I", "I", "I"]),
+        (("core", 0), ("core", 1), ["S", "F", "I", "I"]),
+        (("core", 1), ("core", 2), ["S", "S", "F", "I"]),
+    ]
+    assert fr["frames"][2]["caption"].endswith(
+        "I → F; data from a cache 1 hop away (core 1); took 200 cycles."
     )
+    view = MachineView(m.trace, m.params)
+    key = view.sources["key_states"].data
+    assert key["letter"] == ["M", "E", "F", "S", "I"]
+    assert key["name"][2] == "forward" and key["fill"][2] == STATE_FACTS[State.F].color
+    final = view_at({k: s.data for k, s in view.sources.items()}, 2)["cells"]
+    assert final["letter"] == ["S", "S", "F", "I"]
+    assert final["fill"][2] == STATE_FACTS[State.F].color
 
 
 def test_statuses_show_spinning_and_queued():
@@ -149,7 +177,7 @@ def test_animation_holds_every_frame_and_its_controls(lock):
     labels = {b.label for b in _models(view.layout, Button)}
     assert {"▶ Play", "◀ Back", "Next ▶"} <= labels
     sliders = _models(view.layout, Slider)
-    assert view.slider in sliders and view.slider.end == count - 1
+    assert view.slider in sliders and view.slider.end == max(count, 2)
     assert any("setInterval" in cb.code for cb in _models(view.layout, CustomJS))
 
 
@@ -188,5 +216,5 @@ def test_live_update_replaces_data_without_a_new_widget(lock):
     fr = live.update(lock.trace, lock.params)
     assert live.view.sources["cells"] is cells
     assert isinstance(cells, ColumnDataSource) and len(cells.data["x"]) == 16 * len(fr["lines"])
-    assert live.view.slider.end == len(fr["frames"]) - 1
+    assert live.view.slider.end == max(len(fr["frames"]), 2)
     assert sent and all(args[0]["msg"] == "patch" for args in sent)

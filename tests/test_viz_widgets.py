@@ -6,6 +6,7 @@ from a list in the panel); the live panel is tried on the real latency-ladder ex
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import fields
 
@@ -14,6 +15,7 @@ import pytest
 
 from coreylab.experiments import Experiment, Param, Point, run
 from coreylab.hardware import HardwareParams, ParamError
+from coreylab.hardware.memory import OutOfMemory
 from coreylab.viz import control_panel, live_panel
 
 
@@ -33,7 +35,7 @@ FD = Experiment(
     point=_point,
 )
 HW = HardwareParams.preset("amd16")
-FIELDS = ("protocol", "chips", "cores_per_chip", "l1_size")
+FIELDS = ("protocol", "chips", "cores_per_chip", "l1_size", "l1_assoc", "page_size")
 
 
 def test_every_control_is_a_real_parameter():
@@ -62,8 +64,8 @@ def test_reading_gives_run_arguments():
     ("key", "value", "words"),
     [
         ("l1_size", 100, "l1_size"),  # not whole sets of lines: ParamError
-        ("chips", 0, "chips must be positive"),
-        ("cores_per_chip", 500, "at most 256 cores"),
+        ("page_size", 12288, "page_size must be a power of two"),
+        ("l1_assoc", 3, "whole sets"),
     ],
 )
 def test_impossible_machines_give_a_one_line_message(key, value, words):
@@ -115,3 +117,62 @@ def test_size_sliders_stay_interactive():
     conns = next(c for c in box.children if getattr(c, "description", "") == "conns")
     default = get("tcp-connections").param("conns").default
     assert conns.max == max(8 * default, 16) and conns.value == default
+
+
+def test_every_number_box_is_bounded():
+    """Each whole-number hardware field's box stops at the field's bounds: typing 10**30 or 0
+    lands on the nearest sensible machine, not on an impossible one."""
+    from coreylab.hardware.params import BOUNDS, MAX_CYCLES
+
+    names = [f.name for f in dataclasses.fields(HardwareParams) if f.type in ("int", int)]
+    _, reader = control_panel(FD, HW, names)
+    for name in names:
+        box = reader.controls[name]
+        assert (box.min, box.max) == BOUNDS.get(name, (1, MAX_CYCLES)), name
+        box.value = 10**30
+        assert box.value == box.max
+
+
+def _live(monkeypatch, fails_with=None):
+    """A live panel on duo whose runs are watched: `seen` records, during each run, whether
+    the button and the controls were disabled."""
+    from coreylab.viz import widgets
+
+    panel = live_panel("latency-ladder", HardwareParams.preset("duo"))
+    (box, button), _view = panel.children[0].children, panel.children[1]
+    seen = []
+    real = widgets.run
+
+    def watched(*args, **kwargs):
+        seen.append((button.disabled, button.description,
+                     all(c.disabled for c in box.children if hasattr(c, "disabled"))))  # fmt: skip
+        if fails_with is not None:
+            raise fails_with
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(widgets, "run", watched)
+    return box, button, seen
+
+
+def test_a_live_run_shows_it_is_busy(monkeypatch):
+    box, button, seen = _live(monkeypatch)
+    button.click()
+    assert seen == [(True, "Running…", True)]
+    assert not button.disabled and button.description == "Run"
+    assert not any(getattr(c, "disabled", False) for c in box.children)
+
+
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (OutOfMemory("no free page left for chip 0"), "no free page left for chip 0"),
+        (RuntimeError("a bug\nwith a second line"), "internal error"),
+    ],
+)
+def test_an_error_in_a_live_run_is_one_line_in_the_panel(monkeypatch, error, words):
+    """An OutOfMemory (or anything else) in the run stays inside the widget as one line."""
+    box, button, seen = _live(monkeypatch, fails_with=error)
+    button.click()  # must not raise
+    message = box.children[-1].value
+    assert words in message and "\n" not in message and "second line" not in message
+    assert not button.disabled

@@ -4,41 +4,70 @@
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
+    coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
 
 One module per command (`run`, `listing`, `report`, `lab`); each adds its own sub-parser with
 `add(sub)` and does its work in `command(args)`. Every mistake a user can make (an unknown
 experiment, variant, parameter or preset, a value out of range, an impossible machine) ends in
-one line on stderr and exit code 2, never a traceback.
+one line on stderr and exit code 2, never a traceback. Ctrl-C stops a run within a second or
+two (its worker processes are ended): one line, exit code 130; a second Ctrl-C meanwhile is
+ignored. Output into a closed pipe (`coreylab list | head -1`) ends quietly with 141 (as a
+shell reports SIGPIPE). An error that is none of these is a bug of the lab: one line saying so
+and exit code 1 (COREYLAB_DEBUG=1 shows its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from ..experiments import ExperimentError
 from ..hardware import ParamError
-from . import lab, listing, report, run
+from ..kernel import KernelError
+from . import claims, lab, listing, report, run
 from .common import EXIT_USAGE, CliError
 from .lab import lesson_path
 
 __all__ = ["CliError", "lesson_path", "main"]
 
-COMMANDS = (run, listing, report, lab)
+COMMANDS = (run, listing, report, claims, lab)
+
+
+EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 1, 130, 141
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.func(args)
-    except (CliError, ExperimentError, ParamError) as e:
-        print(f"coreylab: error: {e}", file=sys.stderr)
+    except (CliError, ExperimentError, ParamError, KernelError) as e:
+        print(f"coreylab: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: no traceback
         print("coreylab: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader left (`| head`): send the rest of stdout nowhere, so that flushing it at
+        # exit raises nothing (the recipe of the `signal` module's documentation).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    except Exception as e:
+        if os.environ.get("COREYLAB_DEBUG"):
+            raise
+        print(f"coreylab: internal error (a bug; please report it with the command): "
+              f"{type(e).__name__}: {_one_line(e)}", file=sys.stderr)  # fmt: skip
+        return EXIT_BUG
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,15 @@
-"""What every command shares: the one-line user error and the parsing of list arguments."""
+"""What every command shares: the one-line user error, the parsing of list arguments, the
+flags of a run (--quiet, --max-memory), and writing a file atomically."""
 
 from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from ..experiments.estimate import ENV, parse_bytes
 
 EXIT_USAGE = 2
 
@@ -31,3 +40,53 @@ def parse_list(text: str | None, kind: type, flag: str) -> list | None:
 def check_jobs(jobs: int) -> None:
     if jobs < 1:
         raise CliError(f"--jobs must be at least 1, not {jobs}")
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """--quiet and --max-memory, for the commands that run experiments."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--max-memory",
+        type=_size,
+        metavar="SIZE",
+        help=f"refuse runs estimated to need more (e.g. 8G; default: ${ENV}, else half the "
+        "free memory)",
+    )
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to a temporary file beside `path` and rename it into place, so a failed
+    write never leaves a truncated file where the old one was. A device or a pipe (not a
+    regular file) is written through. An OSError is a CliError naming the file."""
+    target = Path(path)
+    try:
+        if target.exists() and not target.is_file():
+            target.write_text(text, encoding="utf-8")
+            return
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for sharing
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

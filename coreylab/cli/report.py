@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
-from .common import CliError, check_jobs, parse_list
+from .common import CliError, add_run_flags, check_jobs, parse_list, write_atomic
 
 
 def add(sub) -> None:
@@ -19,6 +18,7 @@ def add(sub) -> None:
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
     rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    add_run_flags(rep)
     rep.set_defaults(func=command)
 
 
@@ -33,10 +33,8 @@ def command(args: argparse.Namespace) -> int:
     folder = Path(args.output).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise CliError(f"cannot write {args.output}: no writable folder {folder}")
-    page = report.build(names, args.seed, args.preset, args.jobs, progress=sys.stderr.isatty())
-    try:
-        Path(args.output).write_text(page, encoding="utf-8")
-    except OSError as e:
-        raise CliError(f"cannot write {args.output}: {e.strerror}") from None
+    page = report.build(names, args.seed, args.preset, args.jobs, progress=not args.quiet,
+                        max_memory=args.max_memory)  # fmt: skip
+    write_atomic(args.output, page)
     print(f"wrote {args.output} ({len(page) // 1024} KB)")
     return 0

@@ -7,11 +7,10 @@ import csv
 import io
 import json
 import os
-import sys
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
-from .common import CliError, check_jobs, parse_int, parse_list
+from .common import CliError, add_run_flags, check_jobs, parse_int, parse_list
 
 
 def add(sub) -> None:
@@ -30,6 +29,7 @@ def add(sub) -> None:
     )
     run.add_argument("--format", choices=("table", "json", "csv"), default="table")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    add_run_flags(run)
     run.set_defaults(func=command)
 
 
@@ -58,7 +58,8 @@ def command(args: argparse.Namespace) -> int:
         preset=args.preset,
         params=exp_values,
         jobs=args.jobs,
-        progress=sys.stderr.isatty(),
+        progress=not args.quiet,
+        max_memory=args.max_memory,
     )
     print(format_result(result, args.format), end="")
     return 0

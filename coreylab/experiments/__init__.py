@@ -11,12 +11,15 @@ the rows come back in the same order either way.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from ..hardware import HardwareParams, ParamError
+from ..hardware.memory import OutOfMemory
 from ..kernel import KernelError
+from . import estimate, pool
 from .base import Experiment, ExperimentError, Param, Point, Result, hardware
+from .estimate import MemoryLimitError
 from .fd import FD_DUP_CLOSE
 from .ladder import LATENCY_LADDER
 from .mapreduce import MAPREDUCE
@@ -45,7 +48,9 @@ __all__ = [
     "Param",
     "Point",
     "Result",
+    "check",
     "get",
+    "MemoryLimitError",
     "hardware",
     "run",
 ]
@@ -54,7 +59,7 @@ __all__ = [
 def get(name: str) -> Experiment:
     try:
         return EXPERIMENTS[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: a list or dict is no name
         known = ", ".join(EXPERIMENTS)
         raise ExperimentError(f"unknown experiment {name!r}; experiments: {known}") from None
 
@@ -71,17 +76,16 @@ def run(
     executor: Executor | None = None,
     jobs: int = 1,
     progress: bool = False,
+    max_memory: int | None = None,
 ) -> Result:
-    """Run an experiment's points (every variant x every core count) and gather a Result."""
-    exp = get(name)
-    try:
-        hw = hw or HardwareParams.preset(preset)
-    except ParamError as e:
-        raise ExperimentError(str(e)) from None
-    values = exp.resolve(params or {})
-    points = _points(exp, variants, cores, hw)
+    """Run an experiment's points (every variant x every core count) and gather a Result.
+    Before anything runs, every argument is checked and the run's memory estimated
+    (`estimate`): over `max_memory` (default: COREYLAB_MAX_MEMORY, else half the free memory)
+    it is refused with MemoryLimitError. Progress goes to stderr if `progress`."""
+    hw, values, points = _plan(name, variants, cores, seed, hw, preset, params, jobs,
+                               executor, max_memory)  # fmt: skip
     args = [(name, v, c, seed, hw, trace, values) for v, c in points]
-    outcomes = _map(_run_point, args, executor, jobs, progress, label=name)
+    outcomes = pool.map_points(_run_point, args, executor, jobs, progress, label=name)
     result = Result(name, {"seed": seed, "hardware": hw.name, **values}, [])
     for point in outcomes:
         result.rows.extend(point.rows)
@@ -91,33 +95,96 @@ def run(
     return result
 
 
+def check(name: str, **arguments: Any) -> estimate.Estimate:
+    """What `run(name, **arguments)` would need, checked as `run` checks it; runs nothing."""
+    arguments = {k: v for k, v in arguments.items() if k not in ("trace", "progress")}
+    try:
+        hw, values, points = _plan(name, **arguments)
+    except TypeError as e:  # an argument `run` does not take
+        raise ExperimentError(str(e)) from None
+    return estimate.run(get(name), values, [c for _, c in points], hw, arguments.get("jobs", 1))
+
+
+def _plan(name, variants=None, cores=None, seed=0, hw=None, preset="amd16", params=None, jobs=1,
+          executor=None, max_memory=None):  # fmt: skip
+    """(hardware, parameter values, points) of a run, every argument checked and the whole
+    run's memory estimated against the limit."""
+    exp = get(name)
+    _check_seed(seed)
+    _check_jobs(jobs)
+    hw = _hardware(hw, preset)
+    if params is not None and not isinstance(params, dict):
+        raise ExperimentError(f"params must be a dict of NAME: VALUE, not {params!r}")
+    values = exp.resolve(params or {})
+    points = _points(exp, variants, cores, hw)
+    need = estimate.run(exp, values, [c for _, c in points], hw, 1 if executor else jobs)
+    shown = " ".join([name, *(f"{k}={v}" for k, v in (params or {}).items())])
+    estimate.check(need, shown, max_memory)
+    return hw, values, points
+
+
+MAX_SEED = 2**63 - 1
+
+
+def _check_seed(seed: Any) -> None:
+    """A seed is a whole number: None would run unseeded, and not the same twice."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ExperimentError(f"seed must be a whole number from 0 to 2**63-1, not {seed!r}")
+
+
+def _check_jobs(jobs: Any) -> None:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise ExperimentError(f"jobs must be a whole number from 1 to {MAX_JOBS}, not {jobs!r}")
+
+
+MAX_JOBS = 256
+
+
+def _hardware(hw: Any, preset: Any) -> HardwareParams:
+    if hw is not None and not isinstance(hw, HardwareParams):
+        raise ExperimentError(f"hw must be a HardwareParams (see `hardware()`), not {hw!r}")
+    try:
+        return hw or HardwareParams.preset(preset)
+    except (ParamError, TypeError) as e:
+        raise ExperimentError(f"preset: {e}") from None
+
+
+def _sequence(value: Any, name: str) -> list | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ExperimentError(f"{name} must be a list, not {value!r}")
+    return list(value)
+
+
 def _points(exp: Experiment, variants, cores, hw: HardwareParams) -> list[tuple[str, int]]:
-    variants = exp.check_variants(list(variants or exp.variants))
+    variants = _sequence(variants, "variants")
+    for v in variants or []:
+        if not isinstance(v, str):
+            raise ExperimentError(f"variants are names (text), not {v!r}")
+    variants = exp.check_variants(_unique(variants or list(exp.variants), "variants"))
     if not exp.sweeps_cores:
         return [(v, hw.cores) for v in variants]
-    counts = list(cores or [c for c in exp.default_cores if c <= hw.cores])
+    counts = _sequence(cores, "cores") or [c for c in exp.default_cores if c <= hw.cores]
     for c in counts:
         if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= hw.cores:
             raise ExperimentError(f"core counts must be between 1 and {hw.cores}, not {c!r}")
-    return [(v, c) for v in variants for c in counts]
+    return [(v, c) for v in variants for c in _unique(counts, "cores")]
+
+
+def _unique(items: list, name: str) -> list:
+    """Refuse a repeated value: the same point twice is a typo, not a request."""
+    seen = set()
+    for item in items:
+        if item in seen:
+            raise ExperimentError(f"{name} lists {item!r} twice")
+        seen.add(item)
+    return items
 
 
 def _run_point(args: tuple) -> Point:
     name, variant, cores, seed, hw, trace, values = args
     try:
         return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
-    except KernelError as e:  # a limit of the simulated kernel: say where, in one line
+    except (KernelError, OutOfMemory) as e:  # a limit of the simulated machine: say where
         raise ExperimentError(f"{name} {variant} on {cores} cores: {e}") from e
-
-
-def _map(fn, args: list, executor: Executor | None, jobs: int, progress: bool, label: str):
-    """fn over args, in order: through `executor`, a process pool of `jobs`, or serially."""
-    if executor is None and jobs > 1 and len(args) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(args))) as pool:
-            return _map(fn, args, pool, 1, progress, label)
-    mapped = executor.map(fn, args) if executor is not None else map(fn, args)
-    if progress:
-        from tqdm import tqdm
-
-        mapped = tqdm(mapped, total=len(args), desc=label, unit="point", leave=False)
-    return list(mapped)

@@ -24,6 +24,12 @@ class ExperimentError(ValueError):
     The message is one line, fit to show a user as is."""
 
 
+class NoSuchRow(ExperimentError, KeyError):
+    """No row matches: an ExperimentError, and a KeyError as a lookup by key has always been."""
+
+    __str__ = ValueError.__str__  # the message as is, not KeyError's quoted repr
+
+
 @dataclass(frozen=True)
 class Param:
     """One experiment parameter: its default, the smallest and largest sensible values, and
@@ -116,7 +122,7 @@ class Result:
                 taken = [s for s in stats if s["acquisitions"]]
                 ranked = sorted(taken, key=lambda s: (-s["contentions"], -s["acquisitions"]))
                 return ranked[:top] if top is not None else ranked
-        raise KeyError(f"no row with {where}")
+        raise NoSuchRow(f"no row with {where}")
 
     def to_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "params": self.params, "rows": self.rows}
@@ -130,7 +136,7 @@ class Result:
         for r in self.rows:
             if all(r.get(k) == v for k, v in where.items()):
                 return r
-        raise KeyError(f"no row with {where}")
+        raise NoSuchRow(f"no row with {where}")
 
     def table(self) -> str:
         """The rows as an aligned text table (what `coreylab run` prints)."""
@@ -153,6 +159,21 @@ class Result:
         return next((t for t in self.traces if t is not None), None)
 
 
+def require_result(result: Any, *metrics: str) -> Result:
+    """`result` if it is a Result with rows holding `metrics`; ExperimentError otherwise (for
+    the views that draw one)."""
+    if not isinstance(result, Result):
+        raise ExperimentError(f"expected a Result (from experiments.run), not {result!r:.60}")
+    if not result.rows:
+        raise ExperimentError(f"the {result.experiment} Result has no rows to show")
+    columns = dict.fromkeys(k for row in result.rows for k in row)
+    for metric in metrics:
+        if metric not in columns:
+            raise ExperimentError(f"{result.experiment} rows have no {metric!r}; they have: "
+                                  f"{', '.join(map(str, columns))}")  # fmt: skip
+    return result
+
+
 def format_value(value: Any) -> str:
     """A metric as a person reads it: big numbers with separators, small ones to 4 digits."""
     if isinstance(value, float):
@@ -166,6 +187,14 @@ TRACE_LIMIT = 200_000  # records a traced point keeps (the first ones: set-up an
 def new_machine(hw: HardwareParams, trace: bool) -> Machine:
     """The machine a point runs on: its trace on (bounded) only if asked for."""
     return Machine(hw, trace=Trace(enabled=trace, limit=TRACE_LIMIT))
+
+
+def finish_point(machine: Machine, kernel: Any, variant: str, cores: int, metrics: dict) -> Point:
+    """The point of a run that has ended: its row (variant, cores, then `metrics`), the
+    machine's counters, its trace if one was recorded, the kernel's lock statistics."""
+    row = {"variant": variant, "cores": cores, **metrics}
+    trace = machine.trace if machine.trace.enabled else None
+    return Point([row], machine.counters(), trace, kernel.lock_stats())
 
 
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:

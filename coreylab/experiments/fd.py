@@ -26,38 +26,45 @@ What it leaves out: the loop's user-level instructions, and everything `descript
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from ..hardware import HardwareParams, Machine
-from ..kernel import CoreyKernel, Kernel, LinuxKernel, Task
+from ..kernel import Kernel
 from ..workloads import Loop, dup_close, measure, run_call
-from .base import Experiment, Param, Point, new_machine
+from ..workloads.placement import Placement, pcores, processes, threads
+from .base import Experiment, Param, Point, finish_point, new_machine
 
-VARIANTS = ("linux-threads", "linux-procs", "linux-fdshares", "corey-shares")
 
-OPS = Param("ops", 8, 1, 100_000, "dup+close pairs per core, timed")
+@dataclass(frozen=True)
+class Variant:
+    """Who runs where (`placement`), and whether each task makes an fd table of its own
+    (`share_alloc`, the talk's FD shares) instead of using its default one."""
+
+    placement: Placement
+    own_table: bool = False
+
+
+VARIANTS = {
+    "linux-threads": Variant(threads),
+    "linux-procs": Variant(processes),
+    "linux-fdshares": Variant(threads, own_table=True),
+    "corey-shares": Variant(pcores),
+}
+
+# at most 20,000: 3.3 KB per op and core (estimate.FOOTPRINTS), 1 GB on 16 cores
+OPS = Param("ops", 8, 1, 20_000, "dup+close pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "dup+close pairs per core before timing starts")
 
 
-def tasks_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[Task]]:
-    """The kernel of a variant and one task per core (cores 0..cores-1)."""
-    if variant == "corey-shares":
-        kernel = CoreyKernel(machine)
-        return kernel, [kernel.create_pcore(c) for c in range(cores)]
-    kernel = LinuxKernel(machine)
-    if variant == "linux-procs":
-        return kernel, [kernel.create_process(c) for c in range(cores)]
-    process = kernel.create_process(0)
-    return kernel, [process] + [kernel.create_thread(process, c) for c in range(1, cores)]
-
-
 def loops_for(variant: str, cores: int, machine: Machine) -> tuple[Kernel, list[Loop]]:
-    """Set a variant up on `machine`: each task gets its table (FD shares only) and its own
-    object (a file, or a Corey object in the pcore's own share)."""
-    kernel, tasks = tasks_for(variant, cores, machine)
+    """Set a variant up on `machine`: its kernel and one task per core, each with its table
+    (FD shares only) and its own object (a file, or a Corey object in the pcore's own share)."""
+    v = VARIANTS[variant]
+    kernel, tasks = v.placement(machine, cores)
     loops = []
     for task in tasks:
-        share = run_call(task, kernel.share_alloc) if variant == "linux-fdshares" else None
+        share = run_call(task, kernel.share_alloc) if v.own_table else None
         name = run_call(task, kernel.ref_new, share)
         loops.append(Loop(task, dup_close, (name, share)))
     return kernel, loops
@@ -70,9 +77,7 @@ def loop_point(loops_for, metrics, variant: str, cores: int, seed: int, hw: Hard
     machine = new_machine(hw, trace)
     kernel, loops = loops_for(variant, cores, machine)
     m = measure(kernel, loops, warmup, ops, seed)
-    row = {"variant": variant, "cores": cores, **metrics(m, hw)}
-    return Point(rows=[row], counters=machine.counters(), trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    return finish_point(machine, kernel, variant, cores, metrics(m, hw))
 
 
 def _metrics(m, hw: HardwareParams) -> dict:
@@ -90,7 +95,7 @@ point = partial(loop_point, loops_for, _metrics)
 FD_DUP_CLOSE = Experiment(
     name="fd-dup-close",
     summary="each core dups and closes its own fd: one shared table vs private tables",
-    variants=VARIANTS,
+    variants=tuple(VARIANTS),
     metrics=("ops_per_sec", "cycles_per_op", "line_transfers_per_op"),
     params=(OPS, WARMUP),
     point=point,

@@ -3,7 +3,7 @@ neither "all" nor "nothing".
 
 What it measures: input of random 3-letter words (A-Z: 17,576 keys), `words` per core, already
 in memory (untimed set-up: core 0 faults it in). Every core runs a map task, then, after a
-barrier in memory, a reduce task (programs in `workloads_memory.py`):
+barrier in memory, a reduce task (programs in `workloads/memory.py`):
   map     sets up its intermediate heap (Linux threads: an anonymous mapping in the one mm;
           processes: a MAP_SHARED object mapped in its own mm; Corey: a segment in a range of
           its own), reads its slice of the input and appends a (word, position) entry to the
@@ -52,7 +52,8 @@ import random
 from dataclasses import dataclass, field
 
 from ..hardware import HardwareParams
-from ..workloads_memory import (
+from ..workloads.harness import run_program
+from ..workloads.memory import (
     ENTRY,
     INPUT_VA,
     KEYS,
@@ -61,11 +62,9 @@ from ..workloads_memory import (
     make_tasks,
     mapreduce_program,
     mempass_setup,
-    run_now,
     touch_pages,
 )
-from .base import Experiment, ExperimentError, Param, Point, new_machine
-from .memory import _point
+from .base import Experiment, ExperimentError, Param, Point, finish_point, new_machine
 
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores: 16M words a core
 DEFAULT_WORDS = PAPER_WORDS // 512  # the scale model: 32K words, 64 heap pages a core
@@ -137,7 +136,7 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
     if variant == "corey":  # each map task's own share, given to every reducer (untimed)
         job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(cores)}
-    run_now(kernel, tasks[0], touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
+    run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total
     fault_cycles_before = sum(kernel.faults.cycles.values())
@@ -166,7 +165,7 @@ def mapreduce_point(
     if words % (16 * RECORD_WORDS):
         raise ExperimentError(f"words must be a multiple of {16 * RECORD_WORDS}, not {words}")
     metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
-    return _point(machine, kernel, variant, cores, metrics)
+    return finish_point(machine, kernel, variant, cores, metrics)
 
 
 MAPREDUCE = Experiment(

@@ -1,6 +1,6 @@
 """memclone and mempass: what a shared address space costs when cores grow or pass memory.
 
-What they measure (the paper's address-range benchmarks; programs in `workloads_memory.py`):
+What they measure (the paper's address-range benchmarks; programs in `workloads/memory.py`):
   memclone  each core allocates a region and writes one word per page, allocation timed.
             `cycles_per_page` is the mean over cores of each core's cycles / pages;
             `max_cycles_per_page` the slowest core's; `faults` all page faults (hard + soft).
@@ -24,24 +24,20 @@ Left out: what the application does with the memory besides one word per page; h
 
 from __future__ import annotations
 
-from ..hardware import HardwareParams, Machine
-from ..workloads_memory import (
+from ..hardware import HardwareParams
+from ..workloads.memory import (
+    design,
     make_tasks,
-    memclone_program,
     mempass_program,
     mempass_setup,
 )
-from .base import Experiment, Param, Point, new_machine
+from .base import Experiment, Param, Point, finish_point, new_machine
 
 VARIANTS = ("linux-threads", "linux-procs", "corey-ar")
 PAPER_PAGES = 25_600  # 100 MB of 4 KB pages
-
-
-def _point(machine: Machine, kernel, variant: str, cores: int, row: dict) -> Point:
-    rows = [{"variant": variant, "cores": cores, **row}]
-    return Point(rows=rows, counters=machine.counters(),
-                 trace=machine.trace if machine.trace.enabled else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+# The largest sizes that fit in 4 GB on 16 cores (estimate.FOOTPRINTS: about 90 KB of the
+# simulator's memory per page and core for memclone, 10 KB for mempass).
+MAX_MEMCLONE_PAGES, MAX_MEMPASS_PAGES = 2048, 16_384
 
 
 def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, pages: int):
@@ -50,7 +46,7 @@ def run_memclone(variant: str, cores: int, hw: HardwareParams, trace: bool, page
     machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     out: dict[int, int] = {}
-    program = memclone_program(variant)
+    program = design(variant).memclone
     for task in tasks:
         machine.spawn(task.core.id, program, kernel, task, pages, out)
     machine.run()
@@ -78,7 +74,7 @@ def memclone_point(
     machine, kernel, tasks, out = run_memclone(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
     faults = kernel.faults.hard_total + kernel.faults.soft_total
-    return _point(machine, kernel, variant, cores, {
+    return finish_point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "max_cycles_per_page": max(per_page),
         "faults": faults,
@@ -90,7 +86,7 @@ def mempass_point(
 ) -> Point:
     machine, kernel, tasks, out = run_mempass(variant, cores, hw, trace, pages)
     per_page = [out[t.core.id] / pages for t in tasks]
-    return _point(machine, kernel, variant, cores, {
+    return finish_point(machine, kernel, variant, cores, {
         "cycles_per_page": sum(per_page) / len(per_page),
         "soft_faults": kernel.faults.soft_total,
     })  # fmt: skip
@@ -101,7 +97,7 @@ MEMCLONE = Experiment(
     summary="each core allocates memory and touches every page: shared mm vs private ones",
     variants=VARIANTS,
     metrics=("cycles_per_page", "max_cycles_per_page", "faults"),
-    params=(Param("pages", 32, 1, PAPER_PAGES, "pages each core allocates and touches"),),
+    params=(Param("pages", 32, 1, MAX_MEMCLONE_PAGES, "pages each core allocates and touches"),),
     point=memclone_point,
 )
 
@@ -110,6 +106,6 @@ MEMPASS = Experiment(
     summary="a buffer passed from core to core: soft page faults with private page tables",
     variants=VARIANTS,
     metrics=("cycles_per_page", "soft_faults"),
-    params=(Param("pages", 64, 1, PAPER_PAGES, "pages in the buffer every core touches"),),
+    params=(Param("pages", 64, 1, MAX_MEMPASS_PAGES, "pages in the buffer every core touches"),),
     point=mempass_point,
 )

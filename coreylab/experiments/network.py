@@ -11,7 +11,7 @@ busy. One card per core used. Variants:
                    for each of the other cores, which run the application; with one core there
                    is no core to dedicate, so it runs as corey-polling
 Metrics, over a window in which every server is busy (from the end of the warm-up to when the
-first server finished; see `workloads_network.Meter`): conns_per_sec (connections served per
+first server finished; see `workloads/network.py`, `Meter`): conns_per_sec (connections served per
 simulated second) and l3_misses_per_conn (misses served by another core's cache or by DRAM,
 per connection).
 
@@ -60,11 +60,12 @@ from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, LinuxKernel, Task
 from ..kernel.params import NetParams
 from ..workloads import L3_MISS_SOURCES, run_call
-from ..workloads_network import Meter, closed_loop, tcp_server, web_server
-from .base import Experiment, Param, Point, new_machine
+from ..workloads.network import Meter, closed_loop, tcp_server, web_server
+from .base import Experiment, Param, Point, finish_point, new_machine
 
-CONNS = Param("conns", 8, 1, 100_000, "connections each server core serves")
-REQUESTS = Param("requests", 8, 1, 100_000, "requests each application core serves")
+# at most 10,000: 16 and 12.5 KB per connection or request and core, 2.5 GB on 16 cores
+CONNS = Param("conns", 8, 1, 10_000, "connections each server core serves")
+REQUESTS = Param("requests", 8, 1, 10_000, "requests each application core serves")
 WARMUP = Param("warmup", 2, 0, 10_000, "of those, per server core, before timing starts")
 CLIENTS = Param("clients", 4, 1, 64, "closed-loop clients per network card")
 FILES = Param("files", 4, 1, 64, "files the web server serves")
@@ -181,15 +182,10 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         return tcp_server(kernel, task, count, meter)
 
     meter = serve(setup, server, conns, min(warmup, conns - 1), clients, 1, seed)
-    counters = machine.counters()
-    row = {
-        "variant": variant,
-        "cores": cores,
+    return finish_point(machine, kernel, variant, cores, {
         "conns_per_sec": round(meter.per_second(hw), 1),
         "l3_misses_per_conn": round(meter.misses_per_connection(L3_MISS_SOURCES), 2),
-    }
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    })  # fmt: skip
 
 
 def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
@@ -208,14 +204,9 @@ def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
         return web_server(kernel, task, lines, count, meter)
 
     meter = serve(setup, server, requests, min(warmup, requests - 1), clients, files, seed)
-    row = {
-        "variant": variant,
-        "cores": cores,
+    return finish_point(machine, kernel, variant, cores, {
         "requests_per_sec": round(meter.per_second(hw), 1),
-    }
-    counters = machine.counters()
-    return Point(rows=[row], counters=counters, trace=machine.trace if trace else None,
-                 locks=kernel.lock_stats())  # fmt: skip
+    })  # fmt: skip
 
 
 def _files(machine: Machine, files: int, pages: int) -> list[list[int]]:

@@ -25,32 +25,45 @@ What it leaves out: everything `shares.py` (the kernel module) leaves out; user-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from ..hardware import HardwareParams, Machine
-from ..kernel import CoreyKernel
+from ..kernel import CoreyKernel, Task
 from ..workloads import L3_MISS_SOURCES, Loop, dup_close, run_call
+from ..workloads.placement import pcores
 from .base import Experiment, Param
 from .fd import loop_point
-
-VARIANTS = ("corey-global-share", "corey-percore-shares")
 
 OPS = Param("ops", 20, 1, 100_000, "add+remove pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "add+remove pairs per core before timing starts")
 
 
+def global_share(kernel: CoreyKernel, pcores: list[Task]) -> Callable[[Task], int]:
+    """One share, made by pcore 0 on chip 0 and given to every other pcore."""
+    shared = run_call(pcores[0], kernel.share_alloc)
+    for other in pcores[1:]:
+        run_call(pcores[0], kernel.share_grant, other, shared)
+    return lambda pc: shared
+
+
+def percore_shares(kernel: CoreyKernel, pcores: list[Task]) -> Callable[[Task], int]:
+    """A share per pcore, made by it on its own chip (when its loop is set up)."""
+    return lambda pc: run_call(pc, kernel.share_alloc)
+
+
+# variant -> (kernel, pcores) -> the share a pcore adds its object to
+VARIANTS = {"corey-global-share": global_share, "corey-percore-shares": percore_shares}
+
+
 def loops_for(variant: str, cores: int, machine: Machine) -> tuple[CoreyKernel, list[Loop]]:
     """One pcore per core, each with its own object in its own private share, and the share
     it adds that object to."""
-    kernel = CoreyKernel(machine)
-    pcores = [kernel.create_pcore(c) for c in range(cores)]
-    if variant == "corey-global-share":
-        shared = run_call(pcores[0], kernel.share_alloc)
-        for other in pcores[1:]:
-            run_call(pcores[0], kernel.share_grant, other, shared)
+    kernel, tasks = pcores(machine, cores)
+    share_of = VARIANTS[variant](kernel, tasks)
     loops = []
-    for pc in pcores:
-        share = shared if variant == "corey-global-share" else run_call(pc, kernel.share_alloc)
+    for pc in tasks:
+        share = share_of(pc)
         obj = run_call(pc, kernel.ref_new)
         loops.append(Loop(pc, dup_close, (obj, share)))
     return kernel, loops
@@ -70,7 +83,7 @@ point = partial(loop_point, loops_for, _metrics)
 SHARES = Experiment(
     name="shares",
     summary="each core adds an object to a share and removes it: one global share vs per-core",
-    variants=VARIANTS,
+    variants=tuple(VARIANTS),
     metrics=("ops_per_sec", "l3_misses_per_op"),
     params=(OPS, WARMUP),
     point=point,

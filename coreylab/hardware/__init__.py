@@ -7,13 +7,23 @@ Read in this order: `params` (every tunable), `protocols` (the coherence tables)
 
 from .machine import Machine
 from .memory import OutOfMemory, PhysicalMemory
-from .params import PRESETS, PROTOCOLS, HardwareParams, ParamError
-from .protocols import PROTOCOL_TABLES, Action, Event, Protocol, ProtocolError, State
+from .params import PRESETS, HardwareParams, ParamError
+from .protocols import (
+    PROTOCOL_TABLES,
+    PROTOCOLS,
+    STATE_FACTS,
+    Action,
+    Event,
+    Protocol,
+    ProtocolError,
+    State,
+)
 
 __all__ = [
     "PRESETS",
     "PROTOCOLS",
     "PROTOCOL_TABLES",
+    "STATE_FACTS",
     "Action",
     "Event",
     "HardwareParams",

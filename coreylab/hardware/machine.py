@@ -39,11 +39,9 @@ from ..trace import CoreStats, Counters, LineEvent, LineStats, Trace
 from .caches import Cache
 from .core import Core
 from .memory import PhysicalMemory
-from .params import HardwareParams
+from .params import HardwareParams, ParamError
 from .protocols import Action, Event, State, protocol
 
-DIRTY = (State.M, State.O)
-OWNERS = frozenset((State.M, State.O, State.E))  # states whose holder answers for the line
 I = State.I  # noqa: E741
 LOAD, LOAD_ONLY, STORE = Event.LOAD, Event.LOAD_ONLY, Event.STORE
 PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
@@ -83,6 +81,8 @@ class Machine:
         trace: Trace | None = None,
         log_accesses: bool = False,
     ) -> None:
+        if params is not None and not isinstance(params, HardwareParams):
+            raise ParamError(f"a Machine is made from HardwareParams, not {params!r:.60}")
         self.params = p = params or HardwareParams()
         self.env = simpy.Environment()
         self.protocol = protocol(p.protocol)
@@ -102,8 +102,16 @@ class Machine:
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
+        # What the table says of states, asked on every transaction (see `protocols.py`).
+        self._dirty, self._owners = self.protocol.dirty, self.protocol.owners
+        # A read asks only the owner when Shared copies ignore it and only owners supply
+        # (MSI, MESI, MOESI); under MESIF the clean F copy supplies too, so a read asks all.
         shared_read = table[State.S, PROBE_READ]
-        self._reads_skip_sharers = shared_read.actions == () and shared_read.next is State.S
+        self._reads_skip_sharers = (
+            shared_read.actions == ()
+            and shared_read.next is State.S
+            and self.protocol.suppliers <= self._owners
+        )
         self._plan_paths()
 
     # -- running programs ---------------------------------------------------------------------
@@ -160,8 +168,8 @@ class Machine:
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says. A read need not probe Shared copies
-        # when the table says a read leaves them alone (true of MSI, MESI and MOESI): then
-        # only the owner (holding it M, O or E), if any, is asked.
+        # when the table says a read leaves them alone and only owners supply: then only the
+        # owner (holding it M, O or E), if any, is asked.
         if not holders or (len(holders) == 1 and me in holders):
             others = ()
             if event is LOAD:
@@ -184,7 +192,7 @@ class Machine:
                 step = self._steps[state][column] or self.protocol.step(state, column)
                 next_state = step.next
                 if step.supplies:
-                    supplier, dirty = other, state in DIRTY
+                    supplier, dirty = other, state in self._dirty
                 if step.writes_back:
                     self.memory.write_line(line // self._lines_per_chip, now)
                 if probed is not None:
@@ -199,7 +207,7 @@ class Machine:
                         acked = paths[other.id][1]
                 elif next_state is not state:
                     other.downgrade(line, next_state, reach)
-                    if next_state not in OWNERS:
+                    if next_state not in self._owners:
                         entry.owner = None
                 else:
                     continue
@@ -227,7 +235,7 @@ class Machine:
             self._drop_l3_copies(entry, line)
         end = entry.busy_until = start + latency
         # 3. The line arrives: state and caches, then clock, counters, trace.
-        if after in OWNERS:
+        if after in self._owners:
             entry.owner = core
         if before is I:
             holders[me] = core

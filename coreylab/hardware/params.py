@@ -10,10 +10,12 @@ talk's numbers; the rest are estimates from vendor measurements and are marked a
 They are parameters, never constants in code: a lesson can change any of them with
 `HardwareParams.preset("amd16").replace(l3_latency=46)` or `--param l3_latency=46`.
 
-Invariants (checked by `validate`, which every constructor path runs): at least one chip and
-one core per chip, a power-of-two line size, caches at least one set of lines, associativity
-dividing the number of lines, and latencies that grow outwards (a farther source is never
-faster than a nearer one is not required, but every latency is positive).
+Invariants (checked by `validate`, which every constructor path runs): every whole-number field
+lies within its physical bounds in `BOUNDS` (positive, finite, and no larger than a machine the
+simulator can hold in memory and a person would build); line and page sizes are powers of two;
+a line holds the kernel's widest one-line structure and a page holds several lines; caches are
+whole power-of-two numbers of sets; each chip's memory holds at least a few allocator chunks.
+That farther sources are slower is not required (a lesson may invert it on purpose).
 """
 
 from __future__ import annotations
@@ -21,8 +23,36 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
-PROTOCOLS = ("MSI", "MESI", "MOESI")
+from .protocols import PROTOCOLS  # the registry of coherence tables names them
+
 MAX_CORES = 256  # a sanity bound: the lab's lessons go to 16, tests to 8 x 8
+KB, MB, GB = 2**10, 2**20, 2**30
+MAX_CYCLES = 100_000  # any one latency or per-line cost: 50 us at 2 GHz, far past any real memory
+
+# (smallest, largest) of each whole-number field. Why each limit:
+# - line_size 32..256: the kernel's widest one-line structure (files_struct's read-mostly part,
+#   four 8-byte words) needs 32 bytes; 256 is the widest line any machine shipped (POWER).
+# - caches up to 1/16/256 MB (L1/L2/L3): past real parts, and each set costs the simulator about
+#   60 bytes of Python, so the machine stays a few hundred MB at most.
+# - page_size 4 KB..64 KB: x86's base page to ARM64/POWER's largest base page; page tables hold
+#   page_size/8 entries each, so a 1 GB "page" would need gigabytes per table.
+# - dram_bytes_per_chip: at least MIN_PAGES_PER_CHIP pages (checked below), at most 1 TB.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "chips": (1, 64),
+    "cores_per_chip": (1, 64),
+    "clock_mhz": (100, 10_000),
+    "line_size": (32, 256),
+    "l1_size": (1, MB),
+    "l1_assoc": (1, 256),
+    "l2_size": (1, 16 * MB),
+    "l2_assoc": (1, 256),
+    "l3_size": (1, 256 * MB),
+    "l3_assoc": (1, 256),
+    "dram_bytes_per_chip": (1, 1024 * GB),
+    "page_size": (4 * KB, 64 * KB),
+}
+POWERS_OF_TWO = ("line_size", "page_size")
+MIN_PAGES_PER_CHIP = 64  # one allocator chunk (MemoryParams.chunk_pages) per chip at least
 
 
 class ParamError(ValueError):
@@ -149,7 +179,7 @@ class HardwareParams:
     def preset(cls, name: str) -> HardwareParams:
         try:
             return PRESETS[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: a list or dict is no name
             raise ParamError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
 
     # -- validation -----------------------------------------------------------------------------
@@ -157,12 +187,10 @@ class HardwareParams:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in ("name", "protocol"):
-                if not isinstance(value, str):
-                    raise ParamError(f"{f.name} must be text, not {value!r}")
-            elif not isinstance(value, int) or isinstance(value, bool):
-                raise ParamError(f"{f.name} must be a whole number, not {value!r}")
-            elif value <= 0:
-                raise ParamError(f"{f.name} must be positive, not {value}")
+                if not isinstance(value, str) or not value.strip():
+                    raise ParamError(f"{f.name} must be some text, not {value!r}")
+            else:
+                check_whole(f.name, value, *BOUNDS.get(f.name, (1, MAX_CYCLES)))
         if self.cores > MAX_CORES:
             raise ParamError(
                 f"at most {MAX_CORES} cores in all, not {self.chips} x {self.cores_per_chip}"
@@ -171,16 +199,19 @@ class HardwareParams:
             raise ParamError(
                 f"protocol must be one of {', '.join(PROTOCOLS)}, not {self.protocol!r}"
             )
-        if self.line_size & (self.line_size - 1):
-            raise ParamError(f"line_size must be a power of two, not {self.line_size}")
-        if self.page_size % self.line_size or self.page_size & (self.page_size - 1):
-            raise ParamError(
-                f"page_size must be a power-of-two multiple of line_size, not {self.page_size}"
-            )
+        for name in POWERS_OF_TWO:
+            value = getattr(self, name)
+            if value & (value - 1):
+                raise ParamError(f"{name} must be a power of two, not {value}")
         for level in ("l1", "l2", "l3"):
             self._validate_cache(level)
         if self.dram_bytes_per_chip % self.page_size:
             raise ParamError("dram_bytes_per_chip must be a whole number of pages")
+        if self.dram_bytes_per_chip < MIN_PAGES_PER_CHIP * self.page_size:
+            raise ParamError(
+                f"dram_bytes_per_chip must hold at least {MIN_PAGES_PER_CHIP} pages "
+                f"({MIN_PAGES_PER_CHIP * self.page_size} B), not {self.dram_bytes_per_chip}"
+            )
 
     def _validate_cache(self, level: str) -> None:
         size, assoc = getattr(self, f"{level}_size"), getattr(self, f"{level}_assoc")
@@ -194,6 +225,17 @@ class HardwareParams:
         sets = lines // assoc
         if sets & (sets - 1):
             raise ParamError(f"{level} must have a power-of-two number of sets, not {sets}")
+
+
+def check_whole(name: str, value: object, low: int, high: int) -> int:
+    """`value` as a whole number within [low, high], or ParamError naming `name`."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ParamError(f"{name} must be a whole number, not {value!r}")
+    if value <= 0 < low:
+        raise ParamError(f"{name} must be positive, not {value}")
+    if not low <= value <= high:
+        raise ParamError(f"{name} must be between {low:_} and {high:_}, not {value:_}")
+    return value
 
 
 def _parse_field(key: str, text: str) -> object:

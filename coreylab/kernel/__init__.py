@@ -7,6 +7,12 @@ system-call entry), then each subsystem with its two designs side by side: `desc
 `shares`), `address_space` (with `mm_struct`, `address_range`, `mmu`, `pagetables`, `tlb`),
 `devices` (with `nic`, `netstack`); then the short assemblies `linux` and `corey`.
 
+Each subsystem is an object whose constructor names what it touches (`KernelBase`: the machine,
+parameters, lock list, system-call entry; and, for Corey's memory and devices, the kernel's
+`CoreyShares`). A kernel builds its subsystems, publishes their system calls as its own
+(`kernel.dup` is `kernel.files.dup`) and keeps the few calls that choose a subsystem
+(Linux's `write` and `close`, on files or sockets).
+
 `Kernel` below is the one interface both kernels implement where their concepts coincide;
 workloads are written against it. Everything else (creating processes, threads or pcores, and
 the calls only one design has) is called on the concrete kernel.

@@ -10,6 +10,9 @@ PD in the root's PDPT, so every root that mounts the range walks the same PD and
 A segment is a `PageObject`: a slot per page, filled on first use. Object ids come from a
 per-core counter with the core number in the top bits, so making one touches no shared line.
 Each object sits on its own lines (padded), not a page of its own: lines are what caches see.
+Segments and ranges are entered in a share when made (`CoreyShares.kobject_enter`), and the
+calls name them through shares: by id in the caller's own share, or as (share id, object id);
+a pcore names its own root range by its id.
 
 Invariants: `AddressRange.slots` (the Python view) equals the slot table in memory; mappings of
 one range never overlap; a mountable range is mounted only in root ranges; the cores a range's
@@ -17,29 +20,24 @@ unmap interrupts are those whose root ranges reach it (`roots()`).
 
 Left out: growing the slot table (a range holds `ar_slots` mappings, or two per core on a
 bigger machine, so that a root can mount every core's range; the next is ENOMEM), the
-one-entry lookup cache of `at_pmap_fill`, freeing objects, reference counts, access control
-through shares (the calls take object ids directly).
+one-entry lookup cache of `at_pmap_fill`, freeing objects (the shares count references to a
+segment or range, as to any kernel object; nothing frees one at zero).
 Source: Corey kern/kern/at.c, at.h.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..hardware.core import Core, Op
 from ..hardware.memory import OutOfMemory
 from .base import Errno, KernelError, Task
 from .locks import MCSLock, MCSRWLock
-from .mmu import TASK_SIZE, PageObject
+from .mmu import TASK_SIZE, PageObject, VirtualMemory
 from .objects import Struct, capacity
 from .pagetables import PD, PML4, PRESENT
-from .shares import ID_CORE_SHIFT
-
-ID_COUNT_MASK = (1 << ID_CORE_SHIFT) - 1  # an id's low bits: the creating core's counter
-
-if TYPE_CHECKING:
-    from .address_space import CoreyMemory
+from .shares import ID_COUNT_MASK, CoreyShares
 
 RANGE_SPAN = 1 << 30  # a mounted range is one PDPT entry's subtree (1 GB)
 
@@ -70,16 +68,16 @@ class AddressRange:
     """A Corey address range: its object on a chip, its page-table root (a PML4 page for a
     pcore's root range, a PD page for a range that can be mounted), its mappings."""
 
-    def __init__(self, kernel: CoreyMemory, oid: int, name: str, chip: int, table: int,
+    def __init__(self, vm: VirtualMemory, oid: int, name: str, chip: int, table: int,
                  interior: bool) -> None:  # fmt: skip
-        m = kernel.machine
+        m = vm.machine
         self.id, self.name, self.chip, self.table, self.interior = oid, name, chip, table, interior
-        slots = capacity(kernel.mparams.ar_slots, m.params.cores)  # room for every core's range
+        slots = capacity(vm.mparams.ar_slots, m.params.cores)  # room for every core's range
         lines = {**RANGE_HEADER, "maps": [("maps", SLOT_WORDS * slots)]}
-        self.struct = s = Struct(m, name, lines, chip)
+        self.s = s = Struct(m, name, lines, chip)
         rw = MCSRWLock(f"{name}.map_lock", m, s["map_tail"], s["map_readers"], s["map_writer"])
-        self.map_lock = kernel.register(rw)
-        self.pgmap_lock = kernel.register(MCSLock(f"{name}.pgmap_lock", m, s["pgmap_tail"]))
+        self.map_lock = vm.register(rw)
+        self.pgmap_lock = vm.register(MCSLock(f"{name}.pgmap_lock", m, s["pgmap_tail"]))
         self.level = PD if interior else PML4
         self.span = RANGE_SPAN if interior else TASK_SIZE
         self.slots: list[Mapping | None] = [None] * slots
@@ -100,21 +98,26 @@ class AddressRange:
         return list(self.parents) if self.interior else [(self, 0)]
 
     def slot_addr(self, slot: int, word: int = 0) -> int:
-        return self.struct["maps", slot * SLOT_WORDS + word]
+        return self.s["maps", slot * SLOT_WORDS + word]
 
 
 class RangeTable:
-    """What CoreyMemory does to ranges besides its system calls and faults: slots, ids,
-    objects, the lock path of a fault, shootdowns."""
+    """What `CoreyMemory` does to ranges besides its system calls and faults: slots, ids,
+    objects, the lock path of a fault, shootdowns. It touches the kernel's virtual memory
+    (`vm`: pages, TLBs, parameters, lock list) and its shares (for object ids)."""
 
-    def _scan(self, core: Core, r: AddressRange, upto: int) -> Op:
+    def __init__(self, vm: VirtualMemory, shares: CoreyShares) -> None:
+        self.vm, self.shares, self.machine = vm, shares, vm.machine
+        self.objects: dict[int, Any] = {}  # object id -> segment (PageObject) or AddressRange
+
+    def scan(self, core: Core, r: AddressRange, upto: int) -> Op:
         """Look through the slots for the one that maps the address (va and size of each)."""
         for slot in range(upto + 1):
             if r.slots[slot] is not None:
                 yield from core.load(r.slot_addr(slot, 0))
                 yield from core.load(r.slot_addr(slot, 1))
 
-    def _resolve(self, root: AddressRange, va: int):
+    def resolve(self, root: AddressRange, va: int):
         """(range whose table maps va, its mapping, va in that range) or None."""
         m = root.find(va)
         if m is None or not isinstance(m.target, AddressRange):
@@ -123,9 +126,9 @@ class RangeTable:
         mm = inner.find(rva)
         return mm and (inner, mm, rva)
 
-    def _check_window(self, r: AddressRange, va: Any, size: int, align: int) -> int:
+    def check_window(self, r: AddressRange, va: Any, size: int, align: int) -> int:
         """Check [va, va + size) is aligned, inside `r`, free; return a free slot."""
-        self._check_addr(va, align, "va")
+        self.vm.check_addr(va, align, "va")
         if va + size > r.span:
             raise KernelError(Errno.EINVAL, f"[{va:#x}, {va + size:#x}) is outside {r.name}")
         if r.overlaps(va, va + size):
@@ -135,62 +138,57 @@ class RangeTable:
             raise KernelError(Errno.ENOMEM, f"{r.name} has no free mapping slot")
         return slot
 
-    def _mapping_at(self, r: AddressRange, va: Any) -> Mapping:
+    def mapping_at(self, r: AddressRange, va: Any) -> Mapping:
         m = next((m for m in r.slots if m and m.va == va), None)
         if m is None:
             raise KernelError(Errno.EINVAL, f"nothing is mapped at {va!r} in {r.name}")
         return m
 
-    def _write_slot(self, core: Core, r: AddressRange, m: Mapping) -> Op:
+    def write_slot(self, core: Core, r: AddressRange, m: Mapping) -> Op:
         for word, value in enumerate((m.va, m.npages, m.target.id, m.offset)):
             yield from core.store(r.slot_addr(m.slot, word), value)
         r.slots[m.slot] = m
 
-    def _next_id(self, task: Task, kind: str) -> tuple[int, str]:
+    def next_id(self, task: Task, kind: str) -> tuple[int, str]:
         """The id the caller's core gives its next object (Corey's per-core counter, shared with
-        every kernel object, so ids never collide), and a name for its lines; `_take_id` uses
-        it up once the object exists."""
-        oid = self.kobject_id(task)
+        every kernel object, so ids never collide), and a name for its lines;
+        `CoreyShares.kobject_id_use` uses it up once the object exists."""
+        oid = self.shares.kobject_id(task)
         return oid, f"{kind}[{task.core.id}.{oid & ID_COUNT_MASK}]"
 
-    def _take_id(self, oid: int) -> None:
-        """The counter is the core's own line; its value moves on with no traffic to model."""
-        counter = self._kobj_ids[oid >> ID_CORE_SHIFT]["next"]
-        self.machine.memory.values[counter] = oid & ID_COUNT_MASK
-
-    def _make_range(self, task: Task, chip: int, table: int, interior: bool) -> AddressRange:
-        oid, name = self._next_id(task, "ar")
+    def make_range(self, task: Task, chip: int, table: int, interior: bool) -> AddressRange:
+        oid, name = self.next_id(task, "ar")
         try:
-            r = AddressRange(self, oid, name, chip, table, interior)
+            r = AddressRange(self.vm, oid, name, chip, table, interior)
         except OutOfMemory:
-            self.pages.release([table])
+            self.vm.pages.release([table])
             raise KernelError(Errno.ENOMEM, f"chip {chip} has no room for {name}") from None
-        self._take_id(oid)
-        self.pages.label(table, f"{name}.{'pd' if interior else 'pml4'}")
+        self.shares.kobject_id_use(oid)
+        self.vm.pages.label(table, f"{name}.{'pd' if interior else 'pml4'}")
         return r
 
-    def _segment_header(self, name: str):
+    def segment_header(self, name: str):
         def make(chip: int) -> tuple[Struct, MCSLock]:
             s = Struct(self.machine, name, SEGMENT_LINES, chip)
-            return s, self.register(MCSLock(f"{name}.lock", self.machine, s["lock_tail"]))
+            return s, self.vm.register(MCSLock(f"{name}.lock", self.machine, s["lock_tail"]))
 
         return make
 
-    def _lookup(self, oid: Any, kind: type, what: str):
-        obj = self.mem_objects.get(oid) if isinstance(oid, int) else None
+    def lookup(self, oid: Any, kind: type, what: str):
+        obj = self.objects.get(oid) if isinstance(oid, int) else None
         if obj is None:
             raise KernelError(Errno.ENOENT, f"no object {oid!r}")
         if not isinstance(obj, kind):
             raise KernelError(Errno.EINVAL, f"object {oid:#x} is not {what}")
         return obj
 
-    def _range(self, oid: Any) -> AddressRange:
-        return self._lookup(oid, AddressRange, "an address range")
+    def range(self, oid: Any) -> AddressRange:
+        return self.lookup(oid, AddressRange, "an address range")
 
-    def _segment(self, oid: Any) -> PageObject:
-        return self._lookup(oid, PageObject, "a segment")
+    def segment(self, oid: Any) -> PageObject:
+        return self.lookup(oid, PageObject, "a segment")
 
-    def _read_lock_path(self, core: Core, root: AddressRange, va: int) -> Op:
+    def read_lock_path(self, core: Core, root: AddressRange, va: int) -> Op:
         """at_pmap_fill: read-lock each range's mappings and scan its slots for the one that
         maps va, from the root down into a mounted range. Returns the ranges locked."""
         path, r, rva = [], root, va
@@ -198,16 +196,16 @@ class RangeTable:
             yield from r.map_lock.read_acquire(core)
             path.append(r)
             m = r.find(rva)
-            yield from self._scan(core, r, m.slot if m else len(r.slots) - 1)
+            yield from self.scan(core, r, m.slot if m else len(r.slots) - 1)
             r, rva = (m.target, rva - m.va) if m and isinstance(m.target, AddressRange) else (
                 None, rva)  # fmt: skip
         return path
 
-    def _read_unlock(self, core: Core, path: list[AddressRange]) -> Op:
+    def read_unlock(self, core: Core, path: list[AddressRange]) -> Op:
         for r in reversed(path):
             yield from r.map_lock.read_release(core)
 
-    def _fill_pte(self, core: Core, r: AddressRange, pte: int, page: int) -> Op:
+    def fill_pte(self, core: Core, r: AddressRange, pte: int, page: int) -> Op:
         yield from r.pgmap_lock.acquire(core)
         empty = not (yield from core.load(pte)) & PRESENT
         if empty:
@@ -215,21 +213,21 @@ class RangeTable:
         yield from r.pgmap_lock.release(core)
         return empty
 
-    def _lock_window(self, core: Core, r: AddressRange, va: int, size: int, align: int) -> Op:
+    def lock_window(self, core: Core, r: AddressRange, va: int, size: int, align: int) -> Op:
         """Write-lock `r`'s mappings and check the window again under the lock (another core
         may have mapped it since the first check); return a free slot."""
         yield from r.map_lock.write_acquire(core)
         try:
-            return self._check_window(r, va, size, align)
+            return self.check_window(r, va, size, align)
         except KernelError:
             yield from r.map_lock.write_release(core)
             raise
 
-    def _shootdown(self, core: Core, roots: list, va: int, npages: int) -> Op:
+    def shootdown(self, core: Core, roots: list, va: int, npages: int) -> Op:
         """Flush [va, va + npages pages) of a range from the TLBs of the cores running in the
         roots that reach it (`roots`: (root range, where the range sits in it))."""
-        shift = self._page_shift
+        shift = self.vm.page_shift
         windows = [(root.id, (base + va) >> shift, ((base + va) >> shift) + npages)
                    for root, base in roots]  # fmt: skip
         cores = set().union(*(root.cores for root, _ in roots))
-        yield from self.tlbs.shootdown(core, cores, windows, self.mparams.ipi_cycles)
+        yield from self.vm.tlbs.shootdown(core, cores, windows, self.vm.mparams.ipi_cycles)

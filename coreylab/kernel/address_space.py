@@ -41,8 +41,7 @@ from typing import Any
 from ..hardware.core import Core, Op
 from ..hardware.memory import OutOfMemory
 from .address_range import RANGE_SPAN, SLOT_WORDS, AddressRange, Mapping, RangeTable
-from .base import Errno, KernelError, Task
-from .locks import TicketLock
+from .base import Errno, KernelBase, KernelError, Task
 from .mm_struct import MM, VMA, MmOps
 from .mmu import (
     PAGE_COUNT,
@@ -53,33 +52,33 @@ from .mmu import (
     PageObject,
     VirtualMemory,
 )
-from .objects import Struct
 from .pagetables import PDPT, PML4, PRESENT, PT, clear_ptes, descend, entry_addr, peek_missing
+from .shares import CoreyShares
 
 # =============================================================================================
 # Linux
 # =============================================================================================
 
 
-class LinuxMemory(MmOps, VirtualMemory):
-    """Linux 2.6.2x address spaces: mm_struct, VMAs, per-process page tables, page faults."""
+class LinuxMemory:
+    """Linux 2.6.2x address spaces: mm_struct, VMAs, per-process page tables, page faults.
+    It touches `base` (the machine, the cost of entering the kernel), its own virtual memory
+    (`vm`: pages, TLBs, fault counts, the MMU path) and its mm bookkeeping (`ops`)."""
 
-    def setup_memory(self) -> None:
-        VirtualMemory.setup_memory(self)
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.enter = base.machine, base.enter
+        self.vm = VirtualMemory(base)
         self.mms: list[MM] = []
         self.shared_objects: list[PageObject] = []
-        self._vma_at: dict[int, VMA] = {}  # a VMA's address in memory -> the VMA
-        self._vma_pool: dict[int, list[Struct]] = {}  # chip -> free VMA structs (the slab)
-        self._ptlocks: dict[int, TicketLock] = {}  # split PTE locks, by PT page
-        self._vmas_made = 0
+        self.ops = MmOps(self.vm, self.shared_objects)
 
     def new_mm(self, chip: int) -> MM:
         """An address space for a new process, on `chip` (called when the process is made)."""
-        pgd = self._reserve(chip, 1)
+        pgd = self.vm.reserve(chip, 1)
         try:
-            mm = MM(self, len(self.mms), chip, pgd[0])
+            mm = MM(self.vm, len(self.mms), chip, pgd[0])
         except OutOfMemory:
-            self.pages.release(pgd)
+            self.vm.pages.release(pgd)
             raise KernelError(Errno.ENOMEM, f"chip {chip} has no room for an mm") from None
         self.mms.append(mm)
         return mm
@@ -88,13 +87,13 @@ class LinuxMemory(MmOps, VirtualMemory):
     def shmem_create(self, task: Task, length: int) -> Op:
         """A MAP_SHARED object of `length` bytes (shm_open + ftruncate): its page-cache slots on
         the caller's chip, no pages yet. Returns the object, to pass to `mmap`."""
-        npages = self._check_length(length)
+        npages = self.vm.check_length(length)
         name = f"shm[{len(self.shared_objects)}]"
-        obj = self._new_object(task.core.chip, npages, name, self._tree_lock(name))
+        obj = self.vm.new_object(task.core.chip, npages, name, self.ops.tree_lock(name))
         obj.id = len(self.shared_objects)
         self.shared_objects.append(obj)
         yield from self.enter(task)
-        yield from self._zero_slots(task.core, obj)
+        yield from self.ops.zero_slots(task.core, obj)
         return obj
 
     def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0,
@@ -102,15 +101,15 @@ class LinuxMemory(MmOps, VirtualMemory):
         """Map `length` bytes, anonymous or of a MAP_SHARED object from byte `offset`; return
         the address: `addr` if that much is free there (mmap's hint), else the lowest hole.
         Takes mmap_sem for writing."""
-        mm, core = self._mm(task), task.core
-        npages = self._check_length(length)
+        mm, core = self.ops.mm_of(task), task.core
+        npages = self.vm.check_length(length)
         if shared is not None:
-            self._check_object(shared, offset, npages)
+            self.ops.check_object(shared, offset, npages)
         if addr is not None:
-            self._check_addr(addr, self._page_size)
-        struct = self._vma_struct(core.chip)
+            self.vm.check_addr(addr, self.vm.page_size)
+        struct = self.ops.vma_struct(core.chip)
         yield from self.enter(task)
-        yield from self._ran(core, mm)
+        yield from self.ops.ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
         free = (
             addr is not None
@@ -119,13 +118,13 @@ class LinuxMemory(MmOps, VirtualMemory):
         )
         start = addr if free else mm.hole(length)
         if start is None:
-            self._vma_pool[core.chip].append(struct)
+            self.ops.vma_pool[core.chip].append(struct)
             yield from mm.mmap_sem.up_write(core)
             raise KernelError(Errno.ENOMEM, f"no hole of {length} bytes in {mm.name}")
-        vma = VMA(struct, start, start + length, shared, offset // self._page_size)
-        yield from self._link_vma(core, mm, vma)
-        yield from self._add(core, mm.struct["total_vm"], npages)
-        yield from core.compute(self.mparams.map_work_cycles)
+        vma = VMA(struct, start, start + length, shared, offset // self.vm.page_size)
+        yield from self.ops.link_vma(core, mm, vma)
+        yield from self.ops.add(core, mm.s["total_vm"], npages)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
         return start
 
@@ -134,31 +133,31 @@ class LinuxMemory(MmOps, VirtualMemory):
         grows the heap (do_brk merges the pages into the heap's VMA) and glibc's grow_heap a
         thread's arena (mprotect over its reservation): mmap_sem for writing, find the VMA,
         move its end, account total_vm. ENOMEM if something is mapped in the way."""
-        mm, core = self._mm(task), task.core
-        npages = self._check_length(length)
-        vma = mm.find(self._check_addr(addr, self._page_size))
+        mm, core = self.ops.mm_of(task), task.core
+        npages = self.vm.check_length(length)
+        vma = mm.find(self.vm.check_addr(addr, self.vm.page_size))
         if vma is None or vma.start != addr:
             raise KernelError(Errno.EINVAL, f"no mapping starts at {addr:#x} in {mm.name}")
         self._check_room(mm, vma, length)
         yield from self.enter(task)
-        yield from self._ran(core, mm)
+        yield from self.ops.ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
         try:  # again under the semaphore: another thread may have mapped there meanwhile
             end = self._check_room(mm, vma, length)
         except KernelError:
             yield from mm.mmap_sem.up_write(core)
             raise
-        yield from self._find_vma(core, mm, addr)
+        yield from self.ops.find_vma(core, mm, addr)
         vma.end = end
-        yield from core.store(vma.struct["vm_end"], end)
-        yield from self._add(core, mm.struct["total_vm"], npages)
-        yield from core.compute(self.mparams.map_work_cycles)
+        yield from core.store(vma.s["vm_end"], end)
+        yield from self.ops.add(core, mm.s["total_vm"], npages)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
 
     def _check_room(self, mm: MM, vma: VMA, length: int) -> int:
         """brk's check: nothing mapped in [end, end + length), the object has the pages."""
         end = vma.end + length
-        beyond = vma.obj is not None and vma.index(end, self._page_size) > vma.obj.npages
+        beyond = vma.obj is not None and vma.index(end, self.vm.page_size) > vma.obj.npages
         if end > TASK_SIZE or mm.overlapping(vma.end, end) or beyond:
             raise KernelError(Errno.ENOMEM, f"no room to grow {vma.start:#x} by {length} bytes")
         return end
@@ -166,42 +165,42 @@ class LinuxMemory(MmOps, VirtualMemory):
     def munmap(self, task: Task, addr: int, length: int) -> Op:
         """Unmap [addr, addr + length), which must be mapped: split or trim VMAs, clear the
         PTEs, drop the pages, shoot down the TLB of every core that ran the mm."""
-        mm, core = self._mm(task), task.core
-        self._check_addr(addr, self._page_size)
-        self._check_length(length)
+        mm, core = self.ops.mm_of(task), task.core
+        self.vm.check_addr(addr, self.vm.page_size)
+        self.vm.check_length(length)
         end = addr + length
         if end > TASK_SIZE or not mm.covered(addr, end):
             raise KernelError(Errno.EFAULT, f"[{addr:#x}, {end:#x}) is not all mapped")
         inside = [v for v in mm.overlapping(addr, end) if v.start < addr and end < v.end]
-        spare = self._vma_struct(core.chip) if inside else None
+        spare = self.ops.vma_struct(core.chip) if inside else None
         yield from self.enter(task)
-        yield from self._ran(core, mm)
+        yield from self.ops.ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
         if not mm.covered(addr, end):  # another thread unmapped some of it meanwhile
             yield from mm.mmap_sem.up_write(core)
             raise KernelError(Errno.EFAULT, f"[{addr:#x}, {end:#x}) is not all mapped")
         kinds = [(v.start, v.end, v.obj) for v in mm.overlapping(addr, end)]
-        yield from self._unlink_range(core, mm, addr, end, spare)
+        yield from self.ops.unlink_range(core, mm, addr, end, spare)
         yield from mm.page_table_lock.acquire(core)  # mmap_sem held for writing: no fault races
         gone = yield from clear_ptes(core, mm.pgd, addr, end)
         yield from mm.page_table_lock.release(core)
-        shift = self._page_shift
-        yield from self.tlbs.shootdown(
-            core, mm.cpus, [(mm.id, addr >> shift, end >> shift)], self.mparams.ipi_cycles
+        shift = self.vm.page_shift
+        yield from self.vm.tlbs.shootdown(
+            core, mm.cpus, [(mm.id, addr >> shift, end >> shift)], self.vm.mparams.ipi_cycles
         )
-        yield from self._drop_pages(core, mm, gone, kinds)
-        yield from core.compute(self.mparams.map_work_cycles)
+        yield from self.ops.drop_pages(core, mm, gone, kinds)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
 
     def touch(self, task: Task, addr: int, write: bool = True, value: int = 1) -> Op:
         """The application reads or writes the word at `addr` through the MMU."""
-        mm = self._mm(task)
-        self._check_addr(addr, WORD)
+        mm = self.ops.mm_of(task)
+        self.vm.check_addr(addr, WORD)
         if mm.find(addr) is None:
             raise KernelError(Errno.EFAULT, f"{addr:#x} is not mapped in {mm.name}")
         if task.core.id not in mm.cpus:
-            yield from self._ran(task.core, mm)
-        return (yield from self._mmu(task, mm.id, mm.pgd, addr, write, value, self._fault))
+            yield from self.ops.ran(task.core, mm)
+        return (yield from self.vm.access(task, mm.id, mm.pgd, addr, write, value, self._fault))
 
     # -- the page fault --------------------------------------------------------------------------
     def _fault(self, task: Task, va: int) -> Op:
@@ -210,44 +209,45 @@ class LinuxMemory(MmOps, VirtualMemory):
         vma = mm.find(va)
         if vma is None:
             raise KernelError(Errno.EFAULT, f"{va:#x} is not mapped in {mm.name}")
-        needs_page = vma.obj is None or vma.index(va, self._page_size) not in vma.obj.pages
+        needs_page = vma.obj is None or vma.index(va, self.vm.page_size) not in vma.obj.pages
         values = self.machine.memory.values
-        spare = self._reserve(core.chip, needs_page + peek_missing(values, mm.pgd, va))
-        yield from core.compute(self.mparams.fault_trap_cycles + self.mparams.fault_work_cycles)
+        spare = self.vm.reserve(core.chip, needs_page + peek_missing(values, mm.pgd, va))
+        mp = self.vm.mparams
+        yield from core.compute(mp.fault_trap_cycles + mp.fault_work_cycles)
         yield from mm.mmap_sem.down_read(core)
-        vma = yield from self._find_vma(core, mm, va)
+        vma = yield from self.ops.find_vma(core, mm, va)
         if vma is None:  # unmapped by another thread meanwhile
             yield from mm.mmap_sem.up_read(core)
-            self.pages.release(spare)
+            self.vm.pages.release(spare)
             raise KernelError(Errno.EFAULT, f"{va:#x} is not mapped in {mm.name}")
         if vma.obj is None:
             page, hard = spare.pop(), True
-            yield from self._fresh_page(core, page, f"{mm.name}.anon")
+            yield from self.vm.fresh_page(core, page, f"{mm.name}.anon")
         else:
-            index = vma.index(va, self._page_size)
-            page, hard = yield from self._object_page(core, vma.obj, index, spare)
-        new_table = self._new_table(spare, mm.name)
+            index = vma.index(va, self.vm.page_size)
+            page, hard = yield from self.vm.object_page(core, vma.obj, index, spare)
+        new_table = self.vm.new_table(spare, mm.name)
         pt = yield from descend(core, mm.pgd, va, PML4, PT, new_table, mm.page_table_lock)
         done = yield from self._set_pte(core, mm, vma, pt, va, page)
         if not done and vma.obj is None:
             spare.append(page)  # another thread mapped it first: our page goes back
         yield from mm.mmap_sem.up_read(core)
-        self.pages.release(spare)
+        self.vm.pages.release(spare)
         if done:
-            self.faults.count(core.id, hard)
+            self.vm.faults.count(core.id, hard)
 
     def _set_pte(self, core: Core, mm: MM, vma: VMA, pt: int, va: int, page: int) -> Op:
         """Under the PTE lock: fill the entry unless someone did, account the page."""
-        ptl = self._ptlock(mm, pt)
+        ptl = self.ops.ptlock(mm, pt)
         pte = entry_addr(pt, va, PT)
         yield from ptl.acquire(core)
         if (yield from core.load(pte)) & PRESENT:
             yield from ptl.release(core)
             return False
         yield from core.store(pte, page | PRESENT)
-        counter = mm.struct["anon_rss" if vma.obj is None else "file_rss"]
-        yield from self._bump(core, counter, 1)
-        desc = self.pages.descriptor(page)
+        counter = mm.s["anon_rss" if vma.obj is None else "file_rss"]
+        yield from self.ops.bump(core, counter, 1)
+        desc = self.vm.pages.descriptor(page)
         if vma.obj is None:  # page_add_new_anon_rmap: the page is ours alone, a plain store
             yield from core.store(desc + PAGE_MAPCOUNT, 1)
         else:  # get_page + page_add_file_rmap: atomics on a line every mapper shares
@@ -262,24 +262,30 @@ class LinuxMemory(MmOps, VirtualMemory):
 # =============================================================================================
 
 
-class CoreyMemory(RangeTable, VirtualMemory):
-    """Corey's address spaces: segments, address ranges, per-range page tables and faults."""
+class CoreyMemory:
+    """Corey's address spaces: segments, address ranges, per-range page tables and faults.
+    It touches `base` (the machine, the cost of entering the kernel), its own virtual memory
+    (`vm`), its ranges' bookkeeping (`ranges`) and the kernel's `shares`, which name every
+    segment and range."""
 
-    def setup_memory(self) -> None:
-        VirtualMemory.setup_memory(self)
-        self.mem_objects: dict[int, Any] = {}  # object id -> segment (PageObject) or AddressRange
+    def __init__(self, base: KernelBase, shares: CoreyShares) -> None:
+        self.machine, self.enter = base.machine, base.enter
+        self.vm = VirtualMemory(base)
+        self.shares = shares
+        self.ranges = RangeTable(self.vm, shares)
+        self.mem_objects = self.ranges.objects  # object id -> segment (PageObject) or range
 
     def init_pcore_memory(self, task: Task) -> None:
         """A private root range for a new pcore, on its chip (made before it runs)."""
         chip = task.core.chip
-        root = self._make_range(task, chip, self._reserve(chip, 1)[0], interior=False)
+        root = self.ranges.make_range(task, chip, self.vm.reserve(chip, 1)[0], interior=False)
         root.cores.add(task.core.id)
         self.mem_objects[root.id] = root
-        task.state["ar"] = root.id
+        task.root_range = root.id
 
     def root_range(self, task: Task) -> int:
         """The id of the range the pcore runs in."""
-        return task.state["ar"]
+        return task.root_range
 
     # -- system calls ----------------------------------------------------------------------------
     def segment_alloc(
@@ -289,16 +295,16 @@ class CoreyMemory(RangeTable, VirtualMemory):
         `share` (default: the caller's own); its pages are made on first use. Its id."""
         if isinstance(pages, bool) or not isinstance(pages, int) or pages <= 0:
             raise KernelError(Errno.EINVAL, f"pages must be a positive number, not {pages!r}")
-        chip = self._check_chip(chip, task.core.chip)
-        share = self.share_check(task, share)
-        oid, name = self._next_id(task, "seg")
-        seg = self._new_object(chip, pages, name, self._segment_header(name))
+        chip = self.vm.check_chip(chip, task.core.chip)
+        share = self.shares.share_check(task, share)
+        oid, name = self.ranges.next_id(task, "seg")
+        seg = self.vm.new_object(chip, pages, name, self.ranges.segment_header(name))
         seg.id = oid
-        self._take_id(oid)
+        self.shares.kobject_id_use(oid)
         yield from self.enter(task)
-        yield from self.kobject_enter(task, share, "segment", chip, oid)
+        yield from self.shares.kobject_enter(task, share, "segment", chip, oid)
         for page in seg.slot_pages:
-            yield from self._fresh_page(task.core, page, f"{name}.slots")
+            yield from self.vm.fresh_page(task.core, page, f"{name}.slots")
         for field_name, value in (("id", oid), ("npages", pages), ("slots", seg.slot_pages[0])):
             yield from task.core.store(seg.header[field_name], value)
         self.mem_objects[oid] = seg
@@ -308,14 +314,14 @@ class CoreyMemory(RangeTable, VirtualMemory):
         """An address range that can be mounted (a 1 GB page-table subtree), its object and
         page directory on `chip` (default: the caller's), named in `share` (default: the
         caller's own). Its id."""
-        chip = self._check_chip(chip, task.core.chip)
-        share = self.share_check(task, share)
-        ar = self._make_range(task, chip, self._reserve(chip, 1)[0], interior=True)
+        chip = self.vm.check_chip(chip, task.core.chip)
+        share = self.shares.share_check(task, share)
+        ar = self.ranges.make_range(task, chip, self.vm.reserve(chip, 1)[0], interior=True)
         yield from self.enter(task)
-        yield from self.kobject_enter(task, share, "address_range", chip, ar.id)
-        yield from self._fresh_page(task.core, ar.table, f"{ar.name}.pd")
+        yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
+        yield from self.vm.fresh_page(task.core, ar.table, f"{ar.name}.pd")
         for field_name, value in (("id", ar.id), ("interior", 1), ("pgmap", ar.table)):
-            yield from task.core.store(ar.struct[field_name], value)
+            yield from task.core.store(ar.s[field_name], value)
         self.mem_objects[ar.id] = ar
         return ar.id
 
@@ -324,15 +330,15 @@ class CoreyMemory(RangeTable, VirtualMemory):
         the caller's own share; checked in no time (ENOENT, EACCES) before anything changes.
         The range a pcore runs in it names by its own id. (The share is None for that.)"""
         share, oid = name if isinstance(name, tuple) and len(name) == 2 else (None, name)
-        if share is None and oid == task.state.get("ar"):
+        if share is None and oid == task.root_range:
             return None, oid
-        return self.share_check(task, share, oid), oid
+        return self.shares.share_check(task, share, oid), oid
 
     def _look_up(self, task: Task, *named: tuple[int | None, Any]) -> Op:
         """What naming costs: each object found in its share, under the share's read lock."""
         for share, oid in named:
             if share is not None:
-                yield from self._share_find(task, share, oid)
+                yield from self.shares.share_find(task, share, oid)
 
     def ar_set_seg(self, task: Task, ar: Any, va: int, seg: Any, offset: int = 0,
                    pages: int | None = None) -> Op:  # fmt: skip
@@ -340,23 +346,23 @@ class CoreyMemory(RangeTable, VirtualMemory):
         (an address in the range's own space: from 0 for a mountable range). Objects are named
         by id in the caller's own share, or by (share id, object id)."""
         ar_share, ar = self._named(task, ar)
-        r = self._range(ar)
+        r = self.ranges.range(ar)
         seg_share, seg = self._named(task, seg)
-        s = self._segment(seg)
+        s = self.ranges.segment(seg)
         pages = s.npages - offset if pages is None else pages
         for name, value in (("offset", offset), ("pages", pages)):
             if isinstance(value, bool) or not isinstance(value, int) or value < (name == "pages"):
                 raise KernelError(Errno.EINVAL, f"{name} must be a whole number, not {value!r}")
         if offset + pages > s.npages:
             raise KernelError(Errno.EINVAL, f"{s.name} has {s.npages} pages, not {offset + pages}")
-        size = pages * self._page_size
-        self._check_window(r, va, size, self._page_size)
+        size = pages * self.vm.page_size
+        self.ranges.check_window(r, va, size, self.vm.page_size)
         core = task.core
         yield from self.enter(task)
         yield from self._look_up(task, (ar_share, ar), (seg_share, seg))
-        slot = yield from self._lock_window(core, r, va, size, self._page_size)
-        yield from self._write_slot(core, r, Mapping(va, pages, s, offset, slot))
-        yield from core.compute(self.mparams.map_work_cycles)
+        slot = yield from self.ranges.lock_window(core, r, va, size, self.vm.page_size)
+        yield from self.ranges.write_slot(core, r, Mapping(va, pages, s, offset, slot))
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from r.map_lock.write_release(core)
 
     def ar_set_ar(self, task: Task, ar: Any, va: int, inner: Any) -> Op:
@@ -364,44 +370,44 @@ class CoreyMemory(RangeTable, VirtualMemory):
         then points at `inner`'s page directory, shared with every root it is mounted in.
         Names as for `ar_set_seg`: a range another pcore made is reached through a share."""
         ar_share, ar = self._named(task, ar)
-        outer = self._range(ar)
+        outer = self.ranges.range(ar)
         inner_share, inner = self._named(task, inner)
-        r = self._range(inner)
+        r = self.ranges.range(inner)
         if outer.interior or not r.interior:
             raise KernelError(Errno.EINVAL, "only a mountable range mounts, in a root range")
-        self._check_window(outer, va, RANGE_SPAN, RANGE_SPAN)
+        self.ranges.check_window(outer, va, RANGE_SPAN, RANGE_SPAN)
         core, values = task.core, self.machine.memory.values
-        spare = self._reserve(core.chip, peek_missing(values, outer.table, va, PML4, PDPT))
+        spare = self.vm.reserve(core.chip, peek_missing(values, outer.table, va, PML4, PDPT))
         yield from self.enter(task)
         yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
         try:
-            slot = yield from self._lock_window(core, outer, va, RANGE_SPAN, RANGE_SPAN)
+            slot = yield from self.ranges.lock_window(core, outer, va, RANGE_SPAN, RANGE_SPAN)
         except KernelError:
-            self.pages.release(spare)
+            self.vm.pages.release(spare)
             raise
-        new_table = self._new_table(spare, outer.name)
+        new_table = self.vm.new_table(spare, outer.name)
         pdpt = yield from descend(core, outer.table, va, PML4, PDPT, new_table, outer.pgmap_lock)
         yield from outer.pgmap_lock.acquire(core)
         yield from core.store(entry_addr(pdpt, va, PDPT), r.table | PRESENT)
         yield from outer.pgmap_lock.release(core)
-        yield from self._write_slot(core, outer, Mapping(va, RANGE_SPAN // self._page_size, r, 0,
-                                                         slot))  # fmt: skip
+        mapping = Mapping(va, RANGE_SPAN // self.vm.page_size, r, 0, slot)
+        yield from self.ranges.write_slot(core, outer, mapping)
         r.parents.append((outer, va))
-        yield from core.compute(self.mparams.map_work_cycles)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from outer.map_lock.write_release(core)
-        self.pages.release(spare)
+        self.vm.pages.release(spare)
 
     def ar_unset(self, task: Task, ar: Any, va: int) -> Op:
         """Remove the mapping at `va` of range `ar`: clear its entries and shoot down the TLBs
         of the cores whose root ranges reach it, and only those."""
         ar_share, ar = self._named(task, ar)
-        r, core = self._range(ar), task.core
-        self._mapping_at(r, va)
+        r, core = self.ranges.range(ar), task.core
+        self.ranges.mapping_at(r, va)
         yield from self.enter(task)
         yield from self._look_up(task, (ar_share, ar))
         yield from r.map_lock.write_acquire(core)
         try:  # again under the lock: another core may have removed it meanwhile
-            m = self._mapping_at(r, va)
+            m = self.ranges.mapping_at(r, va)
         except KernelError:
             yield from r.map_lock.write_release(core)
             raise
@@ -415,49 +421,51 @@ class CoreyMemory(RangeTable, VirtualMemory):
             m.target.parents.remove((r, va))
             roots = [(r, 0)]
         else:
-            yield from clear_ptes(core, r.table, va, va + m.npages * self._page_size, r.level)
+            yield from clear_ptes(core, r.table, va, va + m.npages * self.vm.page_size, r.level)
             roots = r.roots()
         yield from r.pgmap_lock.release(core)
-        yield from self._shootdown(core, roots, va, m.npages)
-        yield from core.compute(self.mparams.map_work_cycles)
+        yield from self.ranges.shootdown(core, roots, va, m.npages)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from r.map_lock.write_release(core)
 
     def touch(self, task: Task, addr: int, write: bool = True, value: int = 1) -> Op:
         """The application reads or writes the word at `addr` through the MMU."""
-        root = self.mem_objects[task.state["ar"]]
-        self._check_addr(addr, WORD)
-        if self._resolve(root, addr) is None:
+        root = self.mem_objects[task.root_range]
+        self.vm.check_addr(addr, WORD)
+        if self.ranges.resolve(root, addr) is None:
             raise KernelError(Errno.EFAULT, f"{addr:#x} is not mapped in {root.name}")
-        return (yield from self._mmu(task, root.id, root.table, addr, write, value, self._fault))
+        access = self.vm.access(task, root.id, root.table, addr, write, value, self._fault)
+        return (yield from access)
 
     # -- the page fault (at_pagefault) -----------------------------------------------------------
     def _fault(self, task: Task, va: int) -> Op:
         """Read-lock the mappings of the ranges on the way, get the segment's page, fill the
         entry in the page table of the range that maps it, under that range's page-map lock."""
-        core, root = task.core, self.mem_objects[task.state["ar"]]
-        hit = self._resolve(root, va)
+        core, root = task.core, self.mem_objects[task.root_range]
+        hit = self.ranges.resolve(root, va)
         if hit is None:
             raise KernelError(Errno.EFAULT, f"{va:#x} is not mapped in {root.name}")
         owner, m, rva = hit
-        index = m.offset + (rva - m.va) // self._page_size
+        index = m.offset + (rva - m.va) // self.vm.page_size
         values = self.machine.memory.values
         needs = (index not in m.target.pages) + peek_missing(values, owner.table, rva, owner.level)
-        spare = self._reserve(core.chip, needs)
-        yield from core.compute(self.mparams.fault_trap_cycles + self.mparams.fault_work_cycles)
-        path = yield from self._read_lock_path(core, root, va)
-        if self._resolve(root, va) != hit:  # unmapped meanwhile
-            yield from self._read_unlock(core, path)
-            self.pages.release(spare)
+        spare = self.vm.reserve(core.chip, needs)
+        mp = self.vm.mparams
+        yield from core.compute(mp.fault_trap_cycles + mp.fault_work_cycles)
+        path = yield from self.ranges.read_lock_path(core, root, va)
+        if self.ranges.resolve(root, va) != hit:  # unmapped meanwhile
+            yield from self.ranges.read_unlock(core, path)
+            self.vm.pages.release(spare)
             raise KernelError(Errno.EFAULT, f"{va:#x} is not mapped in {root.name}")
-        page, hard = yield from self._object_page(core, m.target, index, spare)
+        page, hard = yield from self.vm.object_page(core, m.target, index, spare)
         if not hard:  # page_info: is it cleared already?
-            yield from core.load(self.pages.descriptor(page) + PAGE_FLAGS)
-        new_table = self._new_table(spare, owner.name)
+            yield from core.load(self.vm.pages.descriptor(page) + PAGE_FLAGS)
+        new_table = self.vm.new_table(spare, owner.name)
         pt = yield from descend(
             core, owner.table, rva, owner.level, PT, new_table, owner.pgmap_lock
         )
-        done = yield from self._fill_pte(core, owner, entry_addr(pt, rva, PT), page)
-        yield from self._read_unlock(core, path)
-        self.pages.release(spare)
+        done = yield from self.ranges.fill_pte(core, owner, entry_addr(pt, rva, PT), page)
+        yield from self.ranges.read_unlock(core, path)
+        self.vm.pages.release(spare)
         if done:
-            self.faults.count(core.id, hard)
+            self.vm.faults.count(core.id, hard)

@@ -6,8 +6,10 @@ its system calls are generator methods of the kernel that take the task first an
 task's core, so every kernel data access is a simulated memory access.
 
 The subsystems live in their own files, each with the Linux-like and the Corey design side by
-side (`descriptors.py`, `address_space.py`, `devices.py`); `linux.py` and `corey.py` assemble
-them into the two kernels as mixins over `KernelBase`.
+side (`descriptors.py`, `address_space.py`, `devices.py`). Each is an object whose constructor
+takes what it touches: this `KernelBase` (the machine, the kernel's parameters, its lock list
+and the cost of entering the kernel) and the other subsystems it calls. `linux.py` and
+`corey.py` assemble them and publish their system calls (`publish`).
 
 Errors: a system call given bad input raises `KernelError` (an errno-like code and a one-line
 message) before it changes any state: validate first, then act.
@@ -19,7 +21,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..hardware import Machine
+from ..hardware import Machine, ParamError
 from ..hardware.core import Core, Op
 from .locks import Lock
 from .params import KernelParams
@@ -55,16 +57,22 @@ class KernelError(Exception):
 @dataclass(eq=False)
 class Task:
     """A thread of control pinned to a core. The kernel that creates it fills in what the task
-    can reach: Linux a `files` table and an `mm`; Corey the pcore's share map."""
+    can reach: Linux a `files` table and an `mm`; Corey the pcore's shares, its root share and
+    root range, and (once attached to a kernel core) its system-call ring. (The subsystems'
+    classes are named in comments, not imported: they import this module.)"""
 
     id: int
     core: Core
     name: str
-    files: Any = None  # Linux: the files_struct it uses (shared by threads)
-    mm: Any = None  # Linux: the address space it runs in (shared by threads)
-    process: Task | None = None  # Linux: the process a thread belongs to (itself if a process)
-    shares: dict[int, Any] = field(default_factory=dict)  # Corey: share id -> share
-    state: dict[str, Any] = field(default_factory=dict)  # per-subsystem private bits
+    # Linux
+    files: Any = None  # descriptors.FilesTable: the files_struct it uses (shared by threads)
+    mm: Any = None  # mm_struct.MM: the address space it runs in (shared by threads)
+    process: Task | None = None  # the process a thread belongs to (itself if a process)
+    # Corey
+    shares: dict[int, Any] = field(default_factory=dict)  # id -> shares.Share, those it holds
+    root_share: int | None = None  # the id of the pcore's own private share
+    root_range: int | None = None  # the id of the address range the pcore runs in
+    ring: Any = None  # devices.Ring: its system-call ring to a kernel core, once attached
 
     @property
     def core_id(self) -> int:
@@ -72,18 +80,23 @@ class Task:
 
 
 class KernelBase:
-    """The machine, the tasks, the locks; and the cost of entering and leaving the kernel."""
-
-    name = "kernel"
+    """What every subsystem of a kernel is given: the machine, the kernel's parameters, its
+    tasks and locks, and the cost of entering and leaving the kernel."""
 
     def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        if not isinstance(machine, Machine):
+            raise ParamError(f"a kernel runs on a Machine, not {machine!r:.60}")
+        if kparams is not None and not isinstance(kparams, KernelParams):
+            raise ParamError(f"kparams must be KernelParams, not {kparams!r:.60}")
         self.machine = machine
         self.params = machine.params
         self.kparams = kparams or KernelParams()
         self.tasks: list[Task] = []
         self.locks: list[Lock] = []
 
-    def _new_task(self, core_id: int, name: str) -> Task:
+    def new_task(self, core_id: int, name: str) -> Task:
+        if isinstance(core_id, bool) or not isinstance(core_id, int):
+            raise KernelError(Errno.EINVAL, f"a core is a whole number, not {core_id!r:.40}")
         if not 0 <= core_id < self.params.cores:
             raise KernelError(Errno.EINVAL, f"core {core_id} does not exist")
         task = Task(len(self.tasks), self.machine.cores[core_id], name)
@@ -110,3 +123,26 @@ class KernelBase:
     def enter(self, task: Task) -> Op:
         """The fixed cost of a system call's trap and return, as instruction work."""
         yield from task.core.compute(self.kparams.syscall_cycles)
+
+
+class Assembly:
+    """What a kernel is besides its subsystems: the `base` they are all given, whose machine,
+    parameters, tasks and lock statistics it shows by their usual names."""
+
+    name = "kernel"
+
+    def __init__(self, machine: Machine, kparams: KernelParams | None = None) -> None:
+        self.base = base = KernelBase(machine, kparams)
+        self.machine, self.params, self.kparams = base.machine, base.params, base.kparams
+        self.tasks = base.tasks
+
+    def lock_stats(self) -> list[dict]:
+        """One dict per lock, as /proc/lock_stat: name, acquisitions, contentions, cycles."""
+        return self.base.lock_stats()
+
+
+def publish(kernel: object, subsystem: object, calls: tuple[str, ...]) -> None:
+    """Make `subsystem`'s methods `calls` the kernel's own (`kernel.dup` is the fd table's
+    `dup`): a kernel's system calls are its subsystems' calls, listed in its assembly."""
+    for call in calls:
+        setattr(kernel, call, getattr(subsystem, call))

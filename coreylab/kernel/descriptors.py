@@ -53,7 +53,7 @@ calling task's core.
 from __future__ import annotations
 
 from ..hardware.core import Core, Op
-from .base import Errno, KernelError, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .locks import TicketLock
 from .objects import WORD, Struct
 from .shares import CoreyShares
@@ -174,10 +174,13 @@ class File:
 
 
 class LinuxFiles:
-    """System calls on descriptors, Linux-like. Mixed into `LinuxKernel` over `KernelBase`."""
+    """System calls on descriptors, Linux-like: the fd tables and struct files of one kernel.
+    It touches the machine's memory through the calling task's core, and nothing of the
+    kernel's but `base` (its parameters, its lock list, the cost of entering it)."""
 
-    # -- set-up (outside the simulated clock) ---------------------------------------------------
-    def setup_files(self) -> None:
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.kparams = base.machine, base.kparams
+        self.enter, self.register, self.chip_for = base.enter, base.register, base.chip_for
         self.files_tables: list[FilesTable] = []
         self.files_objects: list[File] = []
         self._file_at: dict[int, File] = {}  # address in an fd slot -> the file

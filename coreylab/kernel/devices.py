@@ -47,11 +47,12 @@ from collections import deque
 from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
-from .base import Errno, KernelError, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .netstack import Connection, Listener, NetStack
 from .nic import NIC, Driver, Interrupts
 from .objects import Struct
 from .params import NetParams
+from .shares import CoreyShares
 
 SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
 RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
@@ -74,24 +75,19 @@ def spin_until_changed(core: Core, addrs: list[int]) -> Op:
     yield from core.sleep_until_changed(sorted({core.machine.line_of(a) for a in addrs}))
 
 
-def _file_call(layer: Any, name: str, task: Task, what: Any, *args: Any, **kwargs: Any) -> Op:
-    """`write`/`close` of something that is not a connection: the file layer's, if any."""
-    call = getattr(layer, name, None)
-    if call is None:
-        raise KernelError(Errno.EBADF, f"{what!r} is not a connection")
-    return (yield from call(task, what, *args, **kwargs))
-
-
 def _check_bytes(nbytes: Any, limit: int) -> None:
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or not 0 < nbytes <= limit:
         raise KernelError(Errno.EINVAL, f"byte count must be 1..{limit}, not {nbytes!r}")
 
 
 class NetCommon:
-    """What both halves share: parameters, interrupt lines, cards, per-task send buffers."""
+    """What both halves share: parameters, interrupt lines, cards, per-task send buffers. It
+    touches `base`: the machine, the kernel's parameters and lock list, the cost of entering."""
 
-    def _setup_net_common(self) -> None:
-        self.nparams = self.kparams.net
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.params = base.machine, base.params
+        self.enter, self.register = base.enter, base.register
+        self.nparams = base.kparams.net
         self.irqs = Interrupts(self.machine)
         self.nics: list[NIC] = []
         self._send_pages: dict[int, int] = {}  # task id -> its send buffer page
@@ -129,11 +125,11 @@ class NetCommon:
 
 # -- Linux: one shared stack, interrupts on application cores -----------------------------------
 class LinuxNet(NetCommon):
-    """Network system calls, Linux-like. Mixed into `LinuxKernel` over `KernelBase`; `write`
-    and `close` given anything but a `ConnRef` go on to the file layer."""
+    """Network system calls, Linux-like. (`LinuxKernel` sends `write` and `close` here when
+    they are given a `ConnRef`, and to its file layer otherwise.)"""
 
-    def setup_net(self) -> None:
-        self._setup_net_common()
+    def __init__(self, base: KernelBase) -> None:
+        super().__init__(base)
         self._stack: NetStack | None = None
         self.drivers: dict[int, Driver] = {}
 
@@ -187,10 +183,8 @@ class LinuxNet(NetCommon):
         yield from self._irq_exit(task)
         return request
 
-    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+    def write(self, task: Task, conn: ConnRef, nbytes: int) -> Op:
         """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
         c = self._connection(conn)
         src = self.send_buffer(task, nbytes)
         yield from self.enter(task)
@@ -198,10 +192,8 @@ class LinuxNet(NetCommon):
         yield from self._irq_exit(task)
         return nbytes
 
-    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+    def close(self, task: Task, conn: ConnRef) -> Op:
         """Close a connection: FIN, then the socket is torn down."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
         c = self._connection(conn)
         c.closed = True  # claimed now: a second close is EBADF
         yield from self.enter(task)
@@ -293,10 +285,12 @@ NARGS = {SYS_NULL: 0, SYS_ACCEPT: 1, SYS_RECV: 1, SYS_WRITE: 2, SYS_CLOSE: 1}
 
 
 class CoreyDevices(NetCommon):
-    """Devices and kernel cores, Corey's way. Mixed into `CoreyKernel` over `CoreyShares`."""
+    """Devices and kernel cores, Corey's way. Devices are kernel objects, named through the
+    kernel's `shares`."""
 
-    def setup_devices(self) -> None:
-        self._setup_net_common()
+    def __init__(self, base: KernelBase, shares: CoreyShares) -> None:
+        super().__init__(base)
+        self.shares = shares
         self.kcores: dict[int, KernelCore] = {}  # task id -> the kernel core it became
         self._device_nic: dict[int, NIC] = {}  # device object id -> its card
         self._served: set[int] = set()  # cards some kernel core drives
@@ -317,7 +311,7 @@ class CoreyDevices(NetCommon):
         card = self.nics[nic]
         if card in self._device_nic.values():
             raise KernelError(Errno.EEXIST, f"card {nic} is already a device object")
-        dev_id = yield from self.kobject_alloc(task, share, kind="device", chip=card.chip)
+        dev_id = yield from self.shares.kobject_alloc(task, share, kind="device", chip=card.chip)
         self._device_nic[dev_id] = card
         return dev_id
 
@@ -332,7 +326,7 @@ class CoreyDevices(NetCommon):
             raise KernelError(Errno.EINVAL, f"devices must be (share, device) pairs: {devices!r}")
         cards: list[NIC] = []
         for share_id, dev_id in devices:
-            obj = yield from self.share_lookup(task, share_id, dev_id)
+            obj = yield from self.shares.share_lookup(task, share_id, dev_id)
             card = self._device_nic.get(obj.id)
             if card is None:
                 raise KernelError(Errno.EINVAL, f"{obj.name} is not a device")
@@ -352,11 +346,11 @@ class CoreyDevices(NetCommon):
             raise KernelError(Errno.EINVAL, f"{kcore!r} is not a kernel core")
         if task is kcore.task:
             raise KernelError(Errno.EINVAL, f"{task.name} is the kernel core: it calls inline")
-        if "ring" in task.state:
+        if task.ring is not None:
             raise KernelError(Errno.EEXIST, f"{task.name} already has a ring")
         ring = Ring(self.machine, f"ring{task.id}", task, kcore)
         kcore.rings.append(ring)
-        task.state["ring"] = ring
+        task.ring = ring
         return ring
 
     def net_listener(self, task: Task) -> Listener:
@@ -369,7 +363,7 @@ class CoreyDevices(NetCommon):
         kcore = self._kcore_of(task)
         if listener is not kcore.stack.listener:
             raise KernelError(Errno.EINVAL, f"{listener!r} is not this kernel core's listener")
-        if "ring" in task.state:
+        if task.ring is not None:
             return ConnRef(kcore.task.id, (yield from self.ring_call(task, SYS_ACCEPT, 0)))
         yield from self.enter(task)
         while (conn := (yield from self._accept_now(kcore))) is None:
@@ -381,30 +375,30 @@ class CoreyDevices(NetCommon):
         """The request the client sent (an int)."""
         return (yield from self._conn_call(task, conn, SYS_RECV))
 
-    def write(self, task: Task, conn: Any, nbytes: int, *args: Any, **kwargs: Any) -> Op:
+    def write(self, task: Task, conn: Any, nbytes: int) -> Op:
         """Send the first `nbytes` of the task's send buffer; returns `nbytes`."""
-        if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "write", task, conn, nbytes, *args, **kwargs))
+        if not isinstance(conn, ConnRef):  # Corey's kernel has no file layer
+            raise KernelError(Errno.EBADF, f"{conn!r} is not a connection")
         self.send_buffer(task, nbytes)  # checks nbytes
         return (yield from self._conn_call(task, conn, SYS_WRITE, nbytes))
 
-    def close(self, task: Task, conn: Any, *args: Any, **kwargs: Any) -> Op:
+    def close(self, task: Task, conn: Any) -> Op:
         """Close a connection (FIN, teardown) on the kernel core that holds it."""
         if not isinstance(conn, ConnRef):
-            return (yield from _file_call(super(), "close", task, conn, *args, **kwargs))
+            raise KernelError(Errno.EBADF, f"{conn!r} is not a connection")
         yield from self._conn_call(task, conn, SYS_CLOSE)
 
     def _conn_call(self, task: Task, conn: ConnRef, sysno: int, *args: int) -> Op:
         kcore = self._kcore_of(task)
         if not isinstance(conn, ConnRef) or conn.stack != kcore.task.id:
             raise KernelError(Errno.EBADF, f"{conn!r} is not a connection of {kcore.task.name}")
-        if "ring" in task.state:
+        if task.ring is not None:
             return (yield from self.ring_call(task, sysno, conn.id, *args))
         yield from self.enter(task)
         return (yield from self._run_call(kcore, task, sysno, [conn.id, *args]))
 
     def _kcore_of(self, task: Task) -> KernelCore:
-        ring = task.state.get("ring")
+        ring = task.ring
         kcore = ring.kcore if ring is not None else self.kcores.get(task.id)
         if kcore is None:
             raise KernelError(Errno.EINVAL, f"no kernel core serves {task.name}")
@@ -419,7 +413,7 @@ class CoreyDevices(NetCommon):
     def ring_submit(self, task: Task, sysno: int, *args: int) -> Op:
         """jsm_next_slot + jsm_call_*: take the next slot (EBUSY if it is still in use), write
         the call, raise KERN_CALL|KERN_RET. Returns the slot."""
-        ring = task.state.get("ring")
+        ring = task.ring
         if ring is None or len(args) > RET - 1:
             raise KernelError(Errno.EINVAL, f"{task.name} has no ring, or too many arguments")
         core = task.core
@@ -437,7 +431,7 @@ class CoreyDevices(NetCommon):
     def ring_wait(self, task: Task, slot: int) -> Op:
         """Spin on the slot's flag until the kernel core clears KERN_RET; free the slot; return
         `ret`, or raise the call's error."""
-        ring, core = task.state["ring"], task.core
+        ring, core = task.ring, task.core
         flag = yield from core.spin_until(ring.word(slot, FLAG), lambda v: not v & KERN_RET)
         ret = yield from core.load(ring.word(slot, RET))
         yield from core.store(ring.word(slot, FLAG), flag & ~INUSE)

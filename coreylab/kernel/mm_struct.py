@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..hardware.core import Core, Op
 from ..hardware.memory import OutOfMemory
 from .base import Errno, KernelError, Task
 from .locks import RWSemaphore, TicketLock
-from .mmu import PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL, TASK_SIZE, WORD, PageObject
+from .mmu import PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL, TASK_SIZE, WORD, PageObject, VirtualMemory
 from .objects import Struct
-
-if TYPE_CHECKING:
-    from .address_space import LinuxMemory
 
 MMAP_BASE = 1 << 32  # where mmap starts looking for a hole (bottom-up)
 
@@ -67,9 +64,9 @@ VMA_LINES = {"vma": ["vm_mm", "vm_start", "vm_end", "vm_next", "vm_flags", "vm_p
 @dataclass(eq=False)
 class VMA:
     """One mapping of an mm: [start, end), anonymous (obj None) or of a MAP_SHARED object from
-    its page `pgoff` on. `struct` is its copy in simulated memory."""
+    its page `pgoff` on. `s` is its copy in simulated memory."""
 
-    struct: Struct
+    s: Struct
     start: int
     end: int
     obj: PageObject | None
@@ -82,23 +79,28 @@ class VMA:
 class MM:
     """A process's address space: its mm_struct, its VMAs (sorted) and its page-table root."""
 
-    def __init__(self, kernel: LinuxMemory, mm_id: int, chip: int, pgd: int) -> None:
+    def __init__(self, vm: VirtualMemory, mm_id: int, chip: int, pgd: int) -> None:
         self.id, self.chip, self.name, self.pgd = mm_id, chip, f"mm[{mm_id}]", pgd
-        kernel.pages.label(pgd, f"{self.name}.pml4")
-        self.struct = s = Struct(kernel.machine, self.name, MM_LINES, chip)
-        kp = kernel.kparams
-        sem = RWSemaphore(f"{self.name}.mmap_sem", kernel.machine, s["mmap_sem"],
+        vm.pages.label(pgd, f"{self.name}.pml4")
+        self.s = s = Struct(vm.machine, self.name, MM_LINES, chip)
+        kp = vm.kparams
+        sem = RWSemaphore(f"{self.name}.mmap_sem", vm.machine, s["mmap_sem"],
                           s["wait_list", 0], kp.wakeup_cycles, kp.switch_cycles)  # fmt: skip
-        self.mmap_sem = kernel.register(sem)
-        kernel.register(sem.wait_lock)
+        self.mmap_sem = vm.register(sem)
+        vm.register(sem.wait_lock)
         ptl, half = s["page_table_lock"], 4  # the ticket lock's two halves in one word
         ptl = TicketLock(f"{self.name}.page_table_lock", ptl, ptl + half)
-        self.page_table_lock = kernel.register(ptl)
+        self.page_table_lock = vm.register(ptl)
         self.vmas: list[VMA] = []
         self.cpus: set[int] = set()  # cores that ran this mm: Python's copy of cpu_vm_mask
-        values = kernel.machine.memory.values  # made before it runs: set up in no time
+        values = vm.machine.memory.values  # made before it runs: set up in no time
         values[s["pgd"]], values[s["mmap_base"]] = self.pgd, MMAP_BASE
         values[s["task_size"]], values[s["mm_users"]] = TASK_SIZE, 1
+
+    @property
+    def struct(self) -> Struct:
+        """The mm_struct `s`, by the name lesson 3 reads it."""
+        return self.s
 
     def find(self, va: int) -> VMA | None:
         i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
@@ -128,81 +130,91 @@ class MM:
 
 
 class MmOps:
-    """What LinuxMemory does to an mm besides its system calls and faults: the VMA list in
-    simulated memory (find, link, unlink), the rss counters, the PTE locks, freeing pages."""
+    """What `LinuxMemory` does to an mm besides its system calls and faults: the VMA list in
+    simulated memory (find, link, unlink), the rss counters, the PTE locks, freeing pages. It
+    touches the kernel's virtual memory (`vm`: pages, parameters, lock list) and the list of
+    MAP_SHARED objects the memory subsystem made."""
 
-    def _find_vma(self, core: Core, mm: MM, va: int) -> Op:
+    def __init__(self, vm: VirtualMemory, shared_objects: list[PageObject]) -> None:
+        self.vm, self.machine, self.pages = vm, vm.machine, vm.pages
+        self.shared_objects = shared_objects
+        self.vma_at: dict[int, VMA] = {}  # a VMA's address in memory -> the VMA
+        self.vma_pool: dict[int, list[Struct]] = {}  # chip -> free VMA structs (the slab)
+        self._ptlocks: dict[int, TicketLock] = {}  # split PTE locks, by PT page
+        self._vmas_made = 0
+
+    def find_vma(self, core: Core, mm: MM, va: int) -> Op:
         """find_vma: try mmap_cache, else walk the list and cache what it finds."""
-        s = mm.struct
+        s = mm.s
         cached = yield from core.load(s["mmap_cache"])
         if cached:
-            vma = self._vma_at[cached]
-            start = yield from core.load(vma.struct["vm_start"])
-            if start <= va and va < (yield from core.load(vma.struct["vm_end"])):
+            vma = self.vma_at[cached]
+            start = yield from core.load(vma.s["vm_start"])
+            if start <= va and va < (yield from core.load(vma.s["vm_end"])):
                 return vma
         at = yield from core.load(s["mmap"])
         while at:
-            vma = self._vma_at[at]
-            if va < (yield from core.load(vma.struct["vm_end"])):
+            vma = self.vma_at[at]
+            if va < (yield from core.load(vma.s["vm_end"])):
                 yield from core.store(s["mmap_cache"], at)
-                found = (yield from core.load(vma.struct["vm_start"])) <= va
+                found = (yield from core.load(vma.s["vm_start"])) <= va
                 return vma if found else None
-            at = yield from core.load(vma.struct["vm_next"])
+            at = yield from core.load(vma.s["vm_next"])
         return None
 
-    def _link_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
+    def link_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
         """Fill the VMA's fields and link it in address order (the walk to its place is the
         cost of get_unmapped_area and find_vma_prepare)."""
-        s, f = mm.struct, vma.struct
+        s, f = mm.s, vma.s
         prev_at, at = 0, (yield from core.load(s["mmap"]))
-        while at and (yield from core.load(self._vma_at[at].struct["vm_start"])) < vma.start:
-            prev_at, at = at, (yield from core.load(self._vma_at[at].struct["vm_next"]))
+        while at and (yield from core.load(self.vma_at[at].s["vm_start"])) < vma.start:
+            prev_at, at = at, (yield from core.load(self.vma_at[at].s["vm_next"]))
         for name, value in (("vm_mm", s.base), ("vm_start", vma.start), ("vm_end", vma.end),
                             ("vm_next", at), ("vm_pgoff", vma.pgoff),
                             ("vm_file", vma.obj.id + 1 if vma.obj else 0)):  # fmt: skip
             yield from core.store(f[name], value)
-        head = self._vma_at[prev_at].struct["vm_next"] if prev_at else s["mmap"]
+        head = self.vma_at[prev_at].s["vm_next"] if prev_at else s["mmap"]
         yield from core.store(head, f.base)
-        self._vma_at[f.base] = vma
+        self.vma_at[f.base] = vma
         bisect.insort(mm.vmas, vma, key=lambda v: v.start)
-        yield from self._add(core, s["map_count"], 1)
+        yield from self.add(core, s["map_count"], 1)
 
-    def _unlink_range(self, core: Core, mm: MM, start: int, end: int, spare) -> Op:
+    def unlink_range(self, core: Core, mm: MM, start: int, end: int, spare) -> Op:
         """detach_vmas_to_be_unmapped with split_vma: remove, trim or split each VMA that
         [start, end) overlaps; kill mmap_cache."""
-        ps = self._page_size
+        ps = self.vm.page_size
         for v in mm.overlapping(start, end):
             if start <= v.start and v.end <= end:
-                yield from self._remove_vma(core, mm, v)
+                yield from self.remove_vma(core, mm, v)
                 continue
             if v.start < start and end < v.end:  # the hole is inside: the tail becomes a VMA
                 tail = VMA(spare, end, v.end, v.obj, v.index(end, ps))
                 v.end = start
-                yield from core.store(v.struct["vm_end"], start)
-                yield from self._link_vma(core, mm, tail)
+                yield from core.store(v.s["vm_end"], start)
+                yield from self.link_vma(core, mm, tail)
             elif v.start < start:
                 v.end = start
-                yield from core.store(v.struct["vm_end"], start)
+                yield from core.store(v.s["vm_end"], start)
             else:
                 v.pgoff, v.start = v.index(end, ps), end
-                yield from core.store(v.struct["vm_start"], end)
-                yield from core.store(v.struct["vm_pgoff"], v.pgoff)
-        yield from core.store(mm.struct["mmap_cache"], 0)
-        yield from self._add(core, mm.struct["total_vm"], -((end - start) // ps))
+                yield from core.store(v.s["vm_start"], end)
+                yield from core.store(v.s["vm_pgoff"], v.pgoff)
+        yield from core.store(mm.s["mmap_cache"], 0)
+        yield from self.add(core, mm.s["total_vm"], -((end - start) // ps))
 
-    def _remove_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
+    def remove_vma(self, core: Core, mm: MM, vma: VMA) -> Op:
         i = mm.vmas.index(vma)
-        head = mm.vmas[i - 1].struct["vm_next"] if i else mm.struct["mmap"]
-        yield from core.store(head, (yield from core.load(vma.struct["vm_next"])))
-        del mm.vmas[i], self._vma_at[vma.struct.base]
-        self._vma_pool.setdefault(vma.struct.chip, []).append(vma.struct)
-        yield from self._add(core, mm.struct["map_count"], -1)
+        head = mm.vmas[i - 1].s["vm_next"] if i else mm.s["mmap"]
+        yield from core.store(head, (yield from core.load(vma.s["vm_next"])))
+        del mm.vmas[i], self.vma_at[vma.s.base]
+        self.vma_pool.setdefault(vma.s.chip, []).append(vma.s)
+        yield from self.add(core, mm.s["map_count"], -1)
 
-    def _add(self, core: Core, addr: int, delta: int) -> Op:
+    def add(self, core: Core, addr: int, delta: int) -> Op:
         yield from core.store(addr, (yield from core.load(addr)) + delta)
 
-    def _vma_struct(self, chip: int) -> Struct:
-        pool = self._vma_pool.setdefault(chip, [])
+    def vma_struct(self, chip: int) -> Struct:
+        pool = self.vma_pool.setdefault(chip, [])
         if pool:
             return pool.pop()
         try:
@@ -211,25 +223,25 @@ class MmOps:
         except OutOfMemory:
             raise KernelError(Errno.ENOMEM, f"chip {chip} has no room for a VMA") from None
 
-    def _bump(self, core: Core, counter: int, delta: int) -> Op:
+    def bump(self, core: Core, counter: int, delta: int) -> Op:
         """An rss counter: atomic with split PTE locks, else plain under page_table_lock."""
-        if self.mparams.split_ptlock:
+        if self.vm.mparams.split_ptlock:
             yield from core.fetch_add(counter, delta)
         else:
             yield from core.store(counter, (yield from core.load(counter)) + delta)
 
-    def _ptlock(self, mm: MM, pt: int) -> TicketLock:
-        if not self.mparams.split_ptlock:
+    def ptlock(self, mm: MM, pt: int) -> TicketLock:
+        if not self.vm.mparams.split_ptlock:
             return mm.page_table_lock
         lock = self._ptlocks.get(pt)
         if lock is None:
             desc = self.pages.descriptor(pt) + PAGE_PTL
-            lock = self.register(TicketLock(f"{mm.name}.ptl[{pt:#x}]", desc, desc + WORD))
+            lock = self.vm.register(TicketLock(f"{mm.name}.ptl[{pt:#x}]", desc, desc + WORD))
             self._ptlocks[pt] = lock
         return lock
 
     # -- unmapping -------------------------------------------------------------------------------
-    def _drop_pages(self, core: Core, mm: MM, gone: list, kinds: list) -> Op:
+    def drop_pages(self, core: Core, mm: MM, gone: list, kinds: list) -> Op:
         """zap_pte_range's accounting: free anonymous pages, unmap shared ones."""
         anon = [p for va, p in gone if object_at(kinds, va) is None]
         shared = [p for va, p in gone if object_at(kinds, va) is not None]
@@ -240,39 +252,39 @@ class MmOps:
             yield from core.fetch_add(self.pages.descriptor(page) + PAGE_COUNT, -1)
         for counter, pages in (("anon_rss", anon), ("file_rss", shared)):
             if pages:
-                yield from self._add(core, mm.struct[counter], -len(pages))
+                yield from self.add(core, mm.s[counter], -len(pages))
         self.pages.release(anon)
 
     # -- small helpers ---------------------------------------------------------------------------
-    def _mm(self, task: Task) -> MM:
+    def mm_of(self, task: Task) -> MM:
         if not isinstance(task.mm, MM):
             raise KernelError(Errno.EINVAL, f"{task.name} has no address space")
         return task.mm
 
-    def _ran(self, core: Core, mm: MM) -> Op:
+    def ran(self, core: Core, mm: MM) -> Op:
         """switch_mm's `cpu_set`: the core joins cpu_vm_mask the first time it uses the mm."""
         if core.id not in mm.cpus:
             mm.cpus.add(core.id)
-            yield from core.fetch_add(mm.struct["cpu_vm_mask"], 1 << core.id)
+            yield from core.fetch_add(mm.s["cpu_vm_mask"], 1 << core.id)
 
-    def _check_object(self, obj: Any, offset: Any, npages: int) -> None:
+    def check_object(self, obj: Any, offset: Any, npages: int) -> None:
         if not isinstance(obj, PageObject) or obj not in self.shared_objects:
             raise KernelError(Errno.EINVAL, f"{obj!r} is not a shared object of this kernel")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise KernelError(Errno.EINVAL, f"offset must be a non-negative number, not {offset!r}")
-        if offset % self._page_size or offset // self._page_size + npages > obj.npages:
+        if offset % self.vm.page_size or offset // self.vm.page_size + npages > obj.npages:
             raise KernelError(Errno.EINVAL, f"offset {offset} does not fit {obj.name}")
 
-    def _tree_lock(self, name: str):
+    def tree_lock(self, name: str):
         def make(chip: int) -> tuple[Struct, TicketLock]:
             s = Struct(self.machine, name, {"tree_lock": ["next", "owner"]}, chip)
-            return s, self.register(TicketLock(f"{name}.tree_lock", s["next"], s["owner"]))
+            return s, self.vm.register(TicketLock(f"{name}.tree_lock", s["next"], s["owner"]))
 
         return make
 
-    def _zero_slots(self, core: Core, obj: PageObject) -> Op:
+    def zero_slots(self, core: Core, obj: PageObject) -> Op:
         for page in obj.slot_pages:
-            yield from self._fresh_page(core, page, f"{obj.name}.slots")
+            yield from self.vm.fresh_page(core, page, f"{obj.name}.slots")
 
 
 def object_at(kinds: list, va: int):

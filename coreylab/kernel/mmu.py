@@ -24,7 +24,7 @@ from typing import Any
 
 from ..hardware.core import Core, Op
 from ..hardware.memory import OutOfMemory
-from .base import Errno, KernelError, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .pagetables import (
     ENTRY,
     FANOUT,
@@ -81,39 +81,41 @@ class PageObject:
 
 
 class VirtualMemory:
-    """What both designs share: the page allocator, the TLBs, fault counts, the MMU path."""
+    """What both designs share: the page allocator, the TLBs, fault counts, the MMU path. Each
+    kernel's memory subsystem has one; it touches the machine and the kernel's lock list."""
 
-    def setup_memory(self) -> None:
-        self.mparams = self.kparams.memory
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.params, self.register = base.machine, base.params, base.register
+        self.kparams, self.mparams = base.kparams, base.kparams.memory
         self.pages = PageAllocator(self.machine, self.mparams.chunk_pages)
         self.tlbs = TLBs(self.mparams.tlb_entries)
         self.faults = FaultStats()
         ps = self.params.page_size
-        self._page_size, self._page_mask = ps, ps - 1
-        self._page_shift = ps.bit_length() - 1
+        self.page_size, self.page_mask = ps, ps - 1
+        self.page_shift = ps.bit_length() - 1
 
     # -- checks shared by every system call -------------------------------------------------------
-    def _check_length(self, length: Any) -> int:
+    def check_length(self, length: Any) -> int:
         if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
             raise KernelError(Errno.EINVAL, f"length must be a positive number, not {length!r}")
-        if length % self._page_size:
+        if length % self.page_size:
             raise KernelError(Errno.EINVAL, f"length {length} is not a multiple of a page")
-        return length // self._page_size
+        return length // self.page_size
 
-    def _check_addr(self, addr: Any, align: int, what: str = "address") -> int:
+    def check_addr(self, addr: Any, align: int, what: str = "address") -> int:
         if isinstance(addr, bool) or not isinstance(addr, int) or not 0 <= addr < TASK_SIZE:
             raise KernelError(Errno.EFAULT, f"{what} {addr!r} is outside user space")
         if addr % align:
             raise KernelError(Errno.EINVAL, f"{what} {addr:#x} is not aligned to {align}")
         return addr
 
-    def _reserve(self, chip: int, count: int) -> list[int]:
+    def reserve(self, chip: int, count: int) -> list[int]:
         try:
             return self.pages.reserve(chip, count) if count else []
         except KernelOutOfMemory:
             raise KernelError(Errno.ENOMEM, f"no free page left for chip {chip}") from None
 
-    def _new_table(self, spare: list[int], owner: str):
+    def new_table(self, spare: list[int], owner: str):
         def new_table(level: int) -> int:
             page = spare.pop()
             self.pages.label(page, f"{owner}.{LEVEL_NAMES[level]}")
@@ -122,9 +124,9 @@ class VirtualMemory:
         return new_table
 
     # -- the MMU: TLB, walk, fault, access --------------------------------------------------------
-    def _mmu(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
+    def access(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
         core = task.core
-        vpn = addr >> self._page_shift
+        vpn = addr >> self.page_shift
         tlb = self.tlbs.of(core.id)
         page = tlb.lookup(space, vpn)
         while page is None:
@@ -136,13 +138,13 @@ class VirtualMemory:
                 cycles[core.id] = cycles.get(core.id, 0) + core.local - start
             else:
                 tlb.insert(space, vpn, page)
-        phys = page | (addr & self._page_mask)
+        phys = page | (addr & self.page_mask)
         if write:
             yield from core.store(phys, value)
             return None
         return (yield from core.load(phys))
 
-    def _object_page(self, core: Core, obj: PageObject, index: int, spare: list[int]) -> Op:
+    def object_page(self, core: Core, obj: PageObject, index: int, spare: list[int]) -> Op:
         """The object's page `index`, making it (zeroed, under the object's lock) if missing.
         Returns (page, made): made is True when this call allocated it."""
         slot = obj.slot(index)
@@ -150,7 +152,7 @@ class VirtualMemory:
         if page:
             return page, False
         new = spare.pop()
-        yield from self._fresh_page(core, new, f"{obj.name}.page")
+        yield from self.fresh_page(core, new, f"{obj.name}.page")
         yield from obj.lock.acquire(core)
         page = yield from core.load(slot)
         if not page:
@@ -162,17 +164,17 @@ class VirtualMemory:
         yield from obj.lock.release(core)
         return page, page == new
 
-    def _fresh_page(self, core: Core, page: int, label: str) -> Op:
+    def fresh_page(self, core: Core, page: int, label: str) -> Op:
         """Take a page (prep_new_page sets its count in its descriptor) and zero it."""
         self.pages.label(page, label)
         yield from core.compute(self.mparams.page_alloc_cycles)
         yield from core.store(self.pages.descriptor(page) + PAGE_COUNT, 1)
-        yield from zero_page(core, page, self._page_size, self.params.line_size)
+        yield from zero_page(core, page, self.page_size, self.params.line_size)
 
-    def _new_object(self, chip: int, npages: int, name: str, make_header) -> PageObject:
+    def new_object(self, chip: int, npages: int, name: str, make_header) -> PageObject:
         """A PageObject with its slot pages on `chip`, its header and lock made by
         `make_header(chip) -> (Struct, lock)`; all or nothing (ENOMEM)."""
-        slot_pages = self._reserve(chip, -(-npages // FANOUT))
+        slot_pages = self.reserve(chip, -(-npages // FANOUT))
         try:
             header, lock = make_header(chip)
         except OutOfMemory:
@@ -182,7 +184,7 @@ class VirtualMemory:
             self.pages.label(page, f"{name}.slots")
         return PageObject(name, npages, slot_pages, header, lock)
 
-    def _check_chip(self, chip: Any, default: int) -> int:
+    def check_chip(self, chip: Any, default: int) -> int:
         chip = default if chip is None else chip
         if isinstance(chip, bool) or not isinstance(chip, int) or not 0 <= chip < self.params.chips:
             raise KernelError(Errno.EINVAL, f"chip {chip!r} does not exist")

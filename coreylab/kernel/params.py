@@ -3,6 +3,9 @@ the sizes of kernel structures. These are the only kernel costs that are not sim
 accesses; memory traffic is never written in as a number. Each value says its unit and its
 source, or "estimate". Change them with `KernelParams().replace(...)`, or the groups with
 `KernelParams(memory=MemoryParams(...).replace(...))`.
+
+Every value is checked when a params object is made (ParamError naming the field): a cost in
+cycles is a whole number from 0 to MAX_CYCLES; a size lies within its entry in SIZE_BOUNDS.
 """
 
 from __future__ import annotations
@@ -10,6 +13,38 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..hardware.params import MAX_CYCLES, ParamError, check_whole
+
+# (smallest, largest) of each size, by field name; every other whole number is a cost in cycles.
+SIZE_BOUNDS: dict[str, tuple[int, int]] = {
+    "tlb_entries": (1, 65_536),
+    "chunk_pages": (1, 4096),
+    "ar_slots": (1, 4096),
+    "ring_size": (1, 4096),
+    "fifo_packets": (1, 65_536),
+    "syn_backlog": (1, 65_536),
+    "napi_budget": (1, 4096),
+    "ehash_buckets": (1, 1 << 20),
+    "ehash_locks": (1, 1 << 20),
+}
+
+
+def validate(params: Any) -> None:
+    """Check every field of a kernel params dataclass; ParamError names the first bad one."""
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if f.name == "split_ptlock":
+            if not isinstance(value, bool):
+                raise ParamError(f"split_ptlock must be True or False, not {value!r}")
+        elif f.name in ("memory", "net"):
+            kind = MemoryParams if f.name == "memory" else NetParams
+            if not isinstance(value, kind):
+                raise ParamError(f"{f.name} must be a {kind.__name__}, not {value!r}")
+        elif f.name in SIZE_BOUNDS:
+            check_whole(f.name, value, *SIZE_BOUNDS[f.name])
+        else:  # a cost may be zero: "what if this were free?"
+            check_whole(f.name, value, 0, MAX_CYCLES)
 
 
 @dataclass(frozen=True)
@@ -32,8 +67,11 @@ class MemoryParams:
     # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
     split_ptlock: bool = True
 
+    def __post_init__(self) -> None:
+        validate(self)
+
     def replace(self, **changes: Any) -> MemoryParams:
-        return dataclasses.replace(self, **changes)
+        return _replace(self, changes)
 
 
 @dataclass(frozen=True)
@@ -64,8 +102,16 @@ class NetParams:
     ehash_buckets: int = 512  # established hash buckets (8 to a line)
     ehash_locks: int = 128  # their locks (ticket locks, 4 to a line)
 
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.ehash_locks > self.ehash_buckets:
+            raise ParamError(
+                f"ehash_locks ({self.ehash_locks}) must not exceed ehash_buckets "
+                f"({self.ehash_buckets}): each lock guards at least one bucket"
+            )
+
     def replace(self, **changes: Any) -> NetParams:
-        return dataclasses.replace(self, **changes)
+        return _replace(self, changes)
 
 
 @dataclass(frozen=True)
@@ -100,5 +146,18 @@ class KernelParams:
     memory: MemoryParams = field(default_factory=lambda: MemoryParams())
     net: NetParams = field(default_factory=lambda: NetParams())
 
+    def __post_init__(self) -> None:
+        validate(self)
+
     def replace(self, **changes: Any) -> KernelParams:
-        return dataclasses.replace(self, **changes)
+        return _replace(self, changes)
+
+
+def _replace(params: Any, changes: dict[str, Any]) -> Any:
+    """A copy with some fields changed; an unknown name is a ParamError listing the known."""
+    names = {f.name for f in dataclasses.fields(params)}
+    for key in changes:
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise ParamError(f"unknown {type(params).__name__} field {key!r}; known: {known}")
+    return dataclasses.replace(params, **changes)

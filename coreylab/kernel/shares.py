@@ -45,11 +45,12 @@ Setup outside the clock (`init_pcore_shares`) writes memory values directly, as 
 from __future__ import annotations
 
 from ..hardware.core import Core, Op
-from .base import Errno, KernelError, Task
+from .base import Errno, KernelBase, KernelError, Task
 from .locks import MCSRWLock
 from .objects import WORD, Struct, capacity, per_core
 
 ID_CORE_SHIFT = 48  # object id = creating core << 48 | that core's counter
+ID_COUNT_MASK = (1 << ID_CORE_SHIFT) - 1  # an id's low bits: the creating core's counter
 SHARE_SLOTS = 32  # entries in a share's map (16 lines), on machines of up to 16 cores
 ENTRY_WORDS = 4  # id, ptr, count, unused: two entries to a 64-byte line
 ID, PTR, COUNT = 0, 1, 2  # word offsets in an entry
@@ -105,10 +106,14 @@ class Share(KObject):
 
 
 class CoreyShares:
-    """System calls on kernel objects and shares. Mixed into `CoreyKernel` over `KernelBase`."""
+    """System calls on kernel objects and shares: every kernel object of one Corey kernel, the
+    shares that name them and each pcore's share map. It touches nothing of the kernel's but
+    `base` (the machine, its parameters, its tasks and lock list, the cost of entering it);
+    the other subsystems name their objects through it (`share_check`, `kobject_enter`)."""
 
-    # -- set-up (outside the simulated clock) ---------------------------------------------------
-    def setup_shares(self) -> None:
+    def __init__(self, base: KernelBase) -> None:
+        self.machine, self.kparams, self.tasks = base.machine, base.kparams, base.tasks
+        self.enter, self.register, self.chip_for = base.enter, base.register, base.chip_for
         self.kobjects: dict[int, KObject] = {}  # id -> object (the kernel's own index)
         self._kobj_at: dict[int, KObject] = {}  # address -> object
         self._kobj_ids = per_core(self.machine, "kobj_ids", ["next"])  # each core's id counter
@@ -132,7 +137,7 @@ class CoreyShares:
         values[share.s["id"]], values[share.s["type"]] = share.id, KINDS["share"]
         values[pcore["slot", 0]], values[pcore["slot", 1]] = share.id, share.addr
         task.shares[share.id] = share
-        task.state["root_share"] = share.id
+        task.root_share = share.id
 
     def share_entries(self, share_id: int) -> dict[int, int]:
         """Object id -> count in a share, read straight from memory (tests and notebooks)."""
@@ -140,7 +145,7 @@ class CoreyShares:
 
     def root_share(self, task: Task) -> int:
         """The id of the pcore's own private share."""
-        return task.state["root_share"]
+        return task.root_share
 
     # -- system calls ---------------------------------------------------------------------------
     def share_alloc(self, task: Task, chip: int | None = None) -> Op:
@@ -193,7 +198,7 @@ class CoreyShares:
         yield from self.enter(task)
         core = task.core
         dst = yield from self._share_held(task, share_id)
-        obj = yield from self._share_find(task, self._share_or_root(task, src_share), obj_id)
+        obj = yield from self.share_find(task, self._share_or_root(task, src_share), obj_id)
         yield from dst.lock.write_acquire(core)
         found, free = yield from self._share_probe(core, dst, obj_id)
         if found is not None:
@@ -232,7 +237,7 @@ class CoreyShares:
     def share_lookup(self, task: Task, share_id: int, obj_id: int) -> Op:
         """The object `obj_id` in share `share_id`, found under the share's read lock."""
         yield from self.enter(task)
-        return (yield from self._share_find(task, share_id, obj_id))
+        return (yield from self.share_find(task, share_id, obj_id))
 
     def share_grant(self, task: Task, other: Task, share_id: int) -> Op:
         """Give a share the caller holds to another pcore (as Corey's pfork passes shares)."""
@@ -298,10 +303,11 @@ class CoreyShares:
         counter = self._kobj_ids[task.core_id]["next"]
         return task.core_id << ID_CORE_SHIFT | self.machine.memory.values.get(counter, 0) + 1
 
-    def kobject_id_taken(self, task: Task, obj_id: int) -> Op:
-        """Use up the id `kobject_id` gave: the core's store to its own counter."""
-        counter = self._kobj_ids[task.core_id]["next"]
-        yield from task.core.store(counter, obj_id & ((1 << ID_CORE_SHIFT) - 1))
+    def kobject_id_use(self, obj_id: int) -> None:
+        """Use up the id `kobject_id` gave, once its object exists. The counter is the core's
+        own line; its value moves on with no traffic to model."""
+        counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
+        self.machine.memory.values[counter] = obj_id & ID_COUNT_MASK
 
     # -- the kernel interface (see kernel/__init__.py) ------------------------------------------
     def ref_new(self, task: Task, share: int | None = None) -> Op:
@@ -336,7 +342,7 @@ class CoreyShares:
         ptr = yield from task.core.load(pcore["slot", 2 * slot + 1])
         return self._kobj_at[ptr]
 
-    def _share_find(self, task: Task, share_id: int, obj_id: int) -> Op:
+    def share_find(self, task: Task, share_id: int, obj_id: int) -> Op:
         """share_co_obj: the object `obj_id` in a share the caller holds, under its read lock."""
         core = task.core
         share = yield from self._share_held(task, share_id)

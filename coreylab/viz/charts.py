@@ -22,18 +22,28 @@ from collections.abc import Mapping, Sequence
 from bokeh.models import (
     BasicTickFormatter,
     ColumnDataSource,
+    CustomJSTickFormatter,
     HoverTool,
     Legend,
     LegendItem,
-    NumeralTickFormatter,
     Title,
 )
 from bokeh.plotting import figure
 
 from ..experiments import Result
+from ..experiments.base import require_result
 from . import style
 
 REFERENCE_COLORS = ("#000000", "#CC79A7", "#56B4E9")  # hollow markers: the caller's numbers
+# A tick in SI prefixes, upper-case M and G so that no one reads milli: 140000000 -> "140M",
+# 2500 -> "2.5k", 12.5 -> "12.5" (at most two decimals, no trailing zeros).
+SI_TICKS = """
+const a = Math.abs(tick);
+for (const [n, prefix] of [[1e9, "G"], [1e6, "M"], [1e3, "k"]]) {
+  if (a >= n) return +(tick / n).toFixed(2) + prefix;
+}
+return String(+tick.toFixed(2));
+"""
 ReferencePoints = Mapping[str, Sequence[tuple[int, float]]]
 
 
@@ -53,24 +63,31 @@ def scaling_chart(
     `higher_is_better` says whether the metric is a throughput (linear reference grows with
     cores) or a cost per operation (linear reference stays flat). `log_y`: a log y axis
     (default: for a cost spanning more than two decades, all of it above zero)."""
+    require_result(result, metric, "cores")  # a bad argument: ExperimentError, one line
     values = [abs(r[metric]) for r in result.rows if isinstance(r.get(metric), int | float)]
     if log_y is None:
         log_y = not higher_is_better and _spans_decades(values, 2)
-    fig = figure(title=title or f"{result.experiment}: {metric} by cores", width=width,
-                 height=height, x_axis_label="cores",
-                 y_axis_label=f"{metric} (log scale)" if log_y else metric,
-                 y_axis_type="log" if log_y else "linear",
-                 tools="pan,box_zoom,reset,save")  # fmt: skip
+    fig = figure(
+        title=title or f"{result.experiment}: {metric} by cores",
+        width=width,
+        height=height,
+        x_axis_label="cores",
+        y_axis_label=f"{metric} (log scale)" if log_y else metric,
+        y_axis_type="log" if log_y else "linear",
+        tools="pan,box_zoom,reset,save",
+    )
     style.style_figure(fig)
     fig.xaxis.ticker = sorted({r["cores"] for r in result.rows})
-    # "1.2m" style for counts and rates; plain (scientific if need be) for fractions of one,
-    # which the abbreviated format would print as 0.
+    # "1.2M" and "140k" for counts and rates; plain (scientific if need be) for fractions of
+    # one, which the abbreviated format would print as 0.
     if max(values, default=1) >= 1:
-        fig.yaxis.formatter = NumeralTickFormatter(format="0.[00]a")
+        fig.yaxis.formatter = CustomJSTickFormatter(code=SI_TICKS)
     else:
         fig.yaxis.formatter = BasicTickFormatter(precision=2)
-    fig.add_layout(Title(text=_NOTE[higher_is_better], text_font_size=style.FONT,
-                         text_font_style="italic"), "above")  # fmt: skip
+    fig.add_layout(
+        Title(text=_NOTE[higher_is_better], text_font_size=style.FONT, text_font_style="italic"),
+        "above",
+    )
     legend = Legend(click_policy="hide", label_text_font_size=style.FONT, location="top_left")
     fig.add_layout(legend, "right")
     hovered = [
@@ -89,11 +106,19 @@ def _variant(fig, legend: Legend, data: dict[str, list], index: int):
     source = ColumnDataSource(data)
     name = data["variant"][0]
     colour, marker = style.variant_style(index)  # never yellow: too faint on white
-    line = fig.line("cores", "value", source=source, color=colour, line_width=3,
-                    name=f"variant:{name}")  # fmt: skip
+    line = fig.line(
+        "cores", "value", source=source, color=colour, line_width=3, name=f"variant:{name}"
+    )
     dots = fig.scatter("cores", "value", source=source, color=colour, marker=marker, size=11)
-    ref = fig.line("cores", "linear", source=source, color=colour, line_width=2,
-                   line_dash="dashed", name=f"linear:{name}")  # fmt: skip
+    ref = fig.line(
+        "cores",
+        "linear",
+        source=source,
+        color=colour,
+        line_width=2,
+        line_dash="dashed",
+        name=f"linear:{name}",
+    )
     legend.items.append(LegendItem(label=name, renderers=[line, dots, ref]))
     return dots
 
@@ -102,8 +127,12 @@ _NOTE = {
     True: "dashed: linear scaling from each variant's fewest cores (click a name to hide it)",
     False: "dashed: perfect scaling keeps the cost flat (click a name to hide it)",
 }
-_TOOLTIPS = [("", "@variant"), ("cores", "@cores"), ("value", "@value{0,0.[00]}"),
-             ("speed-up", "@speedup{0.00}x")]  # fmt: skip
+_TOOLTIPS = [
+    ("", "@variant"),
+    ("cores", "@cores"),
+    ("value", "@value{0,0.[00]}"),
+    ("speed-up", "@speedup{0.00}x"),
+]
 
 
 def _spans_decades(values: list[float], decades: int) -> bool:
@@ -141,13 +170,26 @@ def _reference(fig, legend: Legend, name: str, points, index: int):
     """The caller's reference points: hollow markers with their own legend entry."""
     cores = [c for c, _ in points]
     values = [v for _, v in points]
-    source = ColumnDataSource({
-        "variant": [name] * len(points), "cores": cores, "value": values,
-        "speedup": [_ratio(v, values[0]) for v in values],
-    })  # fmt: skip
+    source = ColumnDataSource(
+        {
+            "variant": [name] * len(points),
+            "cores": cores,
+            "value": values,
+            "speedup": [_ratio(v, values[0]) for v in values],
+        }
+    )
     colour = REFERENCE_COLORS[index % len(REFERENCE_COLORS)]
     marker = style.MARKERS[(index + 3) % len(style.MARKERS)]
-    dots = fig.scatter("cores", "value", source=source, marker=marker, size=14, line_width=2.5,
-                       line_color=colour, fill_color=None, name=f"reference:{name}")  # fmt: skip
+    dots = fig.scatter(
+        "cores",
+        "value",
+        source=source,
+        marker=marker,
+        size=14,
+        line_width=2.5,
+        line_color=colour,
+        fill_color=None,
+        name=f"reference:{name}",
+    )
     legend.items.append(LegendItem(label=name, renderers=[dots]))
     return dots

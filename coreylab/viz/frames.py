@@ -8,8 +8,7 @@ each core was doing at the transaction's start time: idle, waiting for its own m
 
 Invariants the tests check: frames are the trace's transactions on the chosen lines, in trace
 order, one for one; a frame moves a token between two caches exactly when its record's data came
-from another core's cache (as the replay tells it from a far chip's L3 hit, which the trace
-names alike), so those frames match the machine's per-line transfer counters.
+from another core's cache, so those frames match the machine's per-line transfer counters.
 
 What it leaves out: cache hits (they move nothing); states of lines not chosen; the silent
 E -> M of a store hit (see `replay.py`: the state shows E until a record says otherwise).
@@ -23,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..hardware import HardwareParams
-from ..trace import LineEvent, Trace
-from .replay import TRANSACTIONS, Replay, is_cache_source
+from ..trace import LineEvent, Trace, is_cache_source, source_words
+from .replay import TRANSACTIONS, Replay
 
 DEFAULT_LINES = 3  # the hottest few: more cells per core stop being readable
 IDLE, MISS, QUEUED, SPINNING = range(4)  # status codes (indices into style.STATUSES)
@@ -196,10 +195,11 @@ def line_names(records: Sequence[LineEvent], lines: list[int], line_size: int) -
 
 
 def caption(f: dict[str, Any]) -> str:
-    """One frame in words (HTML-escaped), e.g. "cycle 321: core 2 does an atomic on ..."."""
+    """One frame in words (HTML-escaped), e.g. "cycle 321: core 2 does an atomic on ...": what
+    the core did, the line's state change, where the data came from, and what it cost."""
     what = html.escape(f.get("name") or line_name(f["line"], f["label"]))
     text = f"<b>cycle {f['t']:,}</b>: core {f['core']} {_VERBS[f['kind']]} <b>{what}</b>"
-    text += f" ({f['state_before']} → {f['state_after']}): {_source_words(f)}"
+    text += f", {f['state_before']} → {f['state_after']}; {_source_words(f)}"
     if f["queued"]:
         text += f"; waited {f['queued']:,} cycles behind earlier transfers of the line"
     if f["invalidated"]:
@@ -210,19 +210,9 @@ def caption(f: dict[str, Any]) -> str:
 
 
 def _source_words(f: dict[str, Any]) -> str:
-    source, origin = f["source"], f["from"]
-    if origin is not None and origin[0] == "core" and f["kind"] != "evict":
-        return f"data from core {origin[1]}'s cache ({source.replace('-', ' ')})"
-    chip = f["supplier"]
-    if is_cache_source(source):  # a hit in another chip's L3, named by its distance
-        hops = source.rsplit("-", 1)[-1].replace("hop", "")
-        return f"data from chip {chip}'s L3 ({hops} hop{'s' * (hops != '1')} away)"
-    words = {
-        "l3": f"data from chip {chip}'s L3",
-        "dram-local": f"data from DRAM on its own chip {chip}",
-        "dram-remote": f"data from DRAM on chip {chip}",
-        "upgrade": "no data moved (an upgrade: other copies invalidated)",
-        "writeback": "dirty data written back",
-        "drop": "clean copy dropped",
-    }
-    return words.get(source, source)
+    """Where the data came from (`trace.source_words`), and which core or chip that was."""
+    words = source_words(f["source"])
+    if f["from"] is None or f["kind"] == "evict":  # no data moved, or a write-back
+        return words
+    kind, ident = f["from"]
+    return f"data from {words} ({kind} {ident})"

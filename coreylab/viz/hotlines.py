@@ -31,14 +31,26 @@ from ..experiments import Result
 from ..trace import Counters, LineEvent, LineStats, Trace
 from . import style
 
-LINE_COLUMNS = [("label", "object.field"), ("line", "line"), ("transfers", "transfers"),
-                ("invalidations", "invalidations"), ("hitm", "HITM"), ("fills", "fills"),
-                ("cores", "cores")]  # fmt: skip
+LINE_COLUMNS = [
+    ("label", "object.field"),
+    ("line", "line"),
+    ("transfers", "transfers"),
+    ("invalidations", "invalidations"),
+    ("hitm", "HITM"),
+    ("fills", "fills"),
+    ("cores", "cores"),
+]
 LOCK_KEYS = ("name", "acquisitions", "contentions", "wait_cycles", "hold_cycles")
-LOCK_COLUMNS = [("name", "lock"), ("acquisitions", "acquisitions"),
-                ("contentions", "contentions"), ("contended", "contended %"),
-                ("wait_cycles", "wait cycles"), ("wait_avg", "avg wait"),
-                ("hold_cycles", "hold cycles"), ("hold_avg", "avg hold")]  # fmt: skip
+LOCK_COLUMNS = [
+    ("name", "lock"),
+    ("acquisitions", "acquisitions"),
+    ("contentions", "contentions"),
+    ("contended", "contended %"),
+    ("wait_cycles", "wait cycles"),
+    ("wait_avg", "avg wait"),
+    ("hold_cycles", "hold cycles"),
+    ("hold_avg", "avg hold"),
+]
 
 
 def hot_line_rows(
@@ -95,11 +107,18 @@ def _counters(counters: Counters | Result) -> Counters:
         if found is None:
             raise ValueError("this Result holds no counters")
         return found
+    if not isinstance(counters, Counters):
+        raise ValueError(f"expected Counters or a Result, not {counters!r:.60}")
     return counters
 
 
-def hot_lines(counters: Counters | Result, top: int | None = 20, by_label: bool = False,
-              width: int = 900, trace: Trace | Iterable[LineEvent] | None = None):  # fmt: skip
+def hot_lines(
+    counters: Counters | Result,
+    top: int | None = 20,
+    by_label: bool = False,
+    width: int = 900,
+    trace: Trace | Iterable[LineEvent] | None = None,
+):
     """A perf-c2c-like table of the `top` hottest lines (or objects, `by_label=True`); pass the
     run's trace (or a Result that holds one) for the offsets each line's users touched."""
     rows = hot_line_rows(counters, top, by_label, trace)
@@ -114,7 +133,11 @@ def hot_lines(counters: Counters | Result, top: int | None = 20, by_label: bool 
 def lock_rows(lock_stats: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Lock statistics with contention rate and averages, most wait cycles first."""
     rows = []
+    if isinstance(lock_stats, str | bytes) or not isinstance(lock_stats, Sequence):
+        raise ValueError(f"expected a list of lock statistics, not {lock_stats!r:.60}")
     for i, stats in enumerate(lock_stats):
+        if not isinstance(stats, Mapping):
+            raise ValueError(f"lock statistics entry {i} is not a dict: {stats!r:.60}")
         missing = [k for k in LOCK_KEYS if k not in stats]
         if missing:
             raise ValueError(f"lock statistics entry {i} lacks {', '.join(missing)}")
@@ -142,10 +165,16 @@ def _table(title: str, rows: list[dict], columns: list[tuple[str, str]], width: 
         TableColumn(field=key, title=name, formatter=_format(rows, key), width=_width(key))
         for key, name in columns
     ]
-    table = DataTable(source=source, columns=table_columns, width=width, index_position=None,
-                      reorderable=False,
-                      height=min(40 + 28 * max(len(rows), 1), 620), row_height=28,
-                      stylesheets=[_TABLE_CSS])  # fmt: skip
+    table = DataTable(
+        source=source,
+        columns=table_columns,
+        width=width,
+        index_position=None,
+        reorderable=False,
+        height=min(40 + 28 * max(len(rows), 1), 620),
+        row_height=28,
+        stylesheets=[_TABLE_CSS],
+    )
     heading = Div(text=f"<b>{title}</b>", styles={"font-size": style.FONT_LARGE})
     return column(heading, table)
 

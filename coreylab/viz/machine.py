@@ -44,8 +44,20 @@ from .scene import source_data
 from .topology import CELL_H, CORE_H, CORE_W, MEM_H, layout
 
 MAX_FRAMES = 5000  # a longer trace shows its first MAX_FRAMES transactions (the caption says so)
-SOURCES = ("chips", "mems", "links", "cores", "cells", "token", "arrow", "frames", "snaps",
-           "stats", "key_states", "key_status")  # fmt: skip
+SOURCES = (
+    "chips",
+    "mems",
+    "links",
+    "cores",
+    "cells",
+    "token",
+    "arrow",
+    "frames",
+    "snaps",
+    "stats",
+    "key_states",
+    "key_status",
+)
 
 __all__ = ["MachineView", "frames", "machine_animation"]
 
@@ -73,11 +85,12 @@ class MachineView:
     ) -> None:
         self.sources = {name: ColumnDataSource(name=f"coreylab-{name}") for name in SOURCES}
         self.fig = _figure(self.sources)
-        self.caption = Div(styles={"font-size": style.FONT_LARGE}, height=48)
+        self.caption = Div(styles={"font-size": style.FONT_LARGE}, height=72)  # 3 lines
         self.key = Title(text="", text_font_size=style.FONT, text_font_style="normal")
         self.fig.add_layout(self.key, "above")
-        self.slider, controls = player(self.sources, self.caption)
-        self.layout = column(self.caption, self.fig, controls, self.slider)
+        self.clock = Div(styles={"font-size": style.FONT})
+        self.slider, controls = player(self.sources, self.caption, self.clock)
+        self.layout = column(self.caption, self.fig, controls, self.clock, self.slider)
         self.update(trace_or_records, params, lines, max_frames)
 
     def update(
@@ -101,8 +114,8 @@ class MachineView:
         self.fig.title.text = _title(params, fr)
         self.key.text = "cells in each core, left to right:  " + "   ·   ".join(fr["names"])
         count = len(fr["frames"])
-        self.slider.update(start=0, end=max(count - 1, 1), value=0, width=width)
-        self.slider.title = _slider_title(fr, 0)
+        self.slider.update(start=1, end=max(count, 2), value=1, width=width)
+        self.clock.text = _clock(fr, 0)
         self.caption.width = width
         self.caption.text = data["frames"]["caption"][0] if count else "No transactions to show."
         return fr
@@ -114,7 +127,7 @@ def _title(params: HardwareParams, fr: dict[str, Any]) -> str:
     return f"{params.name}: {params.chips} × {params.cores_per_chip} cores, {params.protocol}, {of}"
 
 
-def _slider_title(fr: dict[str, Any], k: int) -> str:
+def _clock(fr: dict[str, Any], k: int) -> str:
     count = len(fr["frames"])
     if not count:
         return "no transactions"
@@ -126,13 +139,29 @@ def _slider_title(fr: dict[str, Any], k: int) -> str:
 CENTRED = {"text_align": "center", "text_baseline": "middle"}
 LETTER = {**CENTRED, "text_font_style": "bold"}
 HATCHED = {"hatch_pattern": "hatch", "hatch_color": "hcolor", "hatch_weight": 2}
-CORE_BOX = {"fill_color": style.CORE_FILL, "line_color": "#424242", "line_width": 1.5,
-            "hatch_alpha": 0.4, "hatch_scale": 12, **HATCHED}  # fmt: skip
-CORE_WORDS = {"text_baseline": "top", "text_font_size": style.FONT_SMALL, "padding": 1,
-              "background_fill_color": "white", "background_fill_alpha": 0.85}  # fmt: skip
-TOKEN_LABEL = {**LETTER, "text_font_size": style.FONT_SMALL, "padding": 2,
-               "background_fill_color": "white", "background_fill_alpha": 0.85,
-               "border_line_color": "#212121"}  # fmt: skip
+CORE_BOX = {
+    "fill_color": style.CORE_FILL,
+    "line_color": "#424242",
+    "line_width": 1.5,
+    "hatch_alpha": 0.4,
+    "hatch_scale": 12,
+    **HATCHED,
+}
+CORE_WORDS = {
+    "text_baseline": "top",
+    "text_font_size": style.FONT_SMALL,
+    "padding": 1,
+    "background_fill_color": "white",
+    "background_fill_alpha": 0.85,
+}
+TOKEN_LABEL = {
+    **LETTER,
+    "text_font_size": style.FONT_SMALL,
+    "padding": 2,
+    "background_fill_color": "white",
+    "background_fill_alpha": 0.85,
+    "border_line_color": "#212121",
+}
 PLAIN = {"tools": "", "toolbar_location": None, "min_border": 4, "outline_line_color": None}
 
 
@@ -143,12 +172,27 @@ def _figure(src: dict[str, ColumnDataSource]):
     style.style_figure(fig)
     fig.multi_line("xs", "ys", source=src["links"], line_width=14, color=style.LINK_COLOR)
     chips, mems = src["chips"], src["mems"]
-    fig.rect("x", "y", "w", "h", source=chips, fill_color=style.CHIP_FILL, line_color="#757575",
-             line_width=2)  # fmt: skip
+    fig.rect(
+        "x",
+        "y",
+        "w",
+        "h",
+        source=chips,
+        fill_color=style.CHIP_FILL,
+        line_color="#757575",
+        line_width=2,
+    )
     fig.text("x", "ty", "name", source=chips, text_font_size=style.FONT_LARGE, **LETTER)
     fig.rect("x", "y", "w", MEM_H, source=mems, fill_color=style.MEMORY_FILL, line_color="#9E9E9E")
-    fig.text("x", "y", text={"value": "L3 · DRAM"}, source=mems, text_font_size=style.FONT,
-             text_color="#424242", **CENTRED)  # fmt: skip
+    fig.text(
+        "x",
+        "y",
+        text={"value": "L3 · DRAM"},
+        source=mems,
+        text_font_size=style.FONT,
+        text_color="#424242",
+        **CENTRED,
+    )
     _draw_cores(fig, src)
     _draw_keys(fig, src)
     _draw_token(fig, src)
@@ -160,21 +204,47 @@ def _draw_cores(fig, src: dict[str, ColumnDataSource]) -> None:
     cores, cells = src["cores"], src["cells"]
     fig.rect("x", "y", CORE_W, CORE_H, source=cores, **CORE_BOX)
     fig.text("left", "top", "name", source=cores, **CORE_WORDS)
-    fig.text("right", "top", "word", source=cores, text_align="right",
-             text_font_style="bold italic", **CORE_WORDS)  # fmt: skip
-    fig.rect("x", "y", "w", CELL_H, source=cells, fill_color="fill", line_color="#212121",
-             line_width="lw")  # fmt: skip
-    fig.text("x", "y", "letter", source=cells, text_color="tc", text_font_size=style.FONT_LARGE,
-             **LETTER)  # fmt: skip
+    fig.text(
+        "right",
+        "top",
+        "word",
+        source=cores,
+        text_align="right",
+        text_font_style="bold italic",
+        **CORE_WORDS,
+    )
+    fig.rect(
+        "x",
+        "y",
+        "w",
+        CELL_H,
+        source=cells,
+        fill_color="fill",
+        line_color="#212121",
+        line_width="lw",
+    )
+    fig.text(
+        "x", "y", "letter", source=cells, text_color="tc", text_font_size=style.FONT_LARGE, **LETTER
+    )
 
 
 def _draw_keys(fig, src: dict[str, ColumnDataSource]) -> None:
     states, status = src["key_states"], src["key_status"]
     fig.rect("x", "y", 0.3, 0.3, source=states, fill_color="fill", line_color="#212121")
-    fig.text("x", "y", "letter", source=states, text_color="tc", text_font_size=style.FONT,
-             **LETTER)  # fmt: skip
-    fig.rect("x", "y", 0.3, 0.3, source=status, fill_color="white", line_color="#424242",
-             hatch_scale=8, **HATCHED)  # fmt: skip
+    fig.text(
+        "x", "y", "letter", source=states, text_color="tc", text_font_size=style.FONT, **LETTER
+    )
+    fig.rect(
+        "x",
+        "y",
+        0.3,
+        0.3,
+        source=status,
+        fill_color="white",
+        line_color="#424242",
+        hatch_scale=8,
+        **HATCHED,
+    )
     for key in (states, status):
         fig.text("tx", "y", "name", source=key, text_baseline="middle", text_font_size=style.FONT)
 
@@ -182,11 +252,28 @@ def _draw_keys(fig, src: dict[str, ColumnDataSource]) -> None:
 def _draw_token(fig, src: dict[str, ColumnDataSource]) -> None:
     """The arrow of the current transfer, its label, and the token moving along it."""
     head = VeeHead(size=16, fill_color="#212121")
-    fig.add_layout(Arrow(source=src["arrow"], x_start="x_start", y_start="y_start",
-                         x_end="x_end", y_end="y_end", line_width=3, line_color="#212121",
-                         end=head))  # fmt: skip
+    fig.add_layout(
+        Arrow(
+            source=src["arrow"],
+            x_start="x_start",
+            y_start="y_start",
+            x_end="x_end",
+            y_end="y_end",
+            line_width=3,
+            line_color="#212121",
+            end=head,
+        )
+    )
     # Arrows are annotations, painted above glyphs: the label and then the token go on top.
     token = src["token"]
     fig.text("lx", "ly", "label", source=token, level="overlay", **TOKEN_LABEL)
-    fig.scatter("x", "y", source=token, size=22, fill_color=style.TOKEN_COLOR,
-                line_color="#212121", line_width=2.5, level="overlay")  # fmt: skip
+    fig.scatter(
+        "x",
+        "y",
+        source=token,
+        size=22,
+        fill_color=style.TOKEN_COLOR,
+        line_color="#212121",
+        line_width=2.5,
+        level="overlay",
+    )

@@ -4,10 +4,7 @@ trees share, and how many hard and soft page faults each core took.
 
 Two steps, kept apart (simulation, results and pictures stay apart):
 
-  page_table_snapshot(kernel)  after a run, walks every task's page tables in the simulated
-                               memory's values (a Python-side read: no simulated time, nothing
-                               changes) and returns plain data: dicts, lists, ints and strings,
-                               which serialize to JSON as they are.
+  page_table_snapshot(kernel)  after a run, the tables as plain data (`pagetable_snapshot.py`).
   page_table_view(snapshot)    draws a snapshot: a row of cores, then one row per table level
                                (PML4, PDPT, PD, PT), an edge from each table to the tables its
                                entries point to, and under it each core's faults.
@@ -19,16 +16,12 @@ ranges: a shared subtree, its incoming edges drawn thick). PT boxes say how many
 they hold: separate processes mapping one shared buffer each hold their own copy of every PTE,
 and each copy cost a soft fault.
 
-Invariants: every table in a snapshot is reachable from a root of some core; `cores` of a
-table is the set of cores whose root reaches it, `spaces` the set of roots.
-
-What it leaves out: the data pages themselves (counted, not drawn), the kernel's own mappings,
-TLB contents, table pages made but never installed (a race's loser gives its page back).
+What it leaves out: the data pages themselves (counted, not drawn), and what the snapshot leaves
+out (see `pagetable_snapshot.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from bokeh.layouts import column
@@ -44,10 +37,11 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from ..kernel.pagetables import ENTRY, FANOUT, LEVEL_NAMES, PRESENT, PT
+from ..kernel.pagetables import PT
 from . import style
+from .pagetable_snapshot import Snapshot, page_table_snapshot, snapshot_summary
 
-Snapshot = dict[str, Any]
+__all__ = ["page_table_snapshot", "page_table_view", "snapshot_summary"]
 
 # Who walks a table -> (legend words, fill, text colour, outline width). Okabe-Ito colours;
 # the words in each box say the same (colour is never the only cue).
@@ -60,113 +54,6 @@ LEVEL_ROWS = ("PML4", "PDPT", "PD", "PT")
 CORE_ROW = len(LEVEL_ROWS) + 1  # y of the row of cores; a level's row is at y = 4 - level
 EDGE_COLOR = "#9E9E9E"
 FAULT_COLORS = {"hard": "#0072B2", "soft": "#E69F00"}
-
-
-# -- the snapshot ---------------------------------------------------------------------------------
-def page_table_snapshot(kernel, title: str = "") -> Snapshot:
-    """Walk the page tables of every task of `kernel` (a LinuxKernel or CoreyKernel, after
-    its run) and return them as plain data (see the module's docstring)."""
-    memory = kernel.machine.memory
-    roots = _roots(kernel)
-    tables: dict[int, dict[str, Any]] = {}
-    leaves: set[int] = set()
-    for core, (space, root) in sorted(roots.items()):
-        _walk(memory, root, 0, None, core, space, tables, leaves)
-    faults = kernel.faults
-    cores = [
-        {"core": core, "space": space, "root": root, "hard": faults.hard.get(core, 0),
-         "soft": faults.soft.get(core, 0)}
-        for core, (space, root) in sorted(roots.items())
-    ]  # fmt: skip
-    spaces: dict[str, dict[str, Any]] = {}
-    for c in cores:
-        spaces.setdefault(c["space"], {"name": c["space"], "root": c["root"], "cores": []})
-        spaces[c["space"]]["cores"].append(c["core"])
-    rows = sorted(tables.values(), key=lambda t: (t["level"], min(t["cores"]), t["page"]))
-    for t in rows:
-        t["cores"], t["spaces"] = sorted(t["cores"]), sorted(t["spaces"])
-        t["kind"] = _kind(t)
-    return {
-        "kernel": kernel.name,
-        "title": title,
-        "cores": cores,
-        "spaces": list(spaces.values()),
-        "tables": rows,
-        "ptes": sum(t["entries"] for t in rows if t["level"] == PT),
-        "pages": len(leaves),
-        "hard": faults.hard_total,
-        "soft": faults.soft_total,
-    }
-
-
-def _roots(kernel) -> dict[int, tuple[str, int]]:
-    """core -> (name of its address space, its PML4 page), for every task with one."""
-    out: dict[int, tuple[str, int]] = {}
-    ranges = getattr(kernel, "mem_objects", None)
-    for task in kernel.tasks:
-        if ranges is not None and "ar" in task.state:  # Corey: the pcore's root range
-            root = ranges[task.state["ar"]]
-            out[task.core.id] = (root.name, root.table)
-        elif getattr(task, "mm", None) is not None:  # Linux: the task's mm
-            out[task.core.id] = (task.mm.name, task.mm.pgd)
-    return out
-
-
-def _walk(memory, table: int, level: int, parent: int | None, core: int, space: str,
-          tables: dict, leaves: set) -> None:  # fmt: skip
-    """Note `table` (at `level`) as reached by `core` through `space`, then its children."""
-    known = table in tables
-    t = tables.get(table)
-    if t is None:
-        label = memory.label_of(table // memory.params.line_size)
-        t = tables[table] = {
-            "page": table, "level": level, "level_name": LEVEL_NAMES[level], "label": label,
-            "owner": label.rsplit(".", 1)[0] if "." in label else label,
-            "chip": memory.home_chip(table), "entries": 0, "parents": [], "cores": set(),
-            "spaces": set(),
-        }  # fmt: skip
-    if parent is not None and parent not in t["parents"]:
-        t["parents"].append(parent)
-    t["cores"].add(core)
-    t["spaces"].add(space)
-    children = _present(memory.values, table)
-    if not known:
-        t["entries"] = len(children)
-    if level == PT:
-        leaves.update(children)
-        return
-    for child in children:
-        _walk(memory, child, level + 1, table, core, space, tables, leaves)
-
-
-def _present(values: Mapping[int, int], table: int) -> list[int]:
-    """The addresses the table's present entries point to, in entry order."""
-    found = []
-    for i in range(FANOUT):
-        entry = values.get(table + i * ENTRY, 0)
-        if entry & PRESENT:
-            found.append(entry - PRESENT)
-    return found
-
-
-def _kind(t: dict[str, Any]) -> str:
-    if len(t["spaces"]) > 1:
-        return "trees"
-    return "cores" if len(t["cores"]) > 1 else "private"
-
-
-def snapshot_summary(snap: Snapshot) -> str:
-    """One line: trees, table pages, what is shared, PTEs and pages, faults."""
-    tables = snap["tables"]
-    mounted = [t for t in tables if t["kind"] == "trees"]
-    by_cores = [t for t in tables if t["kind"] == "cores"]
-    n_spaces = len(snap["spaces"])
-    shared = (f"{len(mounted)} shared by several trees" if mounted else
-              f"{len(by_cores)} shared by the cores of one tree" if by_cores else
-              "none shared")  # fmt: skip
-    return (f"{len(snap['cores'])} cores in {n_spaces} tree{'s' * (n_spaces != 1)}: "
-            f"{len(tables)} page-table pages ({shared}); {snap['ptes']} PTEs map "
-            f"{snap['pages']} pages; faults: {snap['hard']} hard, {snap['soft']} soft")  # fmt: skip
 
 
 # -- the picture ----------------------------------------------------------------------------------
@@ -182,8 +69,9 @@ def page_table_view(snap: Snapshot, title: str | None = None, width: int = 900):
     _draw_tables(tree, snap, pos, unit)
     _draw_cores(tree, snap, pos, unit)
     faults = _fault_figure(snap, pos, tree.x_range, fig_width, min(0.6, 70 / unit))
-    caption = Div(text=snapshot_summary(snap), width=fig_width,
-                  styles={"font-size": style.FONT_LARGE})  # fmt: skip
+    caption = Div(
+        text=snapshot_summary(snap), width=fig_width, styles={"font-size": style.FONT_LARGE}
+    )
     return column(caption, tree, faults)
 
 
@@ -220,10 +108,26 @@ def _y(level: int) -> float:
     return float(len(LEVEL_ROWS) - level)
 
 
+# Glyph and figure styles, named once.
+BORDERS = {"min_border_left": 70, "min_border_right": 20}  # room for the row names
+CENTRED = {"text_align": "center", "text_baseline": "middle"}
+OUTLINED = {"line_color": "#212121"}
+ENDS = ("x0", "y0", "x1", "y1")  # a segment's columns
+
+
 def _tree_figure(snap: Snapshot, pos: dict, columns: int, width: int, title: str):
-    fig = figure(width=width, height=520, title=title, tools="pan,box_zoom,reset,save",
-                 x_range=Range1d(0, columns), y_range=Range1d(0.4, CORE_ROW + 0.5),
-                 toolbar_location="above", min_border_left=70, min_border_right=20)  # fmt: skip
+    x_range, y_range = Range1d(0, columns), Range1d(0.4, CORE_ROW + 0.5)
+    tools = "pan,box_zoom,reset,save"
+    fig = figure(
+        width=width,
+        height=520,
+        title=title,
+        tools=tools,
+        toolbar_location="above",
+        x_range=x_range,
+        y_range=y_range,
+        **BORDERS,
+    )
     style.style_figure(fig)
     fig.xaxis.visible = False
     fig.xgrid.visible = fig.ygrid.visible = False
@@ -245,8 +149,8 @@ CORE_R = 0.3  # a core's circle's radius in rows
 
 def _draw_edges(fig, snap: Snapshot, pos: dict) -> None:
     """Core -> its root; table -> each table its entries point to (thick into shared subtrees)."""
-    thin: dict[str, list] = {"x0": [], "y0": [], "x1": [], "y1": []}
-    thick: dict[str, list] = {"x0": [], "y0": [], "x1": [], "y1": []}
+    thin: dict[str, list] = {k: [] for k in ENDS}
+    thick: dict[str, list] = {k: [] for k in ENDS}
     for c in snap["cores"]:
         x1 = pos["table"].get(c["root"])
         if x1 is not None:
@@ -256,10 +160,8 @@ def _draw_edges(fig, snap: Snapshot, pos: dict) -> None:
         for p in t["parents"]:
             y0 = _y(t["level"] - 1) - BOX_H / 2
             _edge(into, pos["table"][p], y0, pos["table"][t["page"]], _y(t["level"]) + BOX_H / 2)
-    fig.segment("x0", "y0", "x1", "y1", source=ColumnDataSource(thin), color=EDGE_COLOR,
-                line_width=1.5)  # fmt: skip
-    fig.segment("x0", "y0", "x1", "y1", source=ColumnDataSource(thick),
-                color=KINDS["trees"][1], line_width=3.5)  # fmt: skip
+    fig.segment(*ENDS, source=ColumnDataSource(thin), color=EDGE_COLOR, line_width=1.5)
+    fig.segment(*ENDS, source=ColumnDataSource(thick), color=KINDS["trees"][1], line_width=3.5)
 
 
 def _edge(data: dict, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -269,8 +171,9 @@ def _edge(data: dict, x0: float, y0: float, x1: float, y1: float) -> None:
 
 def _draw_tables(fig, snap: Snapshot, pos: dict, unit: float) -> None:
     """One box per table page, a renderer (and legend entry) per kind, words inside."""
-    legend = Legend(location="bottom_right", label_text_font_size=style.FONT_SMALL,
-                    background_fill_alpha=0.9)  # fmt: skip
+    legend = Legend(
+        location="bottom_right", label_text_font_size=style.FONT_SMALL, background_fill_alpha=0.9
+    )
     boxes = []
     small = unit < 66
     box_w = min(BOX_W, MAX_BOX_PX / unit)
@@ -280,39 +183,61 @@ def _draw_tables(fig, snap: Snapshot, pos: dict, unit: float) -> None:
             continue
         data = _box_data(rows, pos, small)
         source = ColumnDataSource(data)
-        box = fig.rect("x", "y", width=box_w, height=BOX_H, source=source, fill_color=fill,
-                       line_color="#212121", line_width=outline)  # fmt: skip
+        box = fig.rect(
+            "x",
+            "y",
+            width=box_w,
+            height=BOX_H,
+            source=source,
+            fill_color=fill,
+            line_width=outline,
+            **OUTLINED,
+        )
         if unit >= 40:
-            fig.text("x", "y", text="words", source=source, text_align="center",
-                     text_baseline="middle", text_color=text_color,
-                     text_font_size="11px" if small else style.FONT_SMALL,
-                     text_line_height=1.15)  # fmt: skip
+            size = "11px" if small else style.FONT_SMALL
+            fig.text(
+                "x",
+                "y",
+                text="words",
+                source=source,
+                text_color=text_color,
+                text_font_size=size,
+                text_line_height=1.15,
+                **CENTRED,
+            )
         boxes.append(box)
         legend.items.append(LegendItem(label=f"walked by {words}", renderers=[box]))
     fig.add_layout(legend, "below")
     legend.orientation = "horizontal"
-    fig.add_tools(HoverTool(renderers=boxes, tooltips=[
-        ("table", "@label (@level_name)"), ("page", "@page_hex on chip @chip"),
-        ("entries", "@entries present"), ("walked by cores", "@cores_text"),
-        ("trees", "@spaces_text")]))  # fmt: skip
+    fig.add_tools(HoverTool(renderers=boxes, tooltips=TABLE_TIPS))
+
+
+TABLE_TIPS = [
+    ("table", "@label (@level_name)"),
+    ("page", "@page_hex on chip @chip"),
+    ("entries", "@entries present"),
+    ("walked by cores", "@cores_text"),
+    ("trees", "@spaces_text"),
+]
 
 
 def _box_data(rows: list[dict], pos: dict, small: bool) -> dict[str, list]:
-    keys = ("x", "y", "words", "label", "level_name", "page_hex", "chip", "entries",
-            "cores_text", "spaces_text")  # fmt: skip
-    data: dict[str, list] = {k: [] for k in keys}
-    for t in rows:
-        data["x"].append(pos["table"][t["page"]])
-        data["y"].append(_y(t["level"]))
-        data["words"].append(_words(t, small))
-        data["label"].append(t["label"])
-        data["level_name"].append(t["level_name"])
-        data["page_hex"].append(f"{t['page']:#x}")
-        data["chip"].append(t["chip"])
-        data["entries"].append(t["entries"])
-        data["cores_text"].append(", ".join(map(str, t["cores"])))
-        data["spaces_text"].append(", ".join(t["spaces"]))
-    return data
+    def box(t: dict) -> dict:
+        return {
+            "x": pos["table"][t["page"]],
+            "y": _y(t["level"]),
+            "words": _words(t, small),
+            "label": t["label"],
+            "level_name": t["level_name"],
+            "page_hex": f"{t['page']:#x}",
+            "chip": t["chip"],
+            "entries": t["entries"],
+            "cores_text": ", ".join(map(str, t["cores"])),
+            "spaces_text": ", ".join(t["spaces"]),
+        }
+
+    boxes = [box(t) for t in rows]
+    return {k: [b[k] for b in boxes] for k in boxes[0]}  # rows is never empty
 
 
 def _words(t: dict, small: bool) -> str:
@@ -328,31 +253,51 @@ def _words(t: dict, small: bool) -> str:
 
 
 def _draw_cores(fig, snap: Snapshot, pos: dict, unit: float) -> None:
-    data = {"x": [pos["core"][c["core"]] for c in snap["cores"]],
-            "y": [CORE_ROW] * len(snap["cores"]),
-            "name": [str(c["core"]) for c in snap["cores"]],
-            "space": [c["space"] for c in snap["cores"]],
-            "hard": [c["hard"] for c in snap["cores"]],
-            "soft": [c["soft"] for c in snap["cores"]]}  # fmt: skip
+    data = {
+        "x": [pos["core"][c["core"]] for c in snap["cores"]],
+        "y": [CORE_ROW] * len(snap["cores"]),
+        "name": [str(c["core"]) for c in snap["cores"]],
+        "space": [c["space"] for c in snap["cores"]],
+        "hard": [c["hard"] for c in snap["cores"]],
+        "soft": [c["soft"] for c in snap["cores"]],
+    }
     source = ColumnDataSource(data)
-    dots = fig.scatter("x", "y", source=source, size=max(min(unit * 0.55, 34), 10),
-                       fill_color="#FFFFFF", line_color="#212121", line_width=2)  # fmt: skip
-    fig.text("x", "y", text="name", source=source, text_align="center", text_baseline="middle",
-             text_font_size=style.FONT_SMALL, text_font_style="bold")  # fmt: skip
+    size = max(min(unit * 0.55, 34), 10)
+    dots = fig.scatter(
+        "x", "y", source=source, size=size, fill_color="#FFFFFF", line_width=2, **OUTLINED
+    )
+    fig.text(
+        "x",
+        "y",
+        text="name",
+        source=source,
+        text_font_size=style.FONT_SMALL,
+        text_font_style="bold",
+        **CENTRED,
+    )
     tips = [("core", "@name"), ("address space", "@space"), ("faults", "@hard hard, @soft soft")]
     fig.add_tools(HoverTool(renderers=[dots], tooltips=tips))
 
 
 def _fault_figure(snap: Snapshot, pos: dict, x_range, width: int, bar: float):
     """Each core's hard and soft faults, stacked, under the core's place in the tree."""
-    data = {"x": [pos["core"][c["core"]] for c in snap["cores"]],
-            "core": [str(c["core"]) for c in snap["cores"]],
-            "hard": [c["hard"] for c in snap["cores"]],
-            "soft": [c["soft"] for c in snap["cores"]]}  # fmt: skip
-    fig = figure(width=width, height=240, x_range=x_range, tools="",
-                 title="faults per core: hard (page made), soft (only the entry filled)",
-                 y_axis_label="faults", toolbar_location=None, min_border_left=70,
-                 min_border_right=20)  # fmt: skip
+    data = {
+        "x": [pos["core"][c["core"]] for c in snap["cores"]],
+        "core": [str(c["core"]) for c in snap["cores"]],
+        "hard": [c["hard"] for c in snap["cores"]],
+        "soft": [c["soft"] for c in snap["cores"]],
+    }
+    title = "faults per core: hard (page made), soft (only the entry filled)"
+    fig = figure(
+        width=width,
+        height=240,
+        x_range=x_range,
+        tools="",
+        title=title,
+        y_axis_label="faults",
+        toolbar_location=None,
+        **BORDERS,
+    )
     style.style_figure(fig)
     fig.xaxis.ticker = FixedTicker(ticks=data["x"])
     few = len(data["x"]) <= 8
@@ -363,13 +308,22 @@ def _fault_figure(snap: Snapshot, pos: dict, x_range, width: int, bar: float):
     fig.xgrid.visible = False
     top = max((h + s for h, s in zip(data["hard"], data["soft"], strict=True)), default=0)
     fig.y_range = Range1d(0, max(top, 1) * 1.4)  # room for the legend above the bars
-    bars = fig.vbar_stack(["hard", "soft"], x="x", width=bar, source=ColumnDataSource(data),
-                          fill_color=[FAULT_COLORS["hard"], FAULT_COLORS["soft"]],
-                          line_color=None, hatch_pattern=[" ", "/"], hatch_color="#FFFFFF",
-                          hatch_alpha=0.5, legend_label=["hard faults", "soft faults"])  # fmt: skip
+    kinds = ["hard", "soft"]
+    bars = fig.vbar_stack(
+        kinds,
+        x="x",
+        width=bar,
+        source=ColumnDataSource(data),
+        line_color=None,
+        fill_color=[FAULT_COLORS[k] for k in kinds],
+        hatch_pattern=[" ", "/"],
+        hatch_color="#FFFFFF",
+        hatch_alpha=0.5,
+        legend_label=[f"{k} faults" for k in kinds],
+    )
     fig.legend.location = "top_left"
     fig.legend.orientation = "horizontal"
     fig.legend.label_text_font_size = style.FONT_SMALL
-    fig.add_tools(HoverTool(renderers=bars, tooltips=[("core", "@core"), ("hard", "@hard"),
-                                                      ("soft", "@soft")]))  # fmt: skip
+    tips = [("core", "@core"), ("hard", "@hard"), ("soft", "@soft")]
+    fig.add_tools(HoverTool(renderers=bars, tooltips=tips))
     return fig

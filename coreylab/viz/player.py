@@ -1,12 +1,14 @@
 """The machine animation's player: slider, Play/Pause, step and speed, all in the browser.
 
 How it works (what `reference/jupyter-notes.md` found to work everywhere, kernel or not): every
-frame is already in ColumnDataSources; a Slider over the frames, in steps of
-1/STEPS_PER_FRAME so that a token can be part-way between two caches, has one CustomJS that
-copies the current frame into the small view sources the glyphs draw. The buttons only move the
-slider: Play/Pause toggles a `setInterval` that advances it at the chosen speed; Back and Next
-jump to the previous or next whole frame. The Python twin of the draw callback is
-`machine.view_at` (the first frame is drawn by Python; tests compare the two).
+frame is already in ColumnDataSources; a Slider over the transactions, numbered from 1 as the
+line above it numbers them, in steps of 1/STEPS_PER_FRAME so that a token can be part-way
+between two caches (at 7.45 the token is under half-way from transaction 7 to 8, and the line
+says "transaction 7 → 8"), has one CustomJS that copies the current frame into the small view
+sources the glyphs draw. The buttons only move the slider: Play/Pause toggles a `setInterval`
+that advances it at the chosen speed; Back and Next jump to the previous or next whole frame.
+The Python twin of the draw callback is `scene.view_at` (the first frame is drawn by Python;
+tests compare the two).
 
 What it leaves out: looping (playback stops at the last frame; Play again restarts), keyboard
 shortcuts.
@@ -27,9 +29,9 @@ SLIDER_NAME = "coreylab-time"  # how scripts and browser tests find the time sli
 
 # -- the player: every control only moves the slider; one callback draws -----------------------
 _DRAW = """
-const F = frames.data, N = F.t.length, v = slider.value;
+const F = frames.data, N = F.t.length, v = slider.value - 1;  // frames count from 0
 if (N == 0) return;
-const k = Math.min(Math.floor(v + 1e-9), N - 1), f = v - k;
+const k = Math.max(0, Math.min(Math.floor(v + 1e-9), N - 1)), f = v - k;
 const j = (f > 1e-6 && k + 1 < N) ? k + 1 : k, p = (j > k) ? f : 1;
 const C = cells.data, nc = C.x.length, S = snaps.data.s;
 for (let i = 0; i < nc; i++) {
@@ -52,34 +54,35 @@ arrow.data = on ? {x_start: [F.x0[j]], y_start: [F.y0[j]], x_end: [F.x1[j]], y_e
                 : {x_start: [], y_start: [], x_end: [], y_end: []};
 cells.change.emit(); cores.change.emit();
 caption.text = F.caption[j];
-slider.title = `transaction ${j + 1} of ${N} · cycle ${F.t[j].toLocaleString("en")}`;
+const which = j > k ? `${k + 1} → ${j + 1}` : `${k + 1}`;
+clock.text = `transaction ${which} of ${N} · cycle ${F.t[j].toLocaleString("en")}`;
 """
 
 _PLAY = """
 const b = button, N = frames.data.t.length;
 const stop = () => { clearInterval(b._timer); b._timer = null; b.label = "▶ Play"; };
 if (b._timer) { stop(); return; }
-if (slider.value >= N - 1) slider.value = 0;
+if (slider.value >= N) slider.value = 1;
 b.label = "❚❚ Pause";
 b._timer = setInterval(() => {
-  const end = frames.data.t.length - 1;
+  const end = frames.data.t.length;
   const v = Math.round((slider.value + speed.value / STEPS) * STEPS) / STEPS;
-  if (v >= end) { slider.value = Math.max(end, 0); stop(); } else { slider.value = v; }
+  if (v >= end) { slider.value = Math.max(end, 1); stop(); } else { slider.value = v; }
 }, 1000 / STEPS);
 """
 
 _STEP = """
 const N = frames.data.t.length, v = slider.value;
-slider.value = step > 0 ? Math.min(Math.max(N - 1, 0), Math.floor(v + 1e-9) + 1)
-                        : Math.max(0, Math.ceil(v - 1e-9) - 1);
+slider.value = step > 0 ? Math.min(Math.max(N, 1), Math.floor(v + 1e-9) + 1)
+                        : Math.max(1, Math.ceil(v - 1e-9) - 1);
 """
 
 
 def _constants() -> str:
     table = {
-        "COLORS": [style.STATE_COLORS[s] for s in style.STATE_ORDER],
+        "COLORS": [style.STATES[s].color for s in style.STATE_ORDER],
         "LETTERS": list(style.STATE_ORDER),
-        "TEXT": [style.STATE_TEXT[s] for s in style.STATE_ORDER],
+        "TEXT": [style.STATES[s].text for s in style.STATE_ORDER],
         "HATCH": list(style.STATUS_HATCH),
         "HCOLOR": list(style.STATUS_HATCH_COLOR),
         "WORDS": list(style.STATUS_WORDS),
@@ -89,15 +92,17 @@ def _constants() -> str:
     return "".join(f"const {name} = {json.dumps(value)};\n" for name, value in table.items())
 
 
-def player(src: dict[str, ColumnDataSource], caption: Div) -> tuple[Slider, LayoutDOM]:
-    """The time slider (drawing every frame) and the row of Back, Play, Next and speed."""
+def player(src: dict[str, ColumnDataSource], caption: Div, clock: Div) -> tuple[Slider, LayoutDOM]:
+    """The time slider (drawing every frame) and the row of Back, Play, Next and speed. The
+    slider has no title (Bokeh would end it in a colon with no value after it): `clock` says
+    which transaction and cycle it is at."""
     slider = Slider(
-        start=0,
-        end=1,
-        value=0,
+        start=1,
+        end=2,
+        value=1,
         step=1 / STEPS_PER_FRAME,
         show_value=False,
-        title="transaction",
+        title="",
         name=SLIDER_NAME,
         width=900,
     )
@@ -105,7 +110,10 @@ def player(src: dict[str, ColumnDataSource], caption: Div) -> tuple[Slider, Layo
     args = {name: src[name] for name in names}
     slider.js_on_change(
         "value",
-        CustomJS(args={**args, "slider": slider, "caption": caption}, code=_constants() + _DRAW),
+        CustomJS(
+            args={**args, "slider": slider, "caption": caption, "clock": clock},
+            code=_constants() + _DRAW,
+        ),
     )
     speed = Slider(
         start=1,

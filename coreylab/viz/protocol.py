@@ -5,12 +5,11 @@ table the simulated machine dispatches on), with the cell's actions and its next
 letter in the state's colour). Given a trace, the cells the run exercised are shaded by how
 often, with the count printed: a requester's cell comes straight from each record's
 `(state_before, event)` (a load's event is LOAD or LOAD_ONLY as the table and the holders at that
-moment say); probe cells (PROBE_READ for the core that supplied a load's data, PROBE_WRITE for
-every core a store or atomic invalidated) are worked out by replaying the trace (`replay.py`).
+moment say); probe cells (PROBE_READ for every core a load probed, PROBE_WRITE for every core a
+store or atomic probed) come from each record's `probed` (`replay.py`).
 
-What it leaves out: cache hits (no record, so LOAD and STORE hits on M, O, E, S are never
-counted), and therefore a store hit's silent E -> M: a probe that finds a line the replay
-believes E may really have found it M. The caption gives how many probes that concerns.
+What it leaves out: cache hits (no record, so LOAD and STORE hits, and a store's silent E -> M,
+are never counted).
 """
 
 from __future__ import annotations
@@ -35,20 +34,18 @@ SHADES = Cividis256[::-1][:200]  # colour-blind safe: light yellow (few) to dark
 
 
 def exercised(records: Trace | Iterable[LineEvent], protocol: str) -> dict[str, Counter]:
-    """How often the trace exercised each cell, by role: {"requester": Counter, "probe": ...,
-    "uncertain": probes that found E (maybe M after a silent store)}."""
+    """How often the trace exercised each cell, by role: {"requester": Counter, "probe": ...}."""
     replay = Replay(protocol)
-    out = {"requester": Counter(), "probe": Counter(), "uncertain": Counter()}
+    out = {"requester": Counter(), "probe": Counter()}
     for rec in records_of(records):
         for t in replay.step(rec):
             out[t.role][t.before, t.event] += 1
-            if t.uncertain:
-                out["uncertain"][t.before, t.event] += 1
     return out
 
 
-def protocol_table(name: str = "MOESI", trace: Trace | Iterable[LineEvent] | None = None,
-                   width: int = 980):  # fmt: skip
+def protocol_table(
+    name: str = "MOESI", trace: Trace | Iterable[LineEvent] | None = None, width: int = 980
+):
     """The grid of `name`'s table, with the cells `trace` exercised highlighted and counted."""
     counts = exercised(trace, name) if trace is not None else None
     data = table_data(name, counts)
@@ -57,24 +54,41 @@ def protocol_table(name: str = "MOESI", trace: Trace | Iterable[LineEvent] | Non
     states = list(dict.fromkeys(data["state"]))
     fig = figure(
         title=f"{name}: what each event does to a line in each state",
-        x_range=events, y_range=list(reversed(states)), width=width, height=120 + 88 * len(states),
-        tools="", toolbar_location=None, x_axis_location="above",
-    )  # fmt: skip
+        x_range=events,
+        y_range=list(reversed(states)),
+        width=width,
+        height=120 + 88 * len(states),
+        tools="",
+        toolbar_location=None,
+        x_axis_location="above",
+    )
     style.style_figure(fig)
     fig.grid.visible = False
     fig.axis.axis_line_color = None
     fig.axis.major_tick_line_color = None
     fig.yaxis.axis_label = "state"
-    cells = fig.rect("event", "state", 0.97, 0.94, source=source, fill_color="fill",
-                     line_color="#9E9E9E", name="cells")  # fmt: skip
+    cells = fig.rect(
+        "event",
+        "state",
+        0.97,
+        0.94,
+        source=source,
+        fill_color="fill",
+        line_color="#9E9E9E",
+        name="cells",
+    )
     _texts(fig, source)
     fig.add_tools(HoverTool(renderers=[cells], tooltips=_TOOLTIPS))
-    return column(fig, Div(text=caption(counts), width=width,
-                           styles={"font-size": style.FONT}))  # fmt: skip
+    return column(fig, Div(text=caption(counts), width=width, styles={"font-size": style.FONT}))
 
 
-_TOOLTIPS = [("cell", "@state on @event"), ("actions", "@actions"), ("next state", "@next"),
-             ("as requester", "@requester"), ("as probed core", "@probe")]  # fmt: skip
+_TOOLTIPS = [
+    ("cell", "@state on @event"),
+    ("actions", "@actions"),
+    ("next state", "@next"),
+    ("as requester", "@requester"),
+    ("as probed core", "@probe"),
+]
 
 
 def table_data(name: str, counts: dict[str, Counter] | None) -> dict[str, list]:
@@ -88,7 +102,6 @@ def table_data(name: str, counts: dict[str, Counter] | None) -> dict[str, list]:
 def _cell(state: str, event: str, actions, nxt: str, counts, top: int) -> dict:
     mine = counts["requester"][state, event] if counts else 0
     probe = counts["probe"][state, event] if counts else 0
-    unsure = counts["uncertain"][state, event] if counts else 0
     n = mine + probe
     # Shade on a log scale: one very hot cell must not wash out the rest.
     shade = round(math.log1p(n) / math.log1p(top) * (len(SHADES) - 1)) if n else None
@@ -102,9 +115,9 @@ def _cell(state: str, event: str, actions, nxt: str, counts, top: int) -> dict:
         "count": n,
         "fill": "white" if shade is None else SHADES[shade],
         "tc": "white" if shade is not None and shade > len(SHADES) // 2 else "#212121",
-        "count_text": (f"× {n:,}" + "*" * bool(unsure)) if n else "",
-        "next_color": style.STATE_COLORS[nxt],
-        "next_tc": style.STATE_TEXT[nxt],
+        "count_text": f"× {n:,}" if n else "",
+        "next_color": style.STATES[nxt].color,
+        "next_tc": style.STATES[nxt].text,
     }
 
 
@@ -119,33 +132,62 @@ def _actions(actions: tuple[Action, ...]) -> str:
 def _texts(fig, source: ColumnDataSource) -> None:
     """Actions on top, the next state as a coloured lettered square, the count below."""
     common = dict(source=source, text_align="center", text_baseline="middle")
-    fig.text("event", "state", "actions", y_offset=-25, text_color="tc",
-             text_font_size=style.FONT_SMALL, **common)  # fmt: skip
-    fig.text("event", "state", text={"value": "→"}, x_offset=-26, text_color="tc",
-             text_font_size=style.FONT_LARGE, **common)  # fmt: skip
-    fig.scatter("event", "state", source=source, marker="square", size=26,
-                fill_color="next_color", line_color="#212121")  # fmt: skip
-    fig.text("event", "state", "next", text_color="next_tc", text_font_style="bold",
-             text_font_size=style.FONT, **common)  # fmt: skip
-    fig.text("event", "state", "count_text", y_offset=26, text_color="tc", text_font_style="bold",
-             text_font_size=style.FONT, **common)  # fmt: skip
+    fig.text(
+        "event",
+        "state",
+        "actions",
+        y_offset=-25,
+        text_color="tc",
+        text_font_size=style.FONT_SMALL,
+        **common,
+    )
+    fig.text(
+        "event",
+        "state",
+        text={"value": "→"},
+        x_offset=-26,
+        text_color="tc",
+        text_font_size=style.FONT_LARGE,
+        **common,
+    )
+    fig.scatter(
+        "event",
+        "state",
+        source=source,
+        marker="square",
+        size=26,
+        fill_color="next_color",
+        line_color="#212121",
+    )
+    fig.text(
+        "event",
+        "state",
+        "next",
+        text_color="next_tc",
+        text_font_style="bold",
+        text_font_size=style.FONT,
+        **common,
+    )
+    fig.text(
+        "event",
+        "state",
+        "count_text",
+        y_offset=26,
+        text_color="tc",
+        text_font_style="bold",
+        text_font_size=style.FONT,
+        **common,
+    )
 
 
 def caption(counts: dict[str, Counter] | None) -> str:
-    """What the highlighted counts mean, and how sure the probe counts are."""
+    """What the highlighted counts mean."""
     if counts is None:
         return "Each cell: the actions the machine takes and (in the square) the line's next state."
     mine, probe = sum(counts["requester"].values()), sum(counts["probe"].values())
-    unsure = sum(counts["uncertain"].values())
-    text = (
+    return (
         f"Shaded cells were exercised by the trace: {mine:,} transitions of the cores that asked "
-        f"(straight from the records) and {probe:,} of cores that were probed (the supplier of a "
-        f"load's data: PROBE_READ; every copy a store invalidated: PROBE_WRITE), worked out by "
-        f"replaying the trace. Hits make no record, so hit cells stay blank."
+        f"and {probe:,} of cores their requests probed (PROBE_READ for a load, PROBE_WRITE for a "
+        f"store or atomic), all from the trace's records. Hits make no record, so hit cells stay "
+        f"blank."
     )
-    if unsure:
-        text += (
-            f" * {unsure:,} probe{'s' * (unsure != 1)} found a line the trace last saw in E: a "
-            f"store to an E line is a silent hit, so some of those may really have been M."
-        )
-    return text

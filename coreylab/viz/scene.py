@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..hardware import HardwareParams
+from ..hardware import PROTOCOL_TABLES, HardwareParams
 from . import style
 from .topology import CELL_H, CORE_H, CORE_W, MEM_H, TITLE, Layout
 
@@ -57,12 +57,13 @@ def view_at(data: dict[str, dict], k: int) -> dict[str, dict]:
 def _cells_at(data: dict[str, dict], k: int, count: int) -> dict[str, list]:
     cells = dict(data["cells"])
     n = len(cells["x"])
-    now = list(data["snaps"]["s"][k * n : (k + 1) * n]) if count else [4] * n
+    invalid = style.STATE_ORDER.index("I")
+    now = list(data["snaps"]["s"][k * n : (k + 1) * n]) if count else [invalid] * n
     was = list(data["snaps"]["s"][(k - 1) * n : k * n]) if k > 0 else None
     letters = [style.STATE_ORDER[s] for s in now]
-    cells["fill"] = [style.STATE_COLORS[s] for s in letters]
+    cells["fill"] = [style.STATES[s].color for s in letters]
     cells["letter"] = letters
-    cells["tc"] = [style.STATE_TEXT[s] for s in letters]
+    cells["tc"] = [style.STATES[s].text for s in letters]
     changed = [True] * n if was is None else [a != b for a, b in zip(now, was, strict=True)]
     cells["lw"] = [4 if c and count else 1 for c in changed]
     return cells
@@ -139,9 +140,9 @@ def _cell_data(geo: Layout, nlines: int) -> dict[str, list]:
         "x": [x for x, _ in geo.cell_xy],
         "y": [y for _, y in geo.cell_xy],
         "w": [geo.cell_w * 0.88] * n,
-        "fill": [style.STATE_COLORS["I"]] * n,
+        "fill": [style.STATES["I"].color] * n,
         "letter": ["I"] * n,
-        "tc": [style.STATE_TEXT["I"]] * n,
+        "tc": [style.STATES["I"].text] * n,
         "lw": [1] * n,
     }
 
@@ -189,7 +190,7 @@ def _keys(params: HardwareParams, geo: Layout) -> dict[str, dict]:
     """The legend, a column right of the chips: states (only the protocol's), then what the
     hatching of a core means."""
     x, top = geo.legend_x + 0.45, geo.y_range[1] - 0.35
-    states = [s for s in style.STATE_ORDER if s in params.protocol or s == "I"]
+    states = [s.name for s in PROTOCOL_TABLES[params.protocol].states]
     statuses = [1, 2, 3]
     ys = [top - 0.42 * i for i in range(len(states) + len(statuses))]
     ys[len(states) :] = [y - 0.3 for y in ys[len(states) :]]  # a gap between the two keys
@@ -198,10 +199,10 @@ def _keys(params: HardwareParams, geo: Layout) -> dict[str, dict]:
             "x": [x] * len(states),
             "tx": [x + 0.25] * len(states),
             "y": ys[: len(states)],
-            "fill": [style.STATE_COLORS[s] for s in states],
+            "fill": [style.STATES[s].color for s in states],
             "letter": states,
-            "tc": [style.STATE_TEXT[s] for s in states],
-            "name": [style.STATE_NAMES[s] for s in states],
+            "tc": [style.STATES[s].text for s in states],
+            "name": [style.STATES[s].words for s in states],
         },
         "key_status": {
             "x": [x] * len(statuses),

@@ -1,9 +1,10 @@
 """Colours, fonts and sizes every coreylab picture shares, in one place.
 
-What it fixes: one colour per coherence state and one per variant, all from the Okabe-Ito
-palette (distinguishable with the common colour-vision deficiencies), and font sizes large
-enough for a projector. Colour is never the only cue: views also print the state letter, use
-marker shapes per variant and hatch patterns for waiting cores.
+What it fixes: one colour per variant, from the Okabe-Ito palette (distinguishable with the
+common colour-vision deficiencies), and font sizes large enough for a projector. The coherence
+states' colours are the protocols' own (`hardware/protocols.py`, same palette). Colour is never
+the only cue: views also print the state letter, use marker shapes per variant and hatch
+patterns for waiting cores.
 
 What it leaves out: themes and dark mode (every view draws on white), per-view layout sizes
 (each view sizes itself for a notebook and a 1080p projector).
@@ -13,6 +14,8 @@ blindness", Nature Methods 8, 441 (2011).
 """
 
 from __future__ import annotations
+
+from ..hardware import STATE_FACTS
 
 # Okabe-Ito, in its usual order (black left out: it is the text colour).
 OKABE_ITO = (
@@ -28,11 +31,11 @@ OKABE_ITO = (
 VARIANT_COLORS = ("#E69F00", "#0072B2", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000")
 MARKERS = ("circle", "square", "triangle", "diamond", "inverted_triangle", "hex", "star")
 
-# Coherence states, strongest first (the order the protocol tables list them).
-STATE_ORDER = ("M", "O", "E", "S", "I")
-STATE_NAMES = {"M": "modified", "O": "owned", "E": "exclusive", "S": "shared", "I": "invalid"}
-STATE_COLORS = {"M": "#D55E00", "O": "#E69F00", "E": "#009E73", "S": "#56B4E9", "I": "#F2F2F2"}
-STATE_TEXT = {"M": "white", "O": "black", "E": "white", "S": "black", "I": "#8C8C8C"}
+# A coherence state's word and colours are facts of the protocols (`hardware/protocols.py`);
+# here they are keyed by the letter a trace records, strongest first. The animation codes a
+# state as its index in STATE_ORDER.
+STATES = {state.name: facts for state, facts in STATE_FACTS.items()}
+STATE_ORDER = tuple(STATES)
 
 # What a core is doing at a frame's time (the machine animation): hatch and words, not colour
 # alone. Index = the status code the frames carry.

@@ -61,10 +61,15 @@ def core_timeline(
     busy = [r.core for r in records if r.core >= 0] + [s[0] for s in spans or []]
     rows = max(busy, default=params.cores - 1) + 1
     fig = figure(
-        title=title, width=width, height=110 + 30 * rows, x_axis_label="cycles",
-        y_axis_label="core", y_range=Range1d(rows - 0.5, -0.5),
-        tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
-    )  # fmt: skip
+        title=title,
+        width=width,
+        height=110 + 30 * rows,
+        x_axis_label="cycles",
+        y_axis_label="core",
+        y_range=Range1d(rows - 0.5, -0.5),
+        tools="xpan,xwheel_zoom,box_zoom,reset,save",
+        active_scroll="xwheel_zoom",
+    )
     style.style_figure(fig)
     fig.yaxis.ticker = list(range(rows))
     fig.xaxis.formatter = NumeralTickFormatter(format="0,0")
@@ -84,22 +89,38 @@ def _draw_spans(fig, legend: Legend, data: dict[str, dict]) -> list:
         if not data[kind]["core"]:
             continue
         source = ColumnDataSource(_bar_columns(data[kind], kind))
-        bar = fig.quad("left", "right", "bottom", "top", source=source, fill_color=colour,
-                       fill_alpha=0.35 if height > 0.5 else 0.9, line_color=colour,
-                       hatch_pattern=hatch, hatch_color="white", name=f"span:{kind}")  # fmt: skip
+        bar = fig.quad(
+            "left",
+            "right",
+            "bottom",
+            "top",
+            source=source,
+            fill_color=colour,
+            fill_alpha=0.35 if height > 0.5 else 0.9,
+            line_color=colour,
+            hatch_pattern=hatch,
+            hatch_color="white",
+            name=f"span:{kind}",
+        )
         legend.items.append(LegendItem(label=words, renderers=[bar]))
         bars.append(bar)
     return bars
 
 
-_TOOLTIPS = [("core", "@core"), ("", "@what"), ("line", "@label"), ("cycles", "@left – @right"),
-             ("took", "@took cycles")]  # fmt: skip
+_TOOLTIPS = [
+    ("core", "@core"),
+    ("", "@what"),
+    ("line", "@label"),
+    ("cycles", "@left – @right"),
+    ("took", "@took cycles"),
+]
 
 
 def timeline_spans(records: Sequence[LineEvent], spans: Sequence[Span]) -> dict[str, dict]:
     """Per kind of span, columns core, left, right, label (plain data, for tests and hover)."""
-    out: dict[str, dict[str, list]] = {k: {"core": [], "left": [], "right": [], "label": []}
-                                       for k in KINDS}  # fmt: skip
+    out: dict[str, dict[str, list]] = {
+        k: {"core": [], "left": [], "right": [], "label": []} for k in KINDS
+    }
 
     def add(kind: str, core: int, left: int, right: int, label: str) -> None:
         if right > left:
@@ -134,7 +155,7 @@ def _bar_columns(cols: dict[str, list], kind: str) -> dict[str, list]:
 
 def handoffs(records: Sequence[LineEvent], protocol: str, lines: Lines = None) -> dict[str, list]:
     """Cache-to-cache transfers of the chosen lines: from (start of transfer, supplier core)
-    to (end, requester core). The replay tells a far chip's L3 hit from a transfer."""
+    to (end, requester core), as the records say (`replay.origin`)."""
     wanted = set(choose_lines(records, lines))
     cols: dict[str, list] = {"x0": [], "y0": [], "x1": [], "y1": [], "label": []}
     replay = Replay(protocol)
@@ -155,7 +176,16 @@ def _draw_handoffs(fig, legend: Legend, data: dict[str, list]) -> None:
         rows = [k for k, label in enumerate(data["label"]) if label == name]
         source = ColumnDataSource({key: [data[key][k] for k in rows] for key in data})
         colour = HANDOFF_COLORS[i % len(HANDOFF_COLORS)]
-        seg = fig.segment("x0", "y0", "x1", "y1", source=source, line_color=colour,
-                          line_width=1.2, line_alpha=0.25, name=f"handoff:{name}")  # fmt: skip
+        seg = fig.segment(
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            source=source,
+            line_color=colour,
+            line_width=1.2,
+            line_alpha=0.25,
+            name=f"handoff:{name}",
+        )
         dot = fig.scatter("x1", "y1", source=source, size=4, color=colour, alpha=0.6)
         legend.items.append(LegendItem(label=f"hand-off of {name}", renderers=[seg, dot]))

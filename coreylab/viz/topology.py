@@ -103,8 +103,18 @@ def layout(params: HardwareParams, lines: int) -> Layout:
     right = max(x for x, _ in chips) + size[0] / 2 + MARGIN
     top = max(y for _, y in chips) + size[1] / 2 + MARGIN
     bottom = min(min(y for _, y in chips) - size[1] / 2 - MARGIN, top - LEGEND_H)
-    return Layout(chips, size, cores, mems, size[0] - 2 * PAD, cells, cell_w, right,
-                  (left, right + LEGEND_W), (bottom, top))  # fmt: skip
+    return Layout(
+        chips,
+        size,
+        cores,
+        mems,
+        size[0] - 2 * PAD,
+        cells,
+        cell_w,
+        right,
+        (left, right + LEGEND_W),
+        (bottom, top),
+    )
 
 
 def _core_xy(params: HardwareParams, chips, core: int) -> tuple[float, float]:

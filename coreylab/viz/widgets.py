@@ -4,13 +4,16 @@ What it builds: `control_panel(experiment, hw)` makes one ipywidgets control per
 `Param` (a slider from `low` to `high`, or a checkbox for an on/off 0..1 parameter), plus the run
 arguments `variants` (a dropdown) and `cores` (a slider up to the machine's cores) when the
 experiment has them, plus the chosen `HardwareParams` fields (`protocol` as a dropdown, any whole
-number field as a text box). Nothing is listed by hand: every key is an experiment parameter, a
-hardware field or an argument of `experiments.run` (a test checks it). Reading the panel gives
+number field as a text box bounded by the field's `BOUNDS`). Nothing is listed by hand: every
+key is an experiment parameter, a hardware field or an argument of `experiments.run` (a test
+checks it). Reading the panel gives
 keyword arguments for `experiments.run`. A bad value (out of range, an impossible machine) shows
 a one-line message next to the controls and reading gives None: never a traceback.
 
 `live_panel` joins a panel, a Run button and a `LiveMachineView`: Run reruns the experiment with
-a trace and replaces the animation's frames in place.
+a trace and replaces the animation's frames in place. While it runs, the button says so and
+every control is disabled; whatever goes wrong (a refused size, a machine out of memory, a bug)
+ends as one line under the controls, never as an exception out of the click handler.
 
 What it leaves out: free-text parameters (all experiment parameters are whole numbers) and
 persistence of chosen values between sessions.
@@ -19,7 +22,8 @@ persistence of chosen values between sessions.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -27,13 +31,16 @@ import ipywidgets as w
 
 from ..experiments import Experiment, ExperimentError, Param, get, run
 from ..hardware import PROTOCOLS, HardwareParams, ParamError
+from ..hardware.memory import OutOfMemory
+from ..hardware.params import BOUNDS, MAX_CYCLES
+from ..kernel import KernelError
 from .live import LiveMachineView
 
 RUN_ARGUMENTS = ("variants", "cores")  # the `experiments.run` arguments a panel can set
 FIELDS = ("protocol",)  # hardware fields a panel shows unless told otherwise
 _STYLE = {"description_width": "150px"}
 _LAYOUT = w.Layout(width="420px")
-_ERRORS = (ParamError, ExperimentError, ValueError, TypeError)
+_ERRORS = (ParamError, ExperimentError, ValueError, TypeError, KernelError, OutOfMemory)
 
 
 class PanelReader:
@@ -127,7 +134,8 @@ def _hardware_control(hw: HardwareParams, name: str) -> w.Widget:
     common = dict(description=name, style=_STYLE, layout=_LAYOUT)
     if name == "protocol":
         return w.Dropdown(options=list(PROTOCOLS), value=hw.protocol, **common)
-    return w.IntText(value=getattr(hw, name), **common)
+    low, high = BOUNDS.get(name, (1, MAX_CYCLES))
+    return w.BoundedIntText(value=getattr(hw, name), min=low, max=high, **common)
 
 
 def live_panel(
@@ -148,15 +156,33 @@ def live_panel(
         values = reader()
         if values is None:
             return
-        try:
-            result = _traced_run(experiment, values, seed)
-        except _ERRORS as e:
-            reader.show(str(e))
-            return
-        view.update(result.trace or [], values["hw"], lines)
+        with busy(button, reader.controls.values()):
+            try:
+                result = _traced_run(experiment, values, seed)
+                view.update(result.trace or [], values["hw"], lines)
+            except _ERRORS as e:
+                reader.show(str(e))
+            except Exception as e:  # noqa: BLE001 - a handler must not raise into the page
+                reader.show(f"internal error (a bug; please report it): {type(e).__name__}: {e}")
 
     button.on_click(clicked)
     return w.VBox([w.HBox([box, button]), view.widget])
+
+
+@contextmanager
+def busy(button: w.Button, controls: Iterable[w.Widget]) -> Iterator[None]:
+    """While the body runs: the button says Running and every control is disabled."""
+    controls = list(controls)
+    saved = button.description, button.icon
+    for widget in (button, *controls):
+        widget.disabled = True
+    button.description, button.icon = "Running…", "hourglass-half"
+    try:
+        yield
+    finally:
+        for widget in (button, *controls):
+            widget.disabled = False
+        button.description, button.icon = saved
 
 
 def _traced_run(experiment: Experiment, values: dict[str, Any] | None, seed: int):

@@ -96,7 +96,7 @@ def _caption(page) -> str:
 def test_canvas_renders(page):
     box = page.locator("canvas").first.bounding_box()
     assert box["width"] > 500 and box["height"] > 500
-    assert page.evaluate(SLIDER) == 0
+    assert page.evaluate(SLIDER) == 1  # transactions count from 1
     assert page.errors == []
 
 
@@ -127,11 +127,23 @@ def test_browser_draws_the_frames_python_computed(page, machine):
     """The player's JavaScript shows, at frame k, the states `frames` computed for frame k."""
     expected = frames(machine.trace, machine.params)["frames"]
     for k in (0, 7, len(expected) - 1):
-        _show(page, k)
+        _show(page, k + 1)  # the slider counts transactions from 1
         letters = page.evaluate(
             "() => window.Bokeh.documents[0].get_model_by_name('coreylab-cells').data.letter"
         )
         assert letters == [s for per_line in expected[k]["states"] for s in per_line]
+
+
+def test_the_line_above_the_slider_says_where_it_is(page, machine):
+    """At 7.45 the token is on its way from transaction 7 to 8: the line says so, with no
+    dangling colon (the slider itself has no title)."""
+    count = len(frames(machine.trace, machine.params)["frames"])
+    _show(page, 7.45)
+    models = "[...window.Bokeh.documents[0].all_models]"
+    texts = page.evaluate(f"() => {models}.filter(m => m.type == 'Div').map(m => m.text)")
+    assert any(t.startswith(f"transaction 7 → 8 of {count} · cycle ") for t in texts), texts
+    title = "() => window.Bokeh.documents[0].get_model_by_name('coreylab-time').title"
+    assert page.evaluate(title) == ""
 
 
 def test_screenshots(page):

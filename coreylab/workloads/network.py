@@ -25,11 +25,11 @@ import bisect
 import random
 from typing import Any
 
-from .hardware import HardwareParams, Machine
-from .hardware.core import Core, Op
-from .kernel import Task
-from .kernel.nic import ACK, FIN, NIC, SYN, SYNACK, Packet
-from .trace import Counters
+from ..hardware import HardwareParams, Machine
+from ..hardware.core import Core, Op
+from ..kernel import Task
+from ..kernel.nic import ACK, FIN, NIC, SYN, SYNACK, Packet
+from ..trace import Counters
 
 SUM_CYCLES_PER_LINE = 29  # 7 more L1 hits (3 cycles) and 8 adds per 64-byte line of a file
 REPLY_BYTES = 128  # what the servers write per connection (Corey's TCP benchmark)

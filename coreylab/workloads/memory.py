@@ -10,9 +10,9 @@ What they model (from Corey's benchmark sources, see shared/reference/corey-note
             touching is timed. Linux threads: one anonymous mapping in the shared mm; Linux
             processes: a MAP_SHARED object each process maps; Corey: one address range holding
             the buffer's segment, mounted in every core's root range.
-  mapreduce each core maps (allocating its output area and appending an entry per input
-            word), then, after a barrier, reduces (reading its partition's entries from every
-            map task's output). See `experiments/mapreduce.py`.
+  mapreduce each core maps (appending an entry per input word to its partition's block in a
+            heap that grows as it fills), then, after a barrier, reduces (reading its
+            partition's blocks in every map task's heap). See `experiments/mapreduce.py`.
 
 Each program takes the core first (as `Machine.spawn` calls it) and writes the cycles it spent
 into `out[core id]`. Cores are used in order 0, 1, ...: chip by chip.
@@ -22,32 +22,23 @@ Left out: what the application does with the memory besides the one word per pag
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
-from .hardware import Machine
-from .hardware.core import Core
-from .kernel import CoreyKernel, LinuxKernel, Task
-
-KEYS = 26**3  # distinct 3-letter words (mapreduce)
+from ..hardware import Machine
+from ..hardware.core import Core
+from ..kernel import CoreyKernel, LinuxKernel, Task
+from .harness import run_program
+from .placement import Placement, pcores, processes, threads
 
 REGION_VA = 1 << 32  # Corey: where a core mounts its region's range (a 1 GB slot)
 Op = Generator[Any, Any, Any]
 
 
 def make_tasks(variant: str, machine: Machine, cores: int):
-    """The kernel and one task per core for a variant: `linux-threads` (one process, a thread
-    per core), `linux-procs` (a process per core), `corey...` (a pcore per core)."""
-    if variant.startswith("corey"):
-        kernel = CoreyKernel(machine)
-        return kernel, [kernel.create_pcore(c) for c in range(cores)]
-    kernel = LinuxKernel(machine)
-    if variant == "linux-threads":
-        first = kernel.create_process(0)
-        return kernel, [first] + [kernel.create_thread(first, c) for c in range(1, cores)]
-    if variant == "linux-procs":
-        return kernel, [kernel.create_process(c) for c in range(cores)]
-    raise ValueError(f"unknown variant {variant!r}")
+    """The kernel and one task per core for a variant (see `DESIGNS`)."""
+    return design(variant).placement(machine, cores)
 
 
 def touch_pages(kernel, task: Task, addr: int, pages: int) -> Op:
@@ -84,47 +75,35 @@ def memclone_corey(core: Core, kernel: CoreyKernel, task: Task, pages: int, out:
     out[core.id] = core.local - start
 
 
-def memclone_program(variant: str):
-    return memclone_corey if variant.startswith("corey") else memclone_linux
-
-
 # -- mempass ------------------------------------------------------------------------------------
-def run_now(kernel, task: Task, body: Op) -> Any:
-    """Run one call on the task's core to its end (untimed set-up); return its value."""
-    box = []
-
-    def program(core):
-        box.append((yield from body))
-
-    kernel.machine.spawn(task.core.id, program)
-    kernel.machine.run()
-    return box[0]
-
-
 def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
                   va: int = REGION_VA) -> dict[int, Any]:  # fmt: skip
     """Untimed: map one buffer of `pages` pages for every task at `va` (Linux: mmap's hint;
     Corey: mounted there); return each task's address of it."""
-    size = pages * kernel.params.page_size
-    addrs: dict[int, Any] = {}
+    return design(variant).buffer(kernel, tasks, pages, va)
 
-    def run(task, body):
-        addrs[task.id] = run_now(kernel, task, body)
 
-    if variant == "linux-threads":
-        run(tasks[0], kernel.mmap(tasks[0], size, addr=va))
-        return {t.id: addrs[tasks[0].id] for t in tasks}
-    if variant == "linux-procs":
-        run(tasks[0], kernel.shmem_create(tasks[0], size))
-        obj = addrs[tasks[0].id]
-        for t in tasks:
-            run(t, kernel.mmap(t, size, shared=obj, addr=va))
-        return addrs
+def buffer_in_one_mm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Threads: one anonymous mapping in the mm they all share."""
+    first = tasks[0]
+    addr = run_program(first.core, kernel.mmap(first, pages * kernel.params.page_size, addr=va))
+    return {t.id: addr for t in tasks}
+
+
+def buffer_shm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Processes: a MAP_SHARED object, made by the first and mapped by each."""
+    size, first = pages * kernel.params.page_size, tasks[0]
+    obj = run_program(first.core, kernel.shmem_create(first, size))
+    return {t.id: run_program(t.core, kernel.mmap(t, size, shared=obj, addr=va)) for t in tasks}
+
+
+def buffer_range(kernel: CoreyKernel, tasks: list[Task], pages: int, va: int) -> dict:
+    """Pcores: a segment in a range, named in a share every pcore holds, mounted at `va` in
+    every pcore's root range."""
     share = corey_shared_share(kernel, tasks)
-    run(tasks[0], _corey_buffer(kernel, tasks[0], pages, share))
-    ar = addrs[tasks[0].id]
+    ar = run_program(tasks[0].core, _corey_buffer(kernel, tasks[0], pages, share))
     for t in tasks:
-        run(t, kernel.ar_set_ar(t, kernel.root_range(t), va, (share, ar)))
+        run_program(t.core, kernel.ar_set_ar(t, kernel.root_range(t), va, (share, ar)))
     return {t.id: va for t in tasks}
 
 
@@ -132,10 +111,10 @@ def corey_shared_share(kernel: CoreyKernel, tasks: list[Task], owner: int = 0) -
     """Untimed: a share made by pcore `owner` and given to every other one, through which they
     all name the objects it puts there (Corey's pfork passes shares the same way)."""
     maker = tasks[owner]
-    share = run_now(kernel, maker, kernel.share_alloc(maker))
+    share = run_program(maker.core, kernel.share_alloc(maker))
     for t in tasks:
         if t is not maker:
-            run_now(kernel, maker, kernel.share_grant(maker, t, share))
+            run_program(maker.core, kernel.share_grant(maker, t, share))
     return share
 
 
@@ -157,6 +136,30 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
     yield from core.store(baton, turn + 1)
 
 
+# -- the designs, by variant --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """What a memory variant is: who runs where, how a core allocates and fills its region
+    (memclone), how every task comes to map one buffer (mempass, mapreduce's input)."""
+
+    placement: Placement
+    memclone: Callable[..., Op]
+    buffer: Callable[[Any, list[Task], int, int], dict]
+
+
+LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm)
+LINUX_PROCS = Design(processes, memclone_linux, buffer_shm)
+COREY = Design(pcores, memclone_corey, buffer_range)
+DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
+           "corey": COREY}  # fmt: skip
+
+
+def design(variant: str) -> Design:
+    if variant not in DESIGNS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return DESIGNS[variant]
+
+
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
 # map:    read my slice of the input (one load per line of text), parse each word, and append
 #         an entry (word, position) to the block of its reduce partition (word % cores) in my
@@ -172,6 +175,7 @@ INPUT_VA = 511 << 30  # where the input is mapped (Linux: a hint) or mounted (Co
 # 1 GB slot of the first 512 GB; each map task's heap takes a slot from 1 GB up
 ENTRY = 8  # bytes of an intermediate entry: word id and position packed in one word
 WORD_BYTES = 4  # a 3-letter word and its separator in the input text
+KEYS = 26**3  # distinct 3-letter words
 
 
 def output_va(m: int) -> int:

@@ -1,4 +1,4 @@
-"""Per-core programs written against the kernel interface, and the harness that times them.
+"""Per-core loops written against the kernel interface, and the harness that times them.
 
 What it models: the benchmark loops of the Corey paper as programs that run on simulated cores
 and make system calls through `coreylab.kernel.Kernel`, so one loop runs on either kernel:
@@ -21,40 +21,17 @@ the paper's microbenchmarks do), scheduling, interrupts.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from .hardware import HardwareParams
-from .hardware.core import Core, Op
-from .kernel import Kernel, KernelError, Task
-from .trace import Counters
+from ..hardware import HardwareParams
+from ..hardware.core import Core, Op
+from ..kernel import Kernel, Task
+from ..trace import Counters
 
 START_SKEW_CYCLES = 50  # cores start a phase up to this many cycles apart (seeded)
 # Data from outside the core and its chip's L3: what the paper's L3-miss counter counts.
 L3_MISS_SOURCES = ("same-chip-cache", "other-chip-cache", "remote-l3", "dram")
-
-
-def run_call(task: Task, syscall: Callable[..., Generator], *args: Any, **kwargs: Any) -> Any:
-    """Run one system call on the task's core now, to its end (nothing else may be running);
-    return its result, or raise its `KernelError`. For set-up, tests and notebooks:
-
-        fd = run_call(task, kernel.open, "/tmp/a")
-    """
-    out: dict[str, Any] = {}
-
-    def program(core: Core) -> Op:
-        try:
-            out["value"] = yield from syscall(task, *args, **kwargs)
-        except KernelError as e:
-            out["error"] = e
-
-    machine = task.core.machine
-    machine.spawn(task.core_id, program)
-    machine.run()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
 
 
 def dup_close(kernel: Kernel, task: Task, name: int, share: int | None) -> Op:

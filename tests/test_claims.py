@@ -1,0 +1,54 @@
+"""Model vs paper: claims read their figures off a Result's rows and judge the shape, so a
+hand-made Result with the paper's shape agrees and one without it does not."""
+
+import pytest
+
+from coreylab.cli import main
+from coreylab.experiments import EXPERIMENTS, Result, claims
+
+
+def fd_result(threads: list[float]) -> Result:
+    cores = [1, 2, 4, 8, 16]
+    rows = [{"variant": "linux-threads", "cores": c, "ops_per_sec": t}
+            for c, t in zip(cores, threads, strict=True)]  # fmt: skip
+    rows += [{"variant": "linux-fdshares", "cores": c, "ops_per_sec": 100.0 * c} for c in cores]
+    return Result("fd-dup-close", {}, rows)
+
+
+def by_text(verdicts, start):
+    return next(v for v in verdicts if v.claim.says.startswith(start))
+
+
+def test_the_talks_fd_shape_agrees_and_a_collapse_does_not():
+    plateau = claims.check("fd-dup-close", fd_result([100, 60, 55, 58, 52]))
+    assert [v.agrees for v in plateau] == [True, True, True]
+    assert by_text(plateau, "Threads sharing one fd table: no").figure == (
+        "16 cores give 0.87x of 2 cores"
+    )
+    collapse = claims.check("fd-dup-close", fd_result([100, 60, 15, 5, 2]))
+    assert [v.agrees for v in collapse] == [True, False, True]
+    rise = claims.check("fd-dup-close", fd_result([100, 120, 200, 300, 400]))
+    assert [v.agrees for v in rise] == [False, False, True]
+
+
+def test_the_box_marks_disagreement_and_calibration_inputs():
+    box = claims.markdown(claims.check("fd-dup-close", fd_result([100, 60, 15, 5, 2])))
+    assert box.count("\n| ") == 3 and "| **no** |" in box
+    ladder = Result("latency-ladder", {}, [
+        {"variant": "measured", "cores": 16, "source": "l1", "cycles": 3},
+        {"variant": "measured", "cores": 16, "source": "same-chip-cache", "cycles": 121},
+    ])  # fmt: skip
+    assert "yes (an input of the model)" in claims.markdown(claims.check("latency-ladder", ladder))
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_states_what_the_paper_says(name):
+    assert claims.claims_of(name), f"{name} has no claim from the paper"
+
+
+def test_the_command_prints_the_box_and_refuses_unknown_experiments(capsys):
+    assert main(["claims", "latency-ladder"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## latency-ladder") and "| 3 cycles |" in out
+    assert main(["claims", "no-such"]) == 2
+    assert "unknown experiment 'no-such'" in capsys.readouterr().err
