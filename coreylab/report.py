@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 from bokeh.embed import file_html
 from bokeh.layouts import column
@@ -36,16 +37,19 @@ def build(
     jobs: int = 1,
     progress: bool = False,
     max_memory: int | None = None,
+    executor: Executor | None = None,
 ) -> str:
     """The report as one HTML string. Every experiment's run is estimated and checked
-    against `max_memory` before the first one starts."""
+    against `max_memory` before the first one starts. Points run on `executor` (a dask
+    cluster's, say) when one is given."""
     exps = [experiments.get(n) for n in (names or list(experiments.EXPERIMENTS))]
     started = time.perf_counter()
     for exp in exps:  # refuse before anything runs, not after the first experiments
-        experiments.check(exp.name, seed=seed, preset=preset, jobs=jobs, max_memory=max_memory)
+        experiments.check(exp.name, seed=seed, preset=preset, jobs=jobs, executor=executor,
+                          max_memory=max_memory)  # fmt: skip
     sections = []
     for exp in exps:
-        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs,
+        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs, executor=executor,
                                  progress=progress, max_memory=max_memory)  # fmt: skip
         sections.append(_section(exp, result))
     took = time.perf_counter() - started

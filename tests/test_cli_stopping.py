@@ -18,7 +18,17 @@ from coreylab.cli import main
 from coreylab.cli.common import write_atomic
 
 # A run of several seconds on two workers: 5 core counts x 3 variants of a big memclone.
-LONG_RUN = ["run", "memclone", "--jobs", "2", "--param", "pages=1024", "--preset", "amd16"]
+LONG_RUN = [
+    "run",
+    "memclone",
+    "--jobs",
+    "2",
+    "--param",
+    "pages=256",
+    "--preset",
+    "amd16",
+    "--quiet",
+]
 
 
 def _cli(*argv: str, **kwargs) -> subprocess.Popen:
@@ -85,14 +95,13 @@ def test_ctrl_c_stops_a_parallel_run_at_once(presses):
 
 
 def test_a_closed_pipe_ends_quietly():
-    """`coreylab list | head -1`: the reader leaves after one line."""
+    """`coreylab list | true`: the reader is gone before the first line is written."""
     proc = _cli("list")
-    proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
-    assert proc.returncode in (0, 141)
+    assert proc.returncode == 141
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")

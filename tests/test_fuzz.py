@@ -1,7 +1,7 @@
-"""No raw Python errors (issue 13 §2): a GENERATED list of bad command lines and bad API calls,
-each of which must end in the lab's own error (exit code 2 and one line at the command line;
-ParamError, ExperimentError, KernelError or another ValueError subclass from the API), never a
-traceback, TypeError, KeyError, IndexError or AttributeError.
+"""No raw Python errors (issue 13 §2): a GENERATED list of bad command lines and bad API calls
+(system calls included), each of which must end in the lab's own error (exit code 2 and one
+line at the command line; ParamError, ExperimentError, KernelError or another ValueError
+subclass from the API), never a traceback, TypeError, KeyError, IndexError or AttributeError.
 
 The lists are built from the declarations (every experiment's parameters, every hardware
 field, every argument of `experiments.run`) crossed with a table of bad values, so a new
@@ -25,6 +25,7 @@ from coreylab.experiments import Result
 from coreylab.hardware import HardwareParams, Machine, ParamError
 from coreylab.hardware.params import BOUNDS, MAX_CYCLES
 from coreylab.kernel import CoreyKernel, KernelError, KernelParams, LinuxKernel
+from coreylab.workloads.harness import run_call
 
 LAB_ERRORS = (ValueError, KernelError)  # ParamError, ExperimentError, ... are ValueErrors
 RAW = (TypeError, KeyError, IndexError, AttributeError, AssertionError, RuntimeError)
@@ -192,7 +193,37 @@ def _bad_api_calls():
     return calls
 
 
-BAD_API_CALLS = _bad_api_calls()
+# System calls by kernel: (name, how many arguments after the task); each argument in turn gets
+# every bad value, the others 0 (a path for open).
+SYSCALLS = {
+    LinuxKernel: [("dup", 1), ("close", 1), ("read", 2), ("write", 2), ("mmap", 1),
+                  ("munmap", 2), ("touch", 1), ("open", 1), ("shmem_create", 1)],
+    CoreyKernel: [("share_alloc", 1), ("ref_new", 1), ("ref_dup", 1), ("ref_drop", 1),
+                  ("ar_alloc", 1), ("ar_set_seg", 3), ("ar_set_ar", 3), ("ar_unset", 2),
+                  ("touch", 1)],
+}  # fmt: skip
+
+
+def _syscall(kind, name: str, args: list):
+    kernel = kind(Machine(TINY))
+    task = kernel.create_process(0) if kind is LinuxKernel else kernel.create_pcore(0)
+    return run_call(task, getattr(kernel, name), *args)
+
+
+def _bad_syscalls():
+    calls = []
+    for kind, table in SYSCALLS.items():
+        for name, count in table:
+            for position in range(count):
+                for bad in BAD_VALUES:
+                    args = ["/f"] if name == "open" else [0] * count
+                    args[position] = bad
+                    calls.append((f"{kind.__name__}.{name}(arg{position}={bad!r})",
+                                  lambda k=kind, n=name, a=args: _syscall(k, n, a)))  # fmt: skip
+    return calls
+
+
+BAD_API_CALLS = _bad_api_calls() + _bad_syscalls()
 
 
 def test_the_generated_api_list_is_large():

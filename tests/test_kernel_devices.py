@@ -11,11 +11,13 @@ from coreylab.kernel.devices import (
     FLAG,
     INUSE,
     SLOTS,
+    SYS_DEVICE_BUF,
     SYS_NULL,
     ConnRef,
     NetParams,
 )
-from coreylab.kernel.nic import DD, SYN, Driver, Packet
+from coreylab.kernel.jnic import IN, OUT
+from coreylab.kernel.nic import DD, NB_DONE, SYN, Driver, Packet
 from coreylab.trace import Trace
 from coreylab.workloads import run_call
 from coreylab.workloads.network import closed_loop, open_loop
@@ -368,6 +370,100 @@ def test_a_dedicated_kernel_core_serves_a_connection_and_refuses_a_second_close(
     conn = run(m, {1: server})[1]
     assert conn.stack == kt.id and not kcore.stack.conns
     assert (nic.received, nic.sent) == (2, 3) and not any(k.irqs.taken)
+
+
+def corey_layout(conns):
+    """Corey's TCP layout on tiny: core 0 a kernel core with no stack, core 1 an application
+    with its own stack over its buffers for card 0; one client, `conns` connections served."""
+    m = machine()
+    k = CoreyKernel(m)
+    kt, app = k.create_pcore(0), k.create_pcore(1)
+    nic = k.nic_attach(0)
+    dev = run_call(kt, k.device_alloc, nic.id)
+    kcore = run_call(kt, k.kcore_start, [(k.root_share(kt), dev)], False)
+    ring = k.sysmon_attach(app, kcore)
+    host = k.jnic_attach(app, nic)
+    closed_loop(nic, 1, random.Random(2), count=conns)
+
+    def server(core):
+        for _ in range(conns):
+            conn = yield from k.accept(app, k.net_listener(app))
+            yield from k.write(app, conn, 128)
+            yield from k.close(app, conn)
+
+    m.spawn(0, lambda core: k.monitor(kt))
+    run(m, {1: server})
+    return m, k, kcore, ring, host, nic
+
+
+def test_corey_layout_one_connection_is_five_posted_slots_and_the_stack_stays_home():
+    """One connection through Corey's layout, counted by hand: the card receives 2 packets
+    (SYN, ACK) and sends 3 (SYN-ACK, data, FIN); each received buffer is fed back and each sent
+    one handed over by one posted device_buf call, so the kernel core runs exactly 5 ring slots
+    (2 in, 3 out) and frees each (flag 0). Every buffer is back where it started (64 receive
+    buffers with the card, every transmit buffer done). The kernel core never touches a line of
+    the application's stack; the application never touches the card's descriptors or the
+    driver's lines."""
+    m, k, kcore, ring, host, nic = corey_layout(1)
+    values = m.memory.values
+    assert (nic.received, nic.sent) == (2, 3)
+    assert values[ring.kern["next_slot"]] == values[ring.user["next_slot"]] == 5
+    ops = [(values[ring.word(s, 0)], values[ring.word(s, 1)]) for s in range(5)]
+    assert sorted(ops) == [(SYS_DEVICE_BUF, IN)] * 2 + [(SYS_DEVICE_BUF, OUT)] * 3
+    assert all(values.get(ring.word(s, FLAG), 0) == 0 for s in range(SLOTS))
+    driver, jnic = kcore.drivers[0], ring.jnic
+    assert (driver.rx_pending, driver.tx_pending, nic.rx_free) == (64, 0, 64)
+    assert all(values[b] & NB_DONE for b in jnic.tx[:3]) and not host.stack.conns
+    assert kcore.stack is None and not any(k.irqs.taken)
+    kernel_lines = {r.label for r in m.trace if r.core == 0 and r.kind != "dma"}
+    app_lines = {r.label for r in m.trace if r.core == 1 and r.kind != "dma"}
+    assert not any(".lwip." in lbl for lbl in kernel_lines)
+    assert not any(lbl.startswith(("nic0.", "e1000_0.")) for lbl in app_lines)
+
+
+def test_corey_layout_serves_connection_after_connection():
+    """Ten connections: 50 slots, one lap of the 51-slot ring less one; every buffer returns."""
+    m, k, kcore, ring, host, nic = corey_layout(10)
+    assert (nic.received, nic.sent) == (20, 30)
+    assert m.memory.values[ring.kern["next_slot"]] == 50
+    assert (kcore.drivers[0].rx_pending, kcore.drivers[0].tx_pending) == (64, 0)
+
+
+def test_corey_layout_errors_change_nothing():
+    """A stack-less kernel core runs no TCP call; a device_buf call naming no buffer is
+    EINVAL; a second jnic_attach, or one without a ring, is refused."""
+    m = machine()
+    k = CoreyKernel(m)
+    kt, app, other = k.create_pcore(0), k.create_pcore(1), k.create_pcore(0)
+    nic = k.nic_attach(0)
+    dev = run_call(kt, k.device_alloc, nic.id)
+    kcore = run_call(kt, k.kcore_start, [(k.root_share(kt), dev)], False)
+    with pytest.raises(KernelError):
+        k.jnic_attach(app, nic)  # no ring yet
+    ring = k.sysmon_attach(app, kcore)
+    k.jnic_attach(app, nic)
+    with pytest.raises(KernelError):
+        k.jnic_attach(app, nic)
+    k.sysmon_attach(other, kcore)
+    with pytest.raises(KernelError) as e:
+        k.net_listener(other)
+    assert e.value.errno == Errno.EINVAL
+
+    def calls(core):
+        out = []
+        for sysno, args in ((SYS_DEVICE_BUF, (OUT, 64)), (SYS_DEVICE_BUF, (7, 0))):
+            slot = yield from k.ring_submit(app, sysno, *args)
+            try:
+                yield from k.ring_wait(app, slot)
+            except KernelError as err:
+                out.append(err.errno)
+        return out
+
+    m.spawn(0, lambda core: k.monitor(kt))
+    before = (kcore.drivers[0].tx_pending, nic.sent)
+    assert run(m, {1: calls})[1] == [Errno.EINVAL, Errno.EINVAL]
+    assert (kcore.drivers[0].tx_pending, nic.sent) == before
+    assert ring.jnic is not None
 
 
 def test_a_polling_pcore_serves_its_own_card_inline():

@@ -7,6 +7,7 @@ dependency added to one file only would break either Binder or pip installs with
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,8 +55,11 @@ def conda_deps(env: dict) -> tuple[list[str], list[str]]:
 
 def test_environment_matches_pyproject_dependencies():
     """The runtime dependencies in environment.yml are the same packages, with the same version
-    floors, as pyproject.toml's [project] dependencies (python and pip aside)."""
-    pyproject = dict(split_requirement(r) for r in load_pyproject()["project"]["dependencies"])
+    floors, as pyproject.toml's [project] dependencies plus its `lab` extra (python and pip
+    aside): Binder opens the lessons in JupyterLab."""
+    project = load_pyproject()["project"]
+    required = project["dependencies"] + project["optional-dependencies"]["lab"]
+    pyproject = dict(split_requirement(r) for r in required)
     conda, _ = conda_deps(load_environment())
     env = dict(split_requirement(d) for d in conda)
     env.pop("python", None)
@@ -81,3 +85,34 @@ def test_console_script_entry_point():
     """The `coreylab` command runs coreylab.cli:main."""
     scripts = load_pyproject()["project"]["scripts"]
     assert scripts == {"coreylab": "coreylab.cli:main"}
+
+
+# What the lab's pictures and server need; the simulator must import without any of them.
+LAB_ONLY = ("numpy", "bokeh", "ipywidgets", "jupyter_bokeh", "jupyterlab", "ipykernel", "IPython")
+
+
+def test_the_simulator_needs_only_simpy():
+    """With every lab-only package made unimportable, the simulator, kernels, experiments,
+    exercises and CLI import and an experiment runs (as under Pyodide or a bare install)."""
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {LAB_ONLY!r}:\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import coreylab, coreylab.experiments, coreylab.exercises, coreylab.kernel, coreylab.cli\n"
+        "r = coreylab.run('fd-dup-close', cores=[1, 2], preset='tiny')\n"
+        "print(len(r.rows))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True)
+    assert run.stderr == ""
+    assert run.stdout == "8\n"  # 4 variants x 2 core counts
+
+
+def test_the_version_lives_in_one_place():
+    """pyproject.toml takes the version from coreylab.__version__; it never types its own."""
+    project = load_pyproject()
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    assert attr == "coreylab.__version__"

@@ -7,7 +7,7 @@ import json
 import pytest
 from bokeh.models import Div, GlyphRenderer, Rect, Segment, VBar
 
-from coreylab.exercise_specs.memory import memory_run
+from coreylab.exercises import memory_run
 from coreylab.viz import page_table_snapshot, page_table_view
 from coreylab.viz.pagetables import snapshot_summary
 

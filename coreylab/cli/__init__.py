@@ -6,6 +6,8 @@
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
     coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
+    coreylab lessons DIR     # copy the lessons into DIR (edited ones are kept)
+    coreylab answers --roster FILE     # the answer key; `coreylab grade FILE...` re-checks
 
 One module per command (`run`, `listing`, `report`, `lab`); each adds its own sub-parser with
 `add(sub)` and does its work in `command(args)`. Every mistake a user can make (an unknown
@@ -27,13 +29,13 @@ import sys
 from ..experiments import ExperimentError
 from ..hardware import ParamError
 from ..kernel import KernelError
-from . import claims, lab, listing, report, run
+from . import claims, grading, lab, lessons, listing, report, run
 from .common import EXIT_USAGE, CliError
 from .lab import lesson_path
 
 __all__ = ["CliError", "lesson_path", "main"]
 
-COMMANDS = (run, listing, report, claims, lab)
+COMMANDS = (run, listing, report, claims, lab, grading, lessons)
 
 
 EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 1, 130, 141

@@ -1,18 +1,38 @@
-"""`coreylab lab`: JupyterLab on the lessons, or (`--voila`) the lecturer's dashboards."""
+"""`coreylab lab`: JupyterLab on the lessons, or (`--voila`) the lecturer's dashboards.
+
+Which lessons: in a checkout, `notebooks/` itself; from an installed package, a working copy
+(`--dir`, default ./coreylab-lessons) that `coreylab lessons` keeps up to date without
+overwriting what the student edited.
+
+The lecturer's server (Voila) binds 127.0.0.1 unless `--ip` says otherwise and asks for a
+fresh random token, handed over in the environment (JUPYTER_TOKEN, so it does not show in `ps`)
+and printed inside the URL to open. A lesson argument names a notebook inside the lessons'
+folder: no path may lead out of it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
 
 from .common import CliError
+from .lessons import checkout_notebooks, copy_lessons
+
+DEFAULT_DIR = "coreylab-lessons"
+# Voila's page asks cdn.jsdelivr.net for Font Awesome's CSS, which voila.js already carries:
+# offline, a firewall that drops packets holds the page's first paint until the request times
+# out. Stylesheets only from the server itself: the browser never tries the CDN.
+CSP = "style-src 'self' 'unsafe-inline' data: blob:; frame-ancestors 'self'"
+VOILA_PORT = 8866
 
 
 def add(sub) -> None:
-    lab = sub.add_parser("lab", help="open JupyterLab on the notebooks")
+    lab = sub.add_parser("lab", help="open JupyterLab on the lessons")
     lab.add_argument(
         "--voila",
         nargs="?",
@@ -20,35 +40,93 @@ def add(sub) -> None:
         metavar="NOTEBOOK",
         help="lecturer mode: serve the lessons (or one) as Voila dashboards, code hidden",
     )
+    lab.add_argument(
+        "--dir",
+        help=f"work on copies of the lessons in DIR (default outside a checkout: ./{DEFAULT_DIR})",
+    )
+    lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    lab.add_argument("--port", type=int, help=f"port (default: JupyterLab's, Voila {VOILA_PORT})")
+    lab.add_argument(
+        "--present",
+        nargs="?",
+        const="",
+        metavar="NOTEBOOK",
+        help="presentation: as --voila, but no exercise answer is ever shown",
+    )
     lab.set_defaults(func=command)
 
 
+# What --present's Voila kernels run with: predictions and runs show; reveal() shows nothing.
+PRESENT_ENV = {"COREYLAB_PRESENT": "1", "COREYLAB_GRADED": "1"}
+
+
 def command(args: argparse.Namespace) -> int:
-    notebooks = Path(__file__).resolve().parent.parent.parent / "notebooks"
-    if not notebooks.is_dir():
-        raise CliError(f"no notebooks folder at {notebooks}: run from a checkout of coreylab")
-    tool = "voila" if args.voila is not None else "jupyter"
-    program = shutil.which(
-        tool, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    )
-    if program is None:
-        extra = "pip install -e '.[voila]'" if tool == "voila" else "pip install jupyterlab"
-        raise CliError(f"{tool} is not installed: {extra}")
-    os.environ.setdefault("BOKEH_RESOURCES", "inline")
-    if tool == "jupyter":
-        argv = [program, "lab", str(notebooks)]
+    if args.present is not None:  # Voila's kernels inherit this environment
+        os.environ.update(PRESENT_ENV)
+        args.voila = args.present
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise CliError(f"--port must be between 1 and 65535, not {args.port}")
+    folder = lessons_folder(args.dir)
+    if args.voila is not None:
+        argv = voila_argv(folder, args.voila, args.ip, args.port or VOILA_PORT)
+    else:
+        argv = [_program("jupyter"), "lab", str(folder), f"--ip={args.ip}"]
+        argv += [f"--port={args.port}"] if args.port else []
         if os.geteuid() == 0:  # in a container as root JupyterLab refuses to start without it
             argv.append("--allow-root")
-    else:
-        argv = [program, str(lesson_path(notebooks, args.voila) if args.voila else notebooks)]
-    os.execv(program, argv)
+    os.environ.setdefault("BOKEH_RESOURCES", "inline")
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
     return 0  # not reached
 
 
+def lessons_folder(folder: str | None) -> Path:
+    """notebooks/ in a checkout; otherwise (or with --dir) an up-to-date working copy."""
+    if folder is None and (notebooks := checkout_notebooks()) is not None:
+        return notebooks
+    dest = Path(folder or DEFAULT_DIR)
+    for name, outcome in copy_lessons(dest):
+        if outcome != "up to date":
+            print(f"{name}: {outcome}")
+    print(f"lessons in {dest.resolve()}")
+    return dest
+
+
+def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
+    """Voila on one lesson (or the folder) with a new token; prints the URL to open."""
+    target = lesson_path(folder, lesson) if lesson else folder
+    token = secrets.token_urlsafe(24)
+    os.environ["JUPYTER_TOKEN"] = token
+    host = f"[{ip}]" if ":" in ip else ip
+    print(f"coreylab: the lessons are at http://{host}:{port}/?token={token}")
+    return [
+        _program("voila"),
+        str(target),
+        f"--Voila.ip={ip}",
+        f"--port={port}",
+        "--Voila.port_retries=0",  # another port would not be the URL printed above
+        "--Voila.auto_token=True",  # the token is JUPYTER_TOKEN's
+        f"--Voila.tornado_settings={json.dumps({'headers': {'Content-Security-Policy': CSP}})}",
+        "--no-browser",
+    ]
+
+
 def lesson_path(notebooks: Path, name: str) -> Path:
-    """A lesson by file name, with or without .ipynb ("00_tour" or "00_tour.ipynb")."""
+    """A lesson by file name, with or without .ipynb ("00_tour" or "00_tour.ipynb"), that lies
+    inside `notebooks` (no "../" or absolute path leads out of it)."""
+    root = notebooks.resolve()
     for candidate in (notebooks / name, notebooks / f"{name}.ipynb"):
-        if candidate.is_file() and candidate.suffix == ".ipynb":
-            return candidate
+        path = candidate.resolve()
+        if path.parent == root and path.is_file() and path.suffix == ".ipynb":
+            return path
     names = ", ".join(p.stem for p in sorted(notebooks.glob("*.ipynb")))
     raise CliError(f"no lesson {name!r}; lessons: {names}")
+
+
+def _program(tool: str) -> str:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    program = shutil.which(tool, path=path)
+    if program is None:
+        extra = "voila" if tool == "voila" else "lab"
+        raise CliError(f"{tool} is not installed: pip install 'coreylab[{extra}]'")
+    return program

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
+from . import cluster
 from .common import CliError, add_run_flags, check_jobs, parse_list, write_atomic
 
 
@@ -19,6 +20,7 @@ def add(sub) -> None:
     rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
     rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     add_run_flags(rep)
+    cluster.add_flag(rep)
     rep.set_defaults(func=command)
 
 
@@ -33,8 +35,9 @@ def command(args: argparse.Namespace) -> int:
     folder = Path(args.output).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise CliError(f"cannot write {args.output}: no writable folder {folder}")
-    page = report.build(names, args.seed, args.preset, args.jobs, progress=not args.quiet,
-                        max_memory=args.max_memory)  # fmt: skip
+    with cluster.executor(args.scheduler) as executor:
+        page = report.build(names, args.seed, args.preset, args.jobs, progress=not args.quiet,
+                            max_memory=args.max_memory, executor=executor)  # fmt: skip
     write_atomic(args.output, page)
     print(f"wrote {args.output} ({len(page) // 1024} KB)")
     return 0

@@ -10,6 +10,7 @@ import os
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
+from . import cluster
 from .common import CliError, add_run_flags, check_jobs, parse_int, parse_list
 
 
@@ -30,6 +31,7 @@ def add(sub) -> None:
     run.add_argument("--format", choices=("table", "json", "csv"), default="table")
     run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     add_run_flags(run)
+    cluster.add_flag(run)
     run.set_defaults(func=command)
 
 
@@ -49,18 +51,20 @@ def command(args: argparse.Namespace) -> int:
     hw_pairs = {k: v for k, v in pairs.items() if k not in exp_names}
     hw = HardwareParams.preset(args.preset).with_overrides(hw_pairs) if hw_pairs else None
     check_jobs(args.jobs)
-    result = experiments.run(
-        exp.name,
-        variants=parse_list(args.variant, str, "--variant"),
-        cores=parse_list(args.cores, int, "--cores"),
-        seed=args.seed,
-        hw=hw,
-        preset=args.preset,
-        params=exp_values,
-        jobs=args.jobs,
-        progress=not args.quiet,
-        max_memory=args.max_memory,
-    )
+    with cluster.executor(args.scheduler) as executor:
+        result = experiments.run(
+            exp.name,
+            variants=parse_list(args.variant, str, "--variant"),
+            cores=parse_list(args.cores, int, "--cores"),
+            seed=args.seed,
+            hw=hw,
+            preset=args.preset,
+            params=exp_values,
+            executor=executor,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            max_memory=args.max_memory,
+        )
     print(format_result(result, args.format), end="")
     return 0
 

@@ -84,10 +84,15 @@ def run(
     it is refused with MemoryLimitError. Progress goes to stderr if `progress`."""
     hw, values, points = _plan(name, variants, cores, seed, hw, preset, params, jobs,
                                executor, max_memory)  # fmt: skip
+    if progress:
+        pool.announce(name, len(points), estimate.run(get(name), values, [c for _, c in points],
+                                                      hw, 1 if executor else jobs))  # fmt: skip
     args = [(name, v, c, seed, hw, trace, values) for v, c in points]
     outcomes = pool.map_points(_run_point, args, executor, jobs, progress, label=name)
     result = Result(name, {"seed": seed, "hardware": hw.name, **values}, [])
     for point in outcomes:
+        if not point.rows:  # a variant with no such point (corey-dedicated on one core)
+            continue
         result.rows.extend(point.rows)
         result.counters.append(point.counters)
         result.traces.append(point.trace)

@@ -58,7 +58,7 @@ from ..workloads.memory import (
     INPUT_VA,
     KEYS,
     WORD_BYTES,
-    corey_shared_share,
+    design,
     make_tasks,
     mapreduce_program,
     mempass_setup,
@@ -134,8 +134,7 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     job = Job(variant, cores, words, seed, record_words)
     input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
-    if variant == "corey":  # each map task's own share, given to every reducer (untimed)
-        job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(cores)}
+    design(variant).outputs.setup(kernel, tasks, job)  # Corey: each map task's share (untimed)
     run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total

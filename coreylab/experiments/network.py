@@ -7,13 +7,21 @@ busy. One card per core used. Variants:
                    kernel runs the softirq there; one listen socket and one TCP stack for all
   corey-polling    each core is a kernel core for its own card with its own stack; the
                    application's calls run inline, nothing is shared
-  corey-dedicated  core 0 is a kernel core that polls every card and serves a system-call ring
-                   for each of the other cores, which run the application; with one core there
-                   is no core to dedicate, so it runs as corey-polling
+  corey-dedicated  Corey's layout (num_monitors = 1, num_stacks = cores - 1): the first
+                   `kernel_cores` cores (default 1) are kernel cores; every other core runs the
+                   application over its own TCP stack (lwIP, in user space) on its own card's
+                   buffers, with its data on its own lines. A kernel core runs only the cards'
+                   driver (Corey's e1000: descriptors, and marking buffers done) and the
+                   `device_buf` calls that come through the application cores' rings (app
+                   core i to kernel core i mod kernel_cores). With no core left for the
+                   application (cores <= kernel_cores) the point has no row: that is not
+                   this layout.
 Metrics, over a window in which every server is busy (from the end of the warm-up to when the
 first server finished; see `workloads/network.py`, `Meter`): conns_per_sec (connections served per
 simulated second) and l3_misses_per_conn (misses served by another core's cache or by DRAM,
-per connection).
+per connection). `--param kernel_cores=K` sets the number of kernel cores (a what-if: Corey
+ran 1); a 64-core machine (`--param chips=8 --param cores_per_chip=8`) shows where one kernel
+core saturates.
 
 What comes out and why. Linux: every connection's SYN and last ACK are handled with the listen
 socket's ticket lock held (2.6's listener lock), accept takes it twice more, and the route's
@@ -22,16 +30,38 @@ the socket made by one core's softirq is accepted on another. So from a few core
 listen lock's hand-offs (every waiter re-reads the lock line on each release) and the misses
 inside its critical sections grow with the number of cores and throughput falls. Polling:
 nothing is shared, so it scales with the cores; its misses are the cards' DMA writes. Dedicated:
-one core runs all the stack work with its data in its own cache; the others only pass calls
-through their rings (a few line transfers per call), so throughput is that one core's rate and
-stays there as application cores are added (a few per cent lower at 16 cores: rings on other
-chips cost more to reach), while Linux's falls. Nothing here is a per-variant constant: the
+each application core runs the whole stack on its own data, as polling does, and hands the
+kernel core only buffers (one posted ring slot per packet, not waited for); the kernel core
+does per packet a descriptor, a card register write and a buffer header. So throughput grows
+with the application cores until the kernel core's own work per connection, times the
+connections all of them serve, fills it; from there it is the kernel core's rate, which falls
+slowly as application cores on other chips join (their rings and buffers cost more to reach);
+more kernel cores move that point. Misses per connection stay near flat: the ring slots, buffer
+headers and descriptors each connection moves between an application core and the kernel core
+do not depend on how many cores there are. Nothing here is a per-variant constant: the
 variants run the same stack code and costs (`NetParams`) and differ only in who runs it.
+
+Model vs paper (tcp-connections, amd16, default parameters):
+  claim    Linux "sees a dropoff in throughput scalability after about 4 cores"; Corey's
+           "Dedicated" line (one kernel core, 15 application cores with their own lwIP)
+           scales nearly linearly (the paper's TCP figure; Corey's source: num_stacks = 15,
+           num_monitors = 1).
+  model    Linux 236k conns/s at 4 cores, 64k at 16: agrees. Dedicated 161k at 2 cores, 316k
+           at 4, then 268k at 8 and 223k at 16: it agrees up to about 3 application cores and
+           not beyond. Here the kernel core's own work per connection (5 ring slots, 5 card
+           register writes, 5 descriptors and buffer headers, about 6.5k cycles) is about half
+           an application core's (the stack, about 12k cycles), so one kernel core keeps 2 to
+           3 application cores busy; the paper's line needs it to be a fifteenth or less (a
+           heavier lwIP, or cheaper register writes and ring transfers, than these estimates).
+           With more kernel cores the point moves: kernel_cores=2 gives 528k at 8 cores,
+           kernel_cores=4 gives 835k at 16.
 
 webserver (the paper's application). Half the cores run the network stack, half the
 application: each request names one of `files` files of `file_pages` pages; the server sums
 that file's lines and writes the sum back. Cores alternate: even cores run the stack, odd cores
-the application (with one core, the one core does both). Variants:
+the application (with one core, the one core does both). This follows Corey's httpd: at 16
+cores, 8 stack cores and 8 application cores, and monitor_nics = 0 (no kernel core polls cards
+for others: each stack core drives its own card). Variants:
   linux            even cores take the cards' interrupts (one card each); odd cores run
                    server processes on the one listen socket
   corey-dedicated  even cores are kernel cores, one card and one stack each; each odd core hands
@@ -64,8 +94,10 @@ from ..workloads.network import Meter, closed_loop, tcp_server, web_server
 from .base import Experiment, Param, Point, finish_point, new_machine
 
 # at most 10,000: 16 and 12.5 KB per connection or request and core, 2.5 GB on 16 cores
-CONNS = Param("conns", 8, 1, 10_000, "connections each server core serves")
+CONNS = Param("conns", 12, 1, 10_000, "connections each server core serves")
 REQUESTS = Param("requests", 8, 1, 10_000, "requests each application core serves")
+KERNEL_CORES = Param("kernel_cores", 1, 1, 63, "corey-dedicated: cores that run only the cards' "
+                     "drivers and the rings (Corey: 1)")  # fmt: skip
 WARMUP = Param("warmup", 2, 0, 10_000, "of those, per server core, before timing starts")
 CLIENTS = Param("clients", 4, 1, 64, "closed-loop clients per network card")
 FILES = Param("files", 4, 1, 64, "files the web server serves")
@@ -135,6 +167,33 @@ def corey_dedicated_setup(machine: Machine, kernel_cores: list[int], app_cores: 
     return Setup(kernel, servers, nics, background)
 
 
+def corey_kernel_cores_setup(machine: Machine, kernel_cores: list[int], app_cores: list[int],
+                             nparams: NetParams | None = None) -> Setup:  # fmt: skip
+    """Corey's TCP benchmark: each application core a card of its own (rings on its kernel
+    core's chip, buffers in its own memory) and its own stack; kernel core i mod K drives the
+    card and serves the ring of application core i."""
+    kernel = CoreyKernel(machine)
+    kernel.net_params(nparams or NetParams())
+    ktasks = [kernel.create_pcore(c) for c in kernel_cores]
+    servers = [kernel.create_pcore(c) for c in app_cores]
+    mine: list[list] = [[] for _ in ktasks]  # each kernel core's (card, device id)
+    nics = []
+    for i, _ in enumerate(servers):
+        k = i % len(ktasks)
+        nic = kernel.nic_attach(ktasks[k].core.chip)
+        mine[k].append((nic, run_call(ktasks[k], kernel.device_alloc, nic.id)))
+        nics.append(nic)
+    kcores = []
+    for task, cards in zip(ktasks, mine, strict=True):
+        share = kernel.root_share(task)
+        devices = [(share, dev) for _, dev in cards]
+        kcores.append(run_call(task, kernel.kcore_start, devices, False))
+    for i, task in enumerate(servers):
+        kernel.sysmon_attach(task, kcores[i % len(kcores)])
+        kernel.jnic_attach(task, nics[i])
+    return Setup(kernel, servers, nics, [(t, kernel.monitor) for t in ktasks])
+
+
 def split_cores(cores: int) -> tuple[list[int], list[int]]:
     """Half the cores for the stack (even), half for the application (odd); one core does both."""
     if cores == 1:
@@ -165,17 +224,20 @@ def serve(setup: Setup, server: Callable, count: int, warmup: int, clients: int,
 
 
 def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
-              conns: int, warmup: int, clients: int,
+              conns: int, warmup: int, clients: int, kernel_cores: int = 1,
               nparams: NetParams | None = None) -> Point:  # fmt: skip
-    """One point; `nparams` (from Python only) changes the network's costs for every variant."""
-    machine = new_machine(hw, trace)
+    """One point; `nparams` (from Python only) changes the network's costs for every variant.
+    corey-dedicated with no core left for the application gives no row."""
     used = list(range(cores))
+    if variant == "corey-dedicated" and cores <= kernel_cores:
+        return Point(rows=[])
+    machine = new_machine(hw, trace)
     if variant == "linux":
         setup = linux_setup(machine, used, used, nparams)
     elif variant == "corey-polling":
         setup = corey_polling_setup(machine, used, nparams)
     else:
-        setup = corey_dedicated_setup(machine, [0], used[1:] or [0], cores, nparams)
+        setup = corey_kernel_cores_setup(machine, used[:kernel_cores], used[kernel_cores:], nparams)
     kernel = setup.kernel
 
     def server(task: Task, count: int, meter: Meter):
@@ -228,7 +290,7 @@ TCP_CONNECTIONS = Experiment(
     summary="accept, write 128 bytes, close: Linux's shared stack vs Corey's kernel cores",
     variants=("linux", "corey-polling", "corey-dedicated"),
     metrics=("conns_per_sec", "l3_misses_per_conn"),
-    params=(CONNS, WARMUP, CLIENTS),
+    params=(CONNS, WARMUP, CLIENTS, KERNEL_CORES),
     point=tcp_point,
 )
 

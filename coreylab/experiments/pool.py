@@ -45,6 +45,12 @@ def map_points(fn: Callable, args: list, executor: Executor | None, jobs: int, p
     return list(mapped)
 
 
+def announce(label: str, points: int, need: object) -> None:
+    """Say what a run will take, before it starts, if that is long enough to wait for."""
+    if getattr(need, "seconds", 0) >= PROGRESS_EVERY:
+        print(f"{label}: {points} points, estimated {need}", file=sys.stderr, flush=True)
+
+
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -330,6 +330,8 @@ class CoreyMemory:
         the caller's own share; checked in no time (ENOENT, EACCES) before anything changes.
         The range a pcore runs in it names by its own id. (The share is None for that.)"""
         share, oid = name if isinstance(name, tuple) and len(name) == 2 else (None, name)
+        if not getattr(oid, "__hash__", None):  # a list or dict names nothing
+            raise KernelError(Errno.EINVAL, f"an object name is an id, not {name!r:.40}")
         if share is None and oid == task.root_range:
             return None, oid
         return self.shares.share_check(task, share, oid), oid

@@ -73,6 +73,7 @@ class Task:
     root_share: int | None = None  # the id of the pcore's own private share
     root_range: int | None = None  # the id of the address range the pcore runs in
     ring: Any = None  # devices.Ring: its system-call ring to a kernel core, once attached
+    stack: Any = None  # devices.UserStack: its own TCP stack (lwIP) over its buffers, if any
 
     @property
     def core_id(self) -> int:

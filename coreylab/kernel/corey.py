@@ -29,7 +29,7 @@ MEMORY_CALLS = ("segment_alloc", "ar_alloc", "ar_set_seg", "ar_set_ar", "ar_unse
                 "root_range")  # fmt: skip
 DEVICE_CALLS = ("net_params", "nic_attach", "device_alloc", "kcore_start", "sysmon_attach",
                 "net_listener", "accept", "recv", "write", "close", "ring_call", "ring_submit",
-                "ring_wait", "monitor", "send_buffer")  # fmt: skip
+                "ring_wait", "ring_post", "jnic_attach", "monitor", "send_buffer")  # fmt: skip
 
 
 class CoreyKernel(Assembly):

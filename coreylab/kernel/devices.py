@@ -15,30 +15,36 @@ What it models, Linux half (`LinuxNet`, 2.6.2x with one process per core):
 
 The Corey half (`CoreyDevices`, Corey's kern/device.c, kern/sysmon.c, inc/jsysmon.h):
   a card is a kernel object (`device_alloc`, in a share); `kcore_start` puts a pcore in monitor
-  mode over devices it can name through its shares, with a stack of its own on its chip. A
-  kernel core loops: poll each card's next receive descriptor, run the stack, serve each ring;
+  mode over devices it can name through its shares, with a stack of its own on its chip (or
+  none, below). A kernel core loops: poll each card, run the stack, serve each ring;
   with nothing to do it spins on those lines. An application pcore hands it calls through a
   ring (`sysmon_attach`): 51 slots of 10 words (sc_num, a1..a7, ret, flag), packed as Corey
   packs them, in a page of the application's; the application takes the next slot (flag
   INUSE), writes the arguments, sets KERN_CALL|KERN_RET and spins on the flag; the kernel core
   runs slots in ring order, writes `ret` and clears KERN_RET. An accept with nothing queued is
-  parked and answered when a connection arrives. "Dedicated": one kernel core serves every card
-  and ring; "polling": each pcore is its own kernel core (calls run inline, no ring).
+  parked and answered when a connection arrives. A kernel core started without a stack
+  (Corey's TCP benchmark) runs only Corey's e1000 driver (`nic.CoreyDriver`) for its cards and
+  the `device_buf` calls its rings bring: each application pcore runs its own TCP stack (lwIP,
+  in user space) on its own buffers (`jnic.JNic`, `jnic_attach`), with its data on lines of
+  its own. "Polling": each pcore is its own kernel core (calls run inline, no ring).
 
   concept           Linux (LinuxNet)                  Corey (CoreyDevices)
-  who runs TCP      every core: softirq + syscalls    the kernel core that owns the card
-  stack data        one copy, ticket-locked, shared   one per kernel core, no locks, private
+  who runs TCP      every core: softirq + syscalls    each application (lwIP), or the
+                                                      kernel core that owns the card
+  stack data        one copy, ticket-locked, shared   one per stack, no locks, private
   a packet arrives  interrupt on the routed core      the kernel core's poll sees the DMA write
-  accept/write      trap, run on the caller's core    ring slot -> kernel core (or inline)
+  accept/write      trap, run on the caller's core    inline in the application's own stack
+                                                      (or ring slot -> kernel core)
 
 What it leaves out: sockets as file descriptors (calls take a `ConnRef`), `socket`/`bind`/
-`listen` (one listener made at set-up), user-space lwIP (Corey's stack here is the same code
-with private data), interrupts that preempt a running call, the scheduler beyond a wake-up
-cost, and everything `netstack.py` leaves out.
+`listen` (one listener made at set-up), lwIP's own code (Corey's stacks here are the same
+code as Linux's, with private data and no locks), interrupts that preempt a running call, the
+scheduler beyond a wake-up cost, and everything `netstack.py` leaves out.
 
 Invariants: a call given bad input raises `KernelError` and changes no state (validate, then
 act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KERN_CALL
-(kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application).
+(kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application); a posted call's
+(`ring_post`, nobody waits) INUSE|KERN_CALL (application) -> -KERN_CALL -> 0 (kernel).
 """
 
 from __future__ import annotations
@@ -48,8 +54,9 @@ from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
 from .base import Errno, KernelBase, KernelError, Task
+from .jnic import IN, JNic
 from .netstack import Connection, Listener, NetStack
-from .nic import NIC, Driver, Interrupts
+from .nic import NIC, CoreyDriver, Driver, Interrupts
 from .objects import Struct
 from .params import NetParams
 from .shares import CoreyShares
@@ -57,8 +64,9 @@ from .shares import CoreyShares
 SLOTS, SLOT_WORDS = 51, 10  # Corey's SM_NUM_SLOTS and sizeof(struct jsm_slot) / 8
 RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
 INUSE, KERN_CALL, KERN_RET = 0x10, 0x20, 0x40  # SYSMON_USER_INUSE, _KERN_CALL, _KERN_RET
-SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE = 1, 2, 3, 4, 5
+SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE, SYS_DEVICE_BUF = 1, 2, 3, 4, 5, 6
 PARKED = object()  # a call the kernel core answers later
+POSTED = object()  # a call nobody waits for: the kernel core frees its slot
 
 
 class ConnRef(NamedTuple):
@@ -245,10 +253,11 @@ class LinuxNet(NetCommon):
 
 # -- Corey: devices as kernel objects, kernel cores, system-call rings -------------------------
 class KernelCore:
-    """A pcore in monitor mode: the cards it drives, its own TCP stack, the rings it serves,
-    and accepts waiting for a connection (ring, slot)."""
+    """A pcore in monitor mode: the cards it drives, its own TCP stack (None: drivers only),
+    the rings it serves, and accepts waiting for a connection (ring, slot). An application
+    running its own stack over its `JNic` polls the same way (`UserStack`)."""
 
-    def __init__(self, task: Task, stack: NetStack, drivers: list[Driver]) -> None:
+    def __init__(self, task: Task, stack: NetStack | None, drivers: list) -> None:
         self.task, self.stack, self.drivers = task, stack, drivers
         self.rings: list[Ring] = []
         self.parked: deque[tuple[Ring, int]] = deque()
@@ -258,10 +267,15 @@ class KernelCore:
         slot flag."""
         values = self.task.core.machine.memory.values
         slots = [r.word(values.get(r.kern["next_slot"], 0), FLAG) for r in self.rings]
-        return [d.rx_ready() for d in self.drivers] + slots
+        return [a for d in self.drivers for a in d.watch()] + slots
 
     def __repr__(self) -> str:
         return f"KernelCore({self.task.name}, {len(self.drivers)} cards, {len(self.rings)} rings)"
+
+
+class UserStack(KernelCore):
+    """An application pcore's own TCP stack (lwIP in user space) over its buffers: its calls
+    run inline, with no trap, and its driver is its `JNic`."""
 
 
 class Ring:
@@ -276,12 +290,13 @@ class Ring:
         self.kern = Struct(machine, f"{name}.sysmon", {"sysmon": ["next_slot"]},
                            kcore.task.core.chip)  # fmt: skip
         self.errors: dict[int, KernelError] = {}  # slot -> the error its call returned
+        self.jnic: JNic | None = None  # the application's buffers its device_buf calls name
 
     def word(self, slot: int, w: int) -> int:
         return self.s["w", slot * SLOT_WORDS + w]
 
 
-NARGS = {SYS_NULL: 0, SYS_ACCEPT: 1, SYS_RECV: 1, SYS_WRITE: 2, SYS_CLOSE: 1}
+NARGS = {SYS_NULL: 0, SYS_ACCEPT: 1, SYS_RECV: 1, SYS_WRITE: 2, SYS_CLOSE: 1, SYS_DEVICE_BUF: 2}
 
 
 class CoreyDevices(NetCommon):
@@ -315,9 +330,10 @@ class CoreyDevices(NetCommon):
         self._device_nic[dev_id] = card
         return dev_id
 
-    def kcore_start(self, task: Task, devices: list[tuple[int, int]]) -> Op:
+    def kcore_start(self, task: Task, devices: list[tuple[int, int]], stack: bool = True) -> Op:
         """Monitor mode: the pcore becomes a kernel core for `devices`, (share id, device id)
-        pairs it can name, with a TCP stack of its own on its chip. Returns the KernelCore."""
+        pairs it can name, with a TCP stack of its own on its chip (`stack`), or running only
+        the cards' drivers for applications' own stacks (`jnic_attach`). Returns it."""
         if task.id in self.kcores:
             raise KernelError(Errno.EEXIST, f"{task.name} is already a kernel core")
         if not isinstance(devices, list | tuple) or any(
@@ -334,8 +350,11 @@ class CoreyDevices(NetCommon):
                 raise KernelError(Errno.EEXIST, f"card {card.id} already has a kernel core")
             cards.append(card)
         chip = task.core.chip
-        stack = NetStack(self.machine, f"kcore{task.id}.tcp", chip, self.nparams, shared=False)
-        kcore = KernelCore(task, stack, [Driver(c, chip, shared=False) for c in cards])
+        if stack:
+            tcp = NetStack(self.machine, f"kcore{task.id}.tcp", chip, self.nparams, shared=False)
+            kcore = KernelCore(task, tcp, [Driver(c, chip, shared=False) for c in cards])
+        else:
+            kcore = KernelCore(task, None, [CoreyDriver(c, chip) for c in cards])
         self._served.update(c.id for c in cards)
         self.kcores[task.id] = kcore
         return kcore
@@ -353,8 +372,24 @@ class CoreyDevices(NetCommon):
         task.ring = ring
         return ring
 
+    def jnic_attach(self, task: Task, nic: NIC) -> UserStack:
+        """Set-up: `task` runs its own TCP stack on buffers of its own for card `nic`, which
+        the kernel core at the other end of its ring drives (Corey's lwIP over jnicreal)."""
+        ring = task.ring
+        if ring is None or ring.jnic is not None or task.stack is not None:
+            raise KernelError(Errno.EINVAL, f"{task.name} needs a ring and no stack yet")
+        drivers = [d for d in ring.kcore.drivers if getattr(d, "nic", None) is nic]
+        if ring.kcore.stack is not None or not drivers:
+            raise KernelError(Errno.EINVAL, f"{ring.kcore!r} does not drive {nic!r} for stacks")
+        ring.jnic = JNic(
+            task, drivers[0], lambda core, *call: self.ring_post(task, SYS_DEVICE_BUF, *call)
+        )
+        tcp = NetStack(self.machine, f"{task.name}.lwip", task.core.chip, self.nparams, False)
+        host = task.stack = UserStack(task, tcp, [ring.jnic])
+        return host
+
     def net_listener(self, task: Task) -> Listener:
-        """The listening socket of the kernel core that serves `task`."""
+        """The listening socket of the stack that serves `task`."""
         return self._kcore_of(task).stack.listener
 
     # -- application calls: through the ring, or inline on a polling pcore ----------------------
@@ -363,9 +398,9 @@ class CoreyDevices(NetCommon):
         kcore = self._kcore_of(task)
         if listener is not kcore.stack.listener:
             raise KernelError(Errno.EINVAL, f"{listener!r} is not this kernel core's listener")
-        if task.ring is not None:
+        if kcore.task is not task:
             return ConnRef(kcore.task.id, (yield from self.ring_call(task, SYS_ACCEPT, 0)))
-        yield from self.enter(task)
+        yield from self._enter(task)
         while (conn := (yield from self._accept_now(kcore))) is None:
             if not (yield from self._poll_cards(kcore)):
                 yield from spin_until_changed(task.core, kcore.watch())
@@ -392,16 +427,22 @@ class CoreyDevices(NetCommon):
         kcore = self._kcore_of(task)
         if not isinstance(conn, ConnRef) or conn.stack != kcore.task.id:
             raise KernelError(Errno.EBADF, f"{conn!r} is not a connection of {kcore.task.name}")
-        if task.ring is not None:
+        if kcore.task is not task:
             return (yield from self.ring_call(task, sysno, conn.id, *args))
-        yield from self.enter(task)
+        yield from self._enter(task)
         return (yield from self._run_call(kcore, task, sysno, [conn.id, *args]))
 
+    def _enter(self, task: Task) -> Op:
+        """A trap into the kernel, unless the stack is the application's own (no trap)."""
+        if task.stack is None:
+            yield from self.enter(task)
+
     def _kcore_of(self, task: Task) -> KernelCore:
+        """The stack `task`'s calls run on: its own, or its kernel core's (ring or inline)."""
         ring = task.ring
-        kcore = ring.kcore if ring is not None else self.kcores.get(task.id)
-        if kcore is None:
-            raise KernelError(Errno.EINVAL, f"no kernel core serves {task.name}")
+        kcore = task.stack or (ring.kcore if ring is not None else self.kcores.get(task.id))
+        if kcore is None or kcore.stack is None:
+            raise KernelError(Errno.EINVAL, f"no TCP stack serves {task.name}")
         return kcore
 
     # -- the ring, application side (Corey's lib/jsysmon.c) -------------------------------------
@@ -427,6 +468,19 @@ class CoreyDevices(NetCommon):
             yield from core.store(ring.word(slot, w), value)
         yield from core.store(ring.word(slot, FLAG), INUSE | KERN_CALL | KERN_RET)
         return slot
+
+    def ring_post(self, task: Task, sysno: int, *args: int) -> Op:
+        """A call nobody waits for (jsm_call_* without a wait): flag INUSE|KERN_CALL; the
+        kernel core frees the slot when it has run it. With the next slot still in use, the
+        application waits for it."""
+        ring, core = task.ring, task.core
+        slot = yield from core.load(ring.user["next_slot"])
+        if (yield from core.load(ring.word(slot, FLAG))) & INUSE:
+            yield from core.spin_until(ring.word(slot, FLAG), lambda v: not v & INUSE)
+        yield from core.store(ring.user["next_slot"], (slot + 1) % SLOTS)
+        for w, value in enumerate((sysno, *args)):
+            yield from core.store(ring.word(slot, w), value)
+        yield from core.store(ring.word(slot, FLAG), INUSE | KERN_CALL)
 
     def ring_wait(self, task: Task, slot: int) -> Op:
         """Spin on the slot's flag until the kernel core clears KERN_RET; free the slot; return
@@ -456,6 +510,10 @@ class CoreyDevices(NetCommon):
 
     def _poll_cards(self, kcore: KernelCore) -> Op:
         core, budget, worked = kcore.task.core, self.nparams.napi_budget, False
+        if kcore.stack is None:  # drivers only: mark the buffers the cards are done with
+            for driver in kcore.drivers:
+                worked = (yield from driver.poll(core)) or worked
+            return worked
         for driver in kcore.drivers:
             packets = yield from driver.rx_poll(core, budget)
             for packet in packets:
@@ -480,6 +538,8 @@ class CoreyDevices(NetCommon):
                 ring.errors[slot], ret = e, -int(e.errno)
             if ret is PARKED:
                 kcore.parked.append((ring, slot))
+            elif ret is POSTED:
+                yield from core.store(ring.word(slot, FLAG), 0)
             else:
                 yield from self._answer(core, ring, slot, ret)
             slot = (slot + 1) % SLOTS
@@ -493,6 +553,10 @@ class CoreyDevices(NetCommon):
         core, stack = kcore.task.core, kcore.stack
         if sysno == SYS_NULL:
             return core.id  # processor_current
+        if sysno == SYS_DEVICE_BUF:
+            return (yield from self._device_buf(core, caller, *args))
+        if stack is None:
+            raise KernelError(Errno.EINVAL, f"{kcore!r} runs no stack: system call {sysno}")
         if sysno == SYS_ACCEPT:
             conn = yield from self._accept_now(kcore)
             return PARKED if conn is None else conn.id
@@ -510,6 +574,22 @@ class CoreyDevices(NetCommon):
         conn.closed = True
         yield from stack.close(core, conn)
         return 0
+
+    def _device_buf(self, core: Core, ring: Any, direction: int, index: int) -> Op:
+        """sys_device_buf: hand one of the application's buffers to its card (receive into
+        it, or send what it holds)."""
+        jnic = getattr(ring, "jnic", None)
+        if jnic is None:
+            raise KernelError(Errno.EINVAL, "device_buf needs an application's buffers")
+        try:
+            buf = jnic.buffer(direction, index)
+        except ValueError as e:
+            raise KernelError(Errno.EINVAL, str(e)) from None
+        if direction == IN:
+            yield from jnic.driver.add_rxbuf(core, buf)
+        else:
+            yield from jnic.driver.add_txbuf(core, buf)
+        return POSTED
 
     def _answer(self, core: Core, ring: Ring, slot: int, ret: int) -> Op:
         yield from core.store(ring.word(slot, RET), ret)

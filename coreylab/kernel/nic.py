@@ -12,7 +12,13 @@ What it models
   Interrupts     one interrupt line per core: pending sources and a simpy event the core's kernel
                  waits on; the kernel takes interrupts when it checks (at system-call exit, or
                  while idle), never in the middle of a critical section (as spin_lock_bh does).
-  Driver         e1000-like: `next_to_clean` on one line, a tx lock and `next_to_use` on another.
+  Driver         e1000-like (Linux): `next_to_clean` on one line, a tx lock and `next_to_use` on
+                 another; the card's receive buffers are the driver's own (one header line each).
+  CoreyDriver    Corey's e1000 (kern/dev/e1000.c), run by a kernel core: each descriptor points
+                 at a buffer in an application's memory (`add_rxbuf`, `add_txbuf`: system calls
+                 the application makes through its ring); the card DMAs a packet into that
+                 buffer; `poll` marks each buffer the card is done with in the buffer's header
+                 (`actual_count |= DONE`), where the application's own stack looks for it.
 
 What it leaves out: DMA reads (the card reads descriptors and data without disturbing caches),
 retries of dropped packets (a card drops what arrives when its ring and its FIFO of
@@ -39,6 +45,8 @@ if TYPE_CHECKING:
 
 SYN, SYNACK, ACK, DATA, FIN = 1, 2, 3, 4, 5  # packet kinds
 DD = 1  # descriptor status: done (the card wrote it, or the card sent it)
+TXBUF = 1 << 8  # transmit descriptor status: the packet is in the buffer at word 1 (Corey)
+NB_DONE = 1 << 16  # NETHDR_COUNT_DONE: a buffer's header word once the card is done with it
 
 
 class Packet(NamedTuple):
@@ -95,6 +103,7 @@ class NIC:
             machine.memory.values[self.tx["d", 2 * i]] = DD
         self.rx_next = 0  # next receive descriptor the card fills
         self.rx_free = n  # receive descriptors the driver has handed back
+        self.rx_addr: list[int | None] = [None] * n  # a descriptor's buffer (None: rx_buf's)
         self.tx_next = 0  # next transmit descriptor the card sends
         self.irq_masked = irq_core is None
         self.fifo: deque[Packet] = deque()  # on-card buffer while the ring is full
@@ -127,8 +136,10 @@ class NIC:
             packet, i = self.fifo.popleft(), self.rx_next
             writes[self.rx["d", 2 * i]] = DD
             writes[self.rx["d", 2 * i + 1]] = self.machine.params.line_size
+            buf = self.rx_addr[i]  # an application's buffer: its header word, then the packet
+            first = self.rx_buf["w", i * self._line_words] if buf is None else buf + WORD
             for w, value in enumerate(packet):
-                writes[self.rx_buf["w", i * self._line_words + w]] = value
+                writes[first + w * WORD] = value
             self.rx_next, self.rx_free = (i + 1) % self.params.ring_size, self.rx_free - 1
             self.received += 1
         if writes:
@@ -148,8 +159,12 @@ class NIC:
         yield from core.sync()
         action(*args)
 
-    def rx_return(self, count: int) -> None:
-        """RDT: the driver hands `count` cleaned descriptors back."""
+    def rx_return(self, count: int, bufs: tuple[int, ...] = ()) -> None:
+        """RDT: the driver hands `count` cleaned descriptors back (pointing at `bufs`, if it
+        gives buffers of its own: the card reads the descriptors it is handed)."""
+        n = self.params.ring_size
+        for k, buf in enumerate(bufs):
+            self.rx_addr[(self.rx_next + self.rx_free + k) % n] = buf
         self.rx_free += count
         self._fill()
 
@@ -164,6 +179,8 @@ class NIC:
         while self.tx_next != tail:
             i = self.tx_next
             kind, flow = values[self.tx["d", 2 * i]] >> 1, values[self.tx["d", 2 * i + 1]]
+            if kind << 1 & TXBUF:  # the packet is in an application's buffer: read it (DMA)
+                kind, flow = values[flow + WORD], values[flow + 2 * WORD]
             writes[self.tx["d", 2 * i]] = DD
             self.tx_next, self.sent = (i + 1) % self.params.ring_size, self.sent + 1
             event = self.waiting.pop((flow, kind), None)
@@ -208,10 +225,10 @@ class Driver:
         self.s = Struct(nic.machine, f"netdev{nic.id}", groups, chip)
         self.tx_lock = ticket(f"netdev{nic.id}.tx_lock", self.s, "tx_lock", shared)
 
-    def rx_ready(self) -> int:
+    def watch(self) -> list[int]:
         """The address whose change means a packet arrived: the next descriptor's status."""
         next_to_clean = self.nic.machine.memory.values.get(self.s["next_to_clean"], 0)
-        return self.nic.rx["d", 2 * next_to_clean]
+        return [self.nic.rx["d", 2 * next_to_clean]]
 
     def rx_poll(self, core: Core, budget: int) -> Op:
         """e1000_clean_rx_irq: take up to `budget` received packets, re-arm their descriptors
@@ -248,3 +265,83 @@ class Driver:
         yield from core.compute(self.params.driver_tx_cycles)
         yield from nic.mmio(core, nic.tx_kick, tail)
         yield from self.tx_lock.release(core)
+
+
+class CoreyDriver:
+    """Corey's e1000 driver (kern/dev/e1000.c) for one card, run by the kernel core that polls
+    it; its queue indices and the buffer each descriptor points at on lines of `chip`. No
+    lock: one kernel core drives a card."""
+
+    def __init__(self, nic: NIC, chip: int) -> None:
+        self.nic, self.params, n = nic, nic.params, nic.params.ring_size
+        groups = {"q": ["rx_head", "rx_nextq", "tx_head", "tx_nextq"],
+                  "slots": [("rx_nb", n), ("tx_nb", n)]}  # fmt: skip
+        self.s = Struct(nic.machine, f"e1000_{nic.id}", groups, chip)
+        nic.rx_free = 0  # the card has no receive buffer until an application feeds one
+        self.rx_pending = self.tx_pending = 0  # descriptors handed to the card, not yet done
+
+    def _index(self, field: str) -> int:
+        return self.nic.machine.memory.values.get(self.s[field], 0)
+
+    def watch(self) -> list[int]:
+        """What the card writes next that gives the driver work: the oldest pending receive
+        and transmit descriptors' status words."""
+        rx = self.nic.rx["d", 2 * self._index("rx_head")]
+        tx = self.nic.tx["d", 2 * self._index("tx_head")]
+        return [rx, tx] if self.tx_pending else [rx]
+
+    def arm(self, buf: int) -> None:
+        """Set-up, outside the clock: one receive buffer handed to the card."""
+        i = self._index("rx_nextq")
+        values = self.nic.machine.memory.values
+        values[self.s["rx_nb", i]] = buf
+        values[self.s["rx_nextq"]] = (i + 1) % self.params.ring_size
+        self.rx_pending += 1
+        self.nic.rx_return(1, (buf,))
+
+    def add_rxbuf(self, core: Core, buf: int) -> Op:
+        """e1000_add_rxbuf: the next receive descriptor points at `buf`; RDT."""
+        nic = self.nic
+        i = yield from core.load(self.s["rx_nextq"])
+        yield from core.store(self.s["rx_nb", i], buf)
+        yield from core.store(nic.rx["d", 2 * i], 0)
+        yield from core.store(nic.rx["d", 2 * i + 1], buf)
+        yield from core.store(self.s["rx_nextq"], (i + 1) % self.params.ring_size)
+        self.rx_pending += 1
+        yield from nic.mmio(core, nic.rx_return, 1, (buf,))
+
+    def add_txbuf(self, core: Core, buf: int) -> Op:
+        """e1000_add_txbuf: the next transmit descriptor points at `buf`; TDT (the card then
+        reads the packet from the buffer, sends it and writes the descriptor's done bit)."""
+        nic = self.nic
+        i = yield from core.load(self.s["tx_nextq"])
+        yield from core.store(self.s["tx_nb", i], buf)
+        yield from core.store(nic.tx["d", 2 * i + 1], buf)
+        yield from core.store(nic.tx["d", 2 * i], TXBUF)
+        tail = (i + 1) % self.params.ring_size
+        yield from core.store(self.s["tx_nextq"], tail)
+        yield from core.compute(self.params.driver_tx_cycles)
+        self.tx_pending += 1
+        yield from nic.mmio(core, nic.tx_kick, tail)
+
+    def poll(self, core: Core) -> Op:
+        """e1000_poll: e1000_intr_tx then e1000_intr_rx. Each descriptor the card is done with:
+        its buffer's header word gets DONE (and the length, received). Returns whether any was."""
+        done = yield from self._reap(core, "tx", self.nic.tx)
+        return (yield from self._reap(core, "rx", self.nic.rx)) or done
+
+    def _reap(self, core: Core, side: str, ring: Struct) -> Op:
+        n, reaped = self.params.ring_size, False
+        while getattr(self, f"{side}_pending"):
+            i = yield from core.load(self.s[f"{side}_head"])
+            if not (yield from core.load(ring["d", 2 * i])) & DD:
+                break
+            count = (yield from core.load(ring["d", 2 * i + 1])) if side == "rx" else 0
+            buf = yield from core.load(self.s[f"{side}_nb", i])
+            yield from core.store(buf, count | NB_DONE)
+            if side == "rx":
+                yield from core.compute(self.params.driver_rx_cycles)
+            yield from core.store(self.s[f"{side}_head"], (i + 1) % n)
+            setattr(self, f"{side}_pending", getattr(self, f"{side}_pending") - 1)
+            reaped = True
+        return reaped

@@ -77,7 +77,10 @@ class MemoryParams:
 @dataclass(frozen=True)
 class NetParams:
     """The network's instruction work and sizes. Cycles unless marked; all estimates (2.6-era
-    per-packet costs of a few hundred to a few thousand cycles)."""
+    per-packet costs of a few hundred to a few thousand cycles). One set for every variant:
+    the driver's per-packet work and register writes are paid by whoever runs the driver
+    (Linux's softirq, a polling pcore, a Corey kernel core), the stack's per-connection work
+    by whoever runs the stack (a Linux core, a kernel core, or an application's own lwIP)."""
 
     ring_size: int = 64  # descriptors per receive and per transmit ring
     fifo_packets: int = 64  # packets a card holds while its receive ring is full; more: dropped
@@ -86,8 +89,8 @@ class NetParams:
     wire_cycles: int = 2000  # one way between a card and a client, with the client's stack
     mmio_write_cycles: int = 300  # a posted write to a card register
     irq_entry_cycles: int = 600  # interrupt entry, EOI and return
-    driver_rx_cycles: int = 250  # e1000_clean_rx_irq, per packet
-    driver_tx_cycles: int = 250  # e1000_xmit_frame, per packet
+    driver_rx_cycles: int = 250  # per received packet: e1000_clean_rx_irq, or Corey's e1000_poll
+    driver_tx_cycles: int = 250  # per sent packet: e1000_xmit_frame, or Corey's e1000_add_txbuf
     rx_proto_cycles: int = 1000  # ip_rcv + tcp_v4_rcv: headers, checksums, demultiplexing
     conn_request_cycles: int = 1200  # tcp_v4_conn_request: request sock, build the SYN-ACK
     create_child_cycles: int = 2000  # tcp_v4_syn_recv_sock: clone and set up the socket
@@ -98,7 +101,7 @@ class NetParams:
     copy_cycles_per_line: int = 16  # copy one 64-byte line from the caller
     ipi_cycles: int = 500  # send a wake-up IPI
     wakeup_cycles: int = 1500  # try_to_wake_up and the switch into the woken task
-    slot_dispatch_cycles: int = 60  # kernel core: decode a ring slot and call
+    slot_dispatch_cycles: int = 60  # kernel core: decode a ring slot and call (sysmon_poll)
     ehash_buckets: int = 512  # established hash buckets (8 to a line)
     ehash_locks: int = 128  # their locks (ticket locks, 4 to a line)
 

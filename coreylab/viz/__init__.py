@@ -16,6 +16,7 @@ What it leaves out: viz never touches a live Machine and never runs a simulation
 draws the page tables from a plain-data snapshot of a kernel taken after its run.
 """
 
+from . import resources  # noqa: F401  (first: BokehJS inline, for lessons offline)
 from .charts import scaling_chart
 from .frames import frames, hottest_lines
 from .hotlines import hot_line_rows, hot_lines, lock_rows, lock_table

@@ -136,30 +136,6 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
     yield from core.store(baton, turn + 1)
 
 
-# -- the designs, by variant --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Design:
-    """What a memory variant is: who runs where, how a core allocates and fills its region
-    (memclone), how every task comes to map one buffer (mempass, mapreduce's input)."""
-
-    placement: Placement
-    memclone: Callable[..., Op]
-    buffer: Callable[[Any, list[Task], int, int], dict]
-
-
-LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm)
-LINUX_PROCS = Design(processes, memclone_linux, buffer_shm)
-COREY = Design(pcores, memclone_corey, buffer_range)
-DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
-           "corey": COREY}  # fmt: skip
-
-
-def design(variant: str) -> Design:
-    if variant not in DESIGNS:
-        raise ValueError(f"unknown variant {variant!r}")
-    return DESIGNS[variant]
-
-
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
 # map:    read my slice of the input (one load per line of text), parse each word, and append
 #         an entry (word, position) to the block of its reduce partition (word % cores) in my
@@ -187,23 +163,10 @@ def output_va(m: int) -> int:
 def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     """Set up the heap, then stream the input slice: one record per `record_words` words."""
     m, ps, hw = task.id, kernel.params.page_size, kernel.params
-    base, chunk = output_va(m), job.costs.heap_chunk_pages
-    start = core.local
-    if job.variant == "linux-threads":
-        at = yield from kernel.mmap(task, chunk * ps, addr=base)
-    elif job.variant == "linux-procs":
-        obj = out["obj", m] = yield from kernel.shmem_create(task, job.heap_pages(ps) * ps)
-        at = yield from kernel.mmap(task, chunk * ps, shared=obj, addr=base)
-    else:  # in this map task's own share, which every reducer was given: they name it there
-        share = job.shares[m]
-        seg = yield from kernel.segment_alloc(task, job.heap_pages(ps), share=share)
-        ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
-        yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
-        yield from kernel.ar_set_ar(task, kernel.root_range(task), base, (share, ar))
-        chunk, at = job.heap_pages(ps), base
-    if at != base:
-        raise RuntimeError(f"map {m}'s heap went to {at:#x}, not {base:#x}")
-    vm, mapped, top = core.local - start, chunk, 0
+    base = output_va(m)
+    outputs, start = design(job.variant).outputs, core.local
+    mapped = yield from outputs.make(kernel, task, job, out, m)
+    vm, top = core.local - start, 0
     rng, k = job.rng(m), job.record_words
     per_page, size = job.records_per_page(ps), k * ENTRY
     blocks, counts = job.blocks[m], job.records[m]
@@ -218,8 +181,8 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
         if n % per_page == 0:  # the partition's block is full: a fresh page off the top
             if top == mapped:
                 start = core.local
-                yield from kernel.brk(task, base, chunk * ps)
-                vm, mapped = vm + core.local - start, mapped + chunk
+                mapped += yield from outputs.grow(kernel, task, job, m)
+                vm += core.local - start
             blocks[p].append(top)
             top += 1
         counts[p] = n + 1
@@ -232,16 +195,10 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
 def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     """Reach every map task's heap (map it in), read my partition's blocks."""
     r, ps, hw = task.id, kernel.params.page_size, kernel.params
-    start = core.local
+    outputs, start = design(job.variant).outputs, core.local
     for m in range(job.cores):
-        if m == r:
-            continue
-        if job.variant == "linux-procs":
-            size = job.heap_pages(ps) * ps
-            yield from kernel.mmap(task, size, shared=out["obj", m], addr=output_va(m))
-        elif job.variant.startswith("corey"):
-            root = kernel.root_range(task)
-            yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
+        if m != r:
+            yield from outputs.reach(kernel, task, job, out, m)
     out["vm", r] += core.local - start
     k, per_page = job.record_words, job.records_per_page(ps)
     work = k * job.costs.reduce_entry_cycles + (k - 1) * hw.l1_latency
@@ -257,6 +214,75 @@ def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
             yield from core.compute(work)
 
 
+# Where map task m's heap lives (at `output_va(m)` in every design), how it is set up and
+# grown, and how reducer r reaches it. `out` holds what the map tasks made: ("obj", m) a
+# shared object, ("ar", m) a range.
+class OneMmOutputs:
+    """Threads: each map task maps its heap in the one mm and grows it with brk; every reducer
+    sees it there."""
+
+    def setup(self, kernel, tasks: list[Task], job) -> None:
+        pass
+
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        """Set the heap up; return how many pages of it are mapped."""
+        chunk = job.costs.heap_chunk_pages
+        at = yield from kernel.mmap(task, chunk * kernel.params.page_size, addr=output_va(m))
+        _check_at(at, m)
+        return chunk
+
+    def grow(self, kernel, task: Task, job, m: int) -> Op:
+        """malloc's heap is used up: grow it; return the pages added."""
+        chunk = job.costs.heap_chunk_pages
+        yield from kernel.brk(task, output_va(m), chunk * kernel.params.page_size)
+        return chunk
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        yield from ()
+
+
+class ShmOutputs(OneMmOutputs):
+    """Processes: each map task's heap is a MAP_SHARED object (sized for the most the heap
+    can take), mapped and grown in its own mm; every reducer maps all of it."""
+
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        ps, chunk = kernel.params.page_size, job.costs.heap_chunk_pages
+        obj = out["obj", m] = yield from kernel.shmem_create(task, job.heap_pages(ps) * ps)
+        at = yield from kernel.mmap(task, chunk * ps, shared=obj, addr=output_va(m))
+        _check_at(at, m)
+        return chunk
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        size = job.heap_pages(kernel.params.page_size) * kernel.params.page_size
+        yield from kernel.mmap(task, size, shared=out["obj", m], addr=output_va(m))
+
+
+class RangeOutputs(OneMmOutputs):
+    """Pcores: each map task's heap is a segment, mapped whole (its pages are made on first
+    use, so it never grows), in a range of its own, named in the map task's own share (given
+    to every reducer before the run), mounted at `output_va(m)`."""
+
+    def setup(self, kernel, tasks: list[Task], job) -> None:
+        job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(job.cores)}
+
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        share, pages = job.shares[m], job.heap_pages(kernel.params.page_size)
+        seg = yield from kernel.segment_alloc(task, pages, share=share)
+        ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
+        yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
+        yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
+        return pages
+
+    def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        root = kernel.root_range(task)
+        yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
+
+
+def _check_at(at: int, m: int) -> None:
+    if at != output_va(m):
+        raise RuntimeError(f"map {m}'s heap went to {at:#x}, not {output_va(m):#x}")
+
+
 def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: dict) -> Op:
     """Map, wait at the barrier for every core's map, reduce; note when each phase ended."""
     yield from map_task(core, kernel, task, job, out)
@@ -265,3 +291,29 @@ def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: di
     yield from core.spin_until(barrier, lambda v: v == job.cores)
     yield from reduce_task(core, kernel, task, job, out)
     out["end", task.id] = core.local
+
+
+# -- the designs, by variant --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """What a memory variant is: who runs where, how a core allocates and fills its region
+    (memclone), how every task comes to map one buffer (mempass, mapreduce's input), where
+    map outputs live and how reducers reach them (mapreduce)."""
+
+    placement: Placement
+    memclone: Callable[..., Op]
+    buffer: Callable[[Any, list[Task], int, int], dict]
+    outputs: OneMmOutputs
+
+
+LINUX_THREADS = Design(threads, memclone_linux, buffer_in_one_mm, OneMmOutputs())
+LINUX_PROCS = Design(processes, memclone_linux, buffer_shm, ShmOutputs())
+COREY = Design(pcores, memclone_corey, buffer_range, RangeOutputs())
+DESIGNS = {"linux-threads": LINUX_THREADS, "linux-procs": LINUX_PROCS, "corey-ar": COREY,
+           "corey": COREY}  # fmt: skip
+
+
+def design(variant: str) -> Design:
+    if variant not in DESIGNS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return DESIGNS[variant]

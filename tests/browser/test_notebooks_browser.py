@@ -63,9 +63,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(argv: list[str], url: str, cwd: Path):
+def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = None):
     """Start a server, wait until `url` answers; stop it on leaving."""
-    env = dict(os.environ, BOKEH_RESOURCES="inline")
+    env = env or dict(os.environ, BOKEH_RESOURCES="inline")
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:

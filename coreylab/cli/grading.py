@@ -1,0 +1,150 @@
+"""`coreylab answers` and `coreylab grade`: the course staff's commands.
+
+    coreylab answers [KEY ...] --roster FILE [--course ID] [--format json|csv]
+        the answer key: one row per student and exercise {"student", "key", "question",
+        "answer"}; the roster is one id per line, or a CSV with a `student` column.
+    coreylab grade [--course ID] [--format json|csv] SUBMISSION ...
+        each submission a saved lesson notebook or a JSON list of {"student", "key", "answer"};
+        every answer re-checked with the simulator: one row per answer {"student", "key",
+        "answer", "correct", "final"}, then totals per student. A file that cannot be read or
+        is not a submission gets one line on stderr naming it, the others are still graded,
+        and the exit code is 3.
+    coreylab assignment LESSON.ipynb --course-dir DIR [--name NAME] [--course ID] [--graded]
+        the lesson as an nbgrader assignment: DIR/source/NAME/ gets the lesson with a locked
+        test cell after every check (nbgrader's `autograde` then re-checks each answer with
+        the simulator), and DIR an nbgrader_config.py and a coreylab-course.toml when missing.
+
+The course id defaults as in the lessons: COREYLAB_COURSE, then coreylab-course.toml in the
+current folder or above (see docs/grading.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..exercises import SPECS
+from ..exercises.autograder import assignment
+from ..exercises.course import COURSE_FILE, CourseError, course_id
+from ..exercises.grading import (
+    ANSWER_FIELDS,
+    TOTAL_FIELDS,
+    answer_key,
+    grade,
+    read_roster,
+    read_submission,
+    to_csv,
+)
+from ..exercises.record import SubmissionError
+from .common import CliError
+
+EXIT_SOME_FAILED = 3  # 1 is a bug of the lab (cli/__init__.py), 2 a usage error
+
+
+def add(sub) -> None:
+    answers = sub.add_parser("answers", help="the answer key for a roster of students")
+    answers.add_argument("keys", nargs="*", metavar="KEY", help="exercises (default: all)")
+    answers.add_argument("--roster", required=True, type=Path, help="student ids, one a line")
+    _common(answers)
+    answers.set_defaults(func=answers_command)
+    grader = sub.add_parser("grade", help="re-check saved notebooks or JSON answers")
+    grader.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
+    _common(grader)
+    grader.set_defaults(func=grade_command)
+    nbg = sub.add_parser("assignment", help="a lesson as an nbgrader assignment")
+    nbg.add_argument("lesson", type=Path, metavar="LESSON.ipynb")
+    nbg.add_argument("--course-dir", required=True, type=Path, help="the nbgrader course folder")
+    nbg.add_argument("--name", help="the assignment's name (default: the lesson's file name)")
+    nbg.add_argument("--course", help="the course id written to coreylab-course.toml")
+    nbg.add_argument("--graded", action="store_true", help="students get no feedback")
+    nbg.set_defaults(func=assignment_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course", help="the course id (default: COREYLAB_COURSE, then the course file)"
+    )
+    parser.add_argument("--format", choices=["json", "csv"], default="json")
+
+
+def _course(args: argparse.Namespace) -> str:
+    try:
+        return course_id(args.course)
+    except CourseError as e:
+        raise CliError(str(e)) from None
+
+
+def answers_command(args: argparse.Namespace) -> int:
+    unknown = [k for k in args.keys if k not in SPECS]
+    if unknown:
+        raise CliError(f"no exercise {', '.join(unknown)}; exercises: {', '.join(SPECS)}")
+    try:
+        students = read_roster(args.roster)
+    except SubmissionError as e:
+        raise CliError(str(e)) from None
+    rows = answer_key(students, args.keys, _course(args))
+    if args.format == "csv":
+        sys.stdout.write(to_csv(rows, ("student", "key", "question", "answer")))
+    else:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    return 0
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    course = _course(args)
+    attempts, failed = [], 0
+    for path in args.submissions:
+        try:
+            mine = read_submission(path)
+            unknown = sorted({a["key"] for a in mine} - set(SPECS))
+            if unknown:
+                raise SubmissionError(f"{path}: unknown exercise(s) {', '.join(unknown)}")
+        except SubmissionError as e:
+            print(f"coreylab grade: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        attempts.extend(mine)
+    rows, totals = grade(attempts, course)
+    if args.format == "csv":
+        sys.stdout.write(to_csv(rows, ANSWER_FIELDS) + "\n" + to_csv(totals, TOTAL_FIELDS))
+    else:
+        print(
+            json.dumps(
+                {"course": course, "answers": rows, "totals": totals}, indent=1, ensure_ascii=False
+            )
+        )
+    return EXIT_SOME_FAILED if failed else 0
+
+
+def assignment_command(args: argparse.Namespace) -> int:
+    try:
+        lesson = json.loads(args.lesson.read_text())
+        lesson["cells"]  # noqa: B018  (a notebook has cells)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise CliError(f"{args.lesson}: not a readable notebook") from None
+    name = args.name or args.lesson.stem
+    folder = args.course_dir / "source" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / args.lesson.name).write_text(json.dumps(assignment(lesson), indent=1) + "\n")
+    config = args.course_dir / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(NBGRADER_CONFIG.format(course=args.course or "coreylab"))
+    course_file = f"course = {json.dumps(_course(args))}\ngraded = {str(args.graded).lower()}\n"
+    for where in (args.course_dir, folder):  # the course folder (grading), the release (students)
+        if not (where / COURSE_FILE).exists():
+            (where / COURSE_FILE).write_text(course_file)
+    print(
+        f"wrote {folder / args.lesson.name}; next: cd {args.course_dir} && "
+        f"nbgrader generate_assignment {name}"
+    )
+    return 0
+
+
+NBGRADER_CONFIG = """\
+# nbgrader's configuration for a coreylab course (written by `coreylab assignment`)
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "{course}"
+c.Execute.timeout = 300  # a lesson runs in under a minute; slow machines get room
+"""

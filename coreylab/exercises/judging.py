@@ -1,0 +1,63 @@
+"""Small tools for specs: tolerances that state themselves, parsers of what students type,
+and the machines variants draw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..hardware import HardwareParams, ParamError
+
+
+def within(tolerance: float) -> Callable[[Any, Any], bool]:
+    """A numeric judge; its `stated` text is appended to every question that uses it."""
+
+    def judge(expected: float, given: float) -> bool:
+        return abs(given - expected) <= tolerance * abs(expected)
+
+    judge.stated = "exactly" if tolerance == 0 else f"within {tolerance:.0%}"  # type: ignore[attr-defined]
+    judge.tolerance = tolerance  # type: ignore[attr-defined]
+    return judge
+
+
+def parse_number(response: Any) -> float:
+    if isinstance(response, bool):
+        raise ValueError("a number, please")
+    try:
+        return float(str(response).replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"{response!r} is not a number") from None
+
+
+def parse_states(response: Any) -> tuple[str, ...]:
+    """'M I', 'M,I', ['M', 'I'] or {0: 'M', 1: 'I'} -> ('M', 'I')."""
+    if isinstance(response, dict):
+        response = [response[k] for k in sorted(response, key=str)]
+    if isinstance(response, str):
+        response = response.replace(",", " ").split()
+    states = tuple(str(s).strip().upper() for s in response)
+    if not states or any(s not in {"M", "O", "E", "S", "I"} for s in states):
+        raise ValueError("states are letters among M, O, E, S, I")
+    return states
+
+
+def parse_names(known: tuple[str, ...], aliases: dict[str, str] | None = None):
+    """A parser of names among `known` ('a, b' or a list), with optional short names."""
+    aliases = aliases or {}
+
+    def parse(response: Any) -> tuple[str, ...]:
+        text = str(response) if isinstance(response, str) else None
+        items = text.replace(",", " ").replace(">", " ").split() if text else list(response)
+        names = tuple(aliases.get(str(n).strip().lower(), str(n).strip().lower()) for n in items)
+        if not names or any(n not in known for n in names):
+            raise ValueError(f"name them among {', '.join(known)}")
+        return names
+
+    return parse
+
+
+def checked_params(preset: str, **changes: Any) -> HardwareParams:
+    try:
+        return HardwareParams.preset(preset).replace(**changes)
+    except ParamError as e:  # a spec drew an impossible machine: a bug in the spec
+        raise RuntimeError(f"exercise drew an impossible machine: {e}") from e

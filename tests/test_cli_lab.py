@@ -1,0 +1,126 @@
+"""`coreylab lab`: which folder it opens, and the lecturer's Voila server: a token, 127.0.0.1
+unless told otherwise, a port, and lessons that cannot name a file outside their folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from coreylab.cli import CliError, lab, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Run `coreylab lab ...` up to the exec, and hand back the argv it would exec."""
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda program, argv: calls.append(argv))
+    monkeypatch.delenv("JUPYTER_TOKEN", raising=False)
+
+    def launch(*argv: str) -> list[str]:
+        assert main(["lab", *argv]) == 0
+        return calls.pop()
+
+    return launch
+
+
+def test_in_a_checkout_jupyterlab_opens_notebooks(launched):
+    argv = launched()
+    assert argv[1:4] == ["lab", str(ROOT / "notebooks"), "--ip=127.0.0.1"]
+
+
+def test_outside_a_checkout_the_lessons_are_copied_and_opened(launched, tmp_path, monkeypatch):
+    """An installed package has no notebooks/ beside it: the lab works on ./coreylab-lessons."""
+    monkeypatch.setattr(lab, "checkout_notebooks", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    argv = launched()
+    assert argv[2] == "coreylab-lessons"
+    assert len(list((tmp_path / "coreylab-lessons").glob("*.ipynb"))) == 8
+
+
+def test_voila_gets_a_token_a_local_address_and_a_port(launched, capsys):
+    """The token reaches Voila through the environment (not the command line other users see
+    in `ps`) and is printed inside the URL; Voila may not move to another port than printed."""
+    argv = launched("--voila", "00_tour")
+    token = os.environ["JUPYTER_TOKEN"]
+    assert len(token) >= 32
+    assert (
+        capsys.readouterr().out
+        == f"coreylab: the lessons are at http://127.0.0.1:8866/?token={token}\n"
+    )
+    assert argv[1] == str(ROOT / "notebooks" / "00_tour.ipynb")
+    assert "--Voila.ip=127.0.0.1" in argv and "--port=8866" in argv
+    assert "--Voila.port_retries=0" in argv and "--Voila.auto_token=True" in argv
+    assert not any(token in a for a in argv)
+    argv = launched("--voila", "--ip", "0.0.0.0", "--port", "9000")
+    assert "--Voila.ip=0.0.0.0" in argv and "--port=9000" in argv
+    assert os.environ["JUPYTER_TOKEN"] != token  # a new token for every server
+
+
+@pytest.mark.parametrize("name", ["../pyproject.toml", "../README", "/etc/passwd", "conftest.py"])
+def test_a_lesson_must_be_a_notebook_inside_the_folder(name):
+    with pytest.raises(CliError, match="no lesson"):
+        lab.lesson_path(ROOT / "notebooks", name)
+
+
+def test_a_link_out_of_the_folder_is_no_lesson(tmp_path):
+    (tmp_path / "outside.ipynb").write_text("{}")
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "00_x.ipynb").symlink_to(tmp_path / "outside.ipynb")
+    with pytest.raises(CliError, match="no lesson"):
+        lab.lesson_path(tmp_path / "lessons", "00_x")
+
+
+def test_a_bad_port_is_a_one_line_error(capsys):
+    assert main(["lab", "--voila", "--port", "70000"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "coreylab: error: --port must be between 1 and 65535, not 70000\n"
+    )
+
+
+def _status(url: str) -> int:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+
+    try:
+        return urllib.request.build_opener(NoRedirect).open(url, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:  # not listening yet
+        return 0
+
+
+def test_voila_serves_only_with_the_token(tmp_path):
+    """A real Voila: without the token it sends to its login page; with it, it serves."""
+    if not (Path(sys.executable).parent / "voila").exists():
+        pytest.skip("voila is not installed")
+    port = 18000 + os.getpid() % 1000
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coreylab.cli", "lab", "--voila", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().split()[-1]
+        assert url.startswith(f"http://127.0.0.1:{port}/?token=")
+        for _ in range(100):
+            if proc.poll() is not None or _status(url) == 200:
+                break
+            time.sleep(0.2)
+        assert _status(url) == 200
+        assert _status(f"http://127.0.0.1:{port}/") == 302  # to /login
+        assert _status(f"http://127.0.0.1:{port}/voila/render/00_tour.ipynb") == 302
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
