@@ -41,9 +41,14 @@ def comments(cls: type) -> dict[str, str]:
             _, _, after = lines[i + 1].partition("  # ")  # a value wrapped in parentheses
         text = [after.strip()] if after else []
         j = i + 1
+        following = []
         while j < len(lines) and lines[j].strip().startswith("#"):
-            text.append(lines[j].strip().lstrip("# ").strip())
+            following.append(lines[j].strip().lstrip("# ").strip())
             j += 1
+        # A comment block followed by a field that has no comment of its own is that field's.
+        belongs_below = j < len(lines) and "  # " not in lines[j] and ":" in lines[j]
+        if not belongs_below:
+            text += following
         if not text:
             k = i - 1
             while k >= 0 and lines[k].strip().startswith("#"):
