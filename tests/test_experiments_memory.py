@@ -161,11 +161,14 @@ def test_mapreduce_vm_fraction_is_measured_and_grows_with_shared_mm(mapreduce):
 
 
 def test_mapreduce_ranking_at_16_cores(mapreduce):
-    """Corey first (no mm contention in map, no soft faults in reduce); threads before
-    processes: threads lose time in map (their faults share one mm), processes more in reduce
-    (a soft fault per page of every other map's blocks)."""
+    """Corey first (no mm contention in map, no soft faults in reduce). The two Linux designs
+    pay in different phases: threads lose time in map (their faults share one mm), processes in
+    reduce (a soft fault per page of every other map's blocks). At this size the two costs
+    nearly cancel, so their order is not asserted: the talk's "threads beat processes" is a
+    claim the model does not reproduce here (experiments/claims.py says why)."""
     row = {v: mapreduce.row(variant=v, cores=16) for v in MR_VARIANTS}
     sec = {v: r["seconds"] for v, r in row.items()}
-    assert sec["corey"] < sec["linux-threads"] < sec["linux-procs"]
+    assert sec["corey"] < min(sec["linux-threads"], sec["linux-procs"])
+    assert row["linux-procs"]["faults"] > 2 * row["linux-threads"]["faults"]
     assert row["linux-threads"]["map_seconds"] > row["linux-procs"]["map_seconds"]
     assert row["linux-procs"]["reduce_seconds"] > row["linux-threads"]["reduce_seconds"]
