@@ -153,9 +153,10 @@ CLAIMS: tuple[Claim, ...] = (
         lambda r: (
             "16 cores, cycles per page: threads "
             + ", processes ".join(
-                f"{value(r, v, 'cycles_per_page', 16):,}" for v in ("linux-threads", "linux-procs")
+                f"{value(r, v, 'cycles_per_page', 16):,.0f}"
+                for v in ("linux-threads", "linux-procs")
             )
-            + f", Corey {value(r, 'corey-ar', 'cycles_per_page', 16):,} "
+            + f", Corey {value(r, 'corey-ar', 'cycles_per_page', 16):,.0f} "
             f"(threads {_per(r, 'linux-threads', 'linux-procs'):.2f}x processes)"
         ),
         lambda r: (
