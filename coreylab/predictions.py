@@ -75,7 +75,8 @@ class Prediction:
         else:
             ratio = float(measured) / self.value if self.value else float("inf")
             text = f"You predicted {self._say(self.value)}; {said} ({ratio:.2g}x your guess)."
-        print(text)
+        if self.value is not None or not _presenting():  # a presentation: no result unasked
+            print(text)
         return text
 
     # -- how it shows ------------------------------------------------------------------------
@@ -116,6 +117,12 @@ class Prediction:
         if isinstance(value, float):
             return f"{value:,.3g}{' ' + self.unit if self.unit else ''}"
         return f"{value}{' ' + self.unit if self.unit and not isinstance(value, str) else ''}"
+
+
+def _presenting() -> bool:
+    from .exercises.course import presenting
+
+    return presenting()
 
 
 def _number(value: Any) -> float:

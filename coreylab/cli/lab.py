@@ -46,10 +46,24 @@ def add(sub) -> None:
     )
     lab.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     lab.add_argument("--port", type=int, help=f"port (default: JupyterLab's, Voila {VOILA_PORT})")
+    lab.add_argument(
+        "--present",
+        nargs="?",
+        const="",
+        metavar="NOTEBOOK",
+        help="presentation: as --voila, but no exercise answer is ever shown",
+    )
     lab.set_defaults(func=command)
 
 
+# What --present's Voila kernels run with: predictions and runs show; reveal() shows nothing.
+PRESENT_ENV = {"COREYLAB_PRESENT": "1", "COREYLAB_GRADED": "1"}
+
+
 def command(args: argparse.Namespace) -> int:
+    if args.present is not None:  # Voila's kernels inherit this environment
+        os.environ.update(PRESENT_ENV)
+        args.voila = args.present
     if args.port is not None and not 1 <= args.port <= 65535:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
     folder = lessons_folder(args.dir)

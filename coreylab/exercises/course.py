@@ -12,6 +12,9 @@ course do not transfer. The course id comes from, first to last:
          graded = false            # true: no reveal and no right/wrong feedback
 
 Graded mode is on when `COREYLAB_GRADED` is 1/true/yes, or the course file says `graded = true`.
+Presenting (`COREYLAB_PRESENT`, set by `coreylab lab --present` for its Voila kernels): an
+audience sees the questions, predictions and runs, never an answer, and no prompt about code
+it cannot see.
 A lesson run without a student id or without a course id says so once, visibly (a notebook
 shows a warning above the exercise; a script gets one line on stderr).
 """
@@ -70,6 +73,11 @@ def course_id(explicit: str | None = None) -> str:
     return str(course_settings().get("course", "")).strip()
 
 
+def presenting() -> bool:
+    """A lecturer's Voila dashboard (`coreylab lab --present`): nothing revealed, no prompts."""
+    return os.environ.get("COREYLAB_PRESENT", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def graded_mode() -> bool:
     """No reveal and no right/wrong feedback: exam conditions."""
     flag = os.environ.get("COREYLAB_GRADED", "").strip().lower()
@@ -103,6 +111,8 @@ def say_once(message: str) -> None:
 
 
 def warn_if_anonymous(student: str, course: str) -> None:
+    if presenting():  # the audience has no STUDENT cell to edit
+        return
     if is_placeholder(student):
         say_once(
             "No student id: set STUDENT to your own id at the top of the lesson, or every "
@@ -118,6 +128,8 @@ def warn_if_anonymous(student: str, course: str) -> None:
 def identify(student: str, course: str | None = None) -> str:
     """For a lesson's first cell: say whose exercises these are (or warn, once, that they
     are nobody's), so a student sees it before the first exercise."""
+    if presenting():
+        return "Presentation: questions and predictions only; answers are not shown."
     course = course_id(course)
     warn_if_anonymous(str(student).strip(), course)
     mode = ", graded mode" if graded_mode() else ""

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import record
-from .course import course_id, graded_mode, seed, warn_if_anonymous
+from .course import course_id, graded_mode, presenting, seed, warn_if_anonymous
 
 DRAWS = 200  # draws before a spec that admits no variant is called broken
 NO_ANSWER = "replace None with your prediction, then run the cell again."
@@ -58,6 +58,9 @@ class Feedback:
         from IPython.display import display
 
         display({"text/markdown": self._repr_markdown_(), "text/plain": str(self)}, raw=True)
+
+
+SILENT = Feedback("", "", shown=True)  # a presentation's check(None) and reveal(): nothing
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class Exercise:
     def check(self, response: Any) -> Feedback:
         """Judge `response`, record it (in this kernel and in the saved notebook), say why."""
         if response is None:
-            return Feedback("No answer yet:", NO_ANSWER)
+            return SILENT if presenting() else Feedback("No answer yet:", NO_ANSWER)
         rec = record.add("check", self.key, self.student, self.course, response)
         if graded_mode():
             feedback = Feedback("Recorded.", "Graded mode: your answer is saved with the notebook.")
@@ -155,7 +158,10 @@ class Exercise:
         return self.reveal()
 
     def reveal(self) -> Feedback:
-        """The answer and why: only after a checked answer or `give_up()`, never in graded mode."""
+        """The answer and why: only after a checked answer or `give_up()`, never in graded mode
+        (nor in a presentation, which shows nothing here)."""
+        if presenting():
+            return SILENT
         if graded_mode():
             return Feedback("Graded mode:", "answers are not shown.")
         if not record.attempted(self.key, self.student, self.course):

@@ -1,0 +1,95 @@
+"""`coreylab lab --present`: the lessons in Voila for a room, where predictions and runs show
+but no exercise answer ever does, and nothing asks the audience to edit code it cannot see."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import coreylab as lab
+from coreylab.cli import main
+from coreylab.exercises.engine import NO_ANSWER
+
+FLAGS = ("COREYLAB_PRESENT", "COREYLAB_GRADED", "COREYLAB_COURSE", "JUPYTER_TOKEN")
+
+
+class Launched(BaseException):  # main() reports an Exception; this must pass through
+    """Raised instead of replacing the process: holds what would have run, and with what."""
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__(argv)
+        self.argv = argv
+        self.env = dict(os.environ)
+
+
+@pytest.fixture
+def launch(monkeypatch):
+    for name in FLAGS:  # set, then unset: monkeypatch then restores them after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+    def execv(program, argv):
+        raise Launched(list(argv))
+
+    monkeypatch.setattr(os, "execv", execv)
+
+    def run(*args: str) -> Launched:
+        with pytest.raises(Launched) as caught:
+            main(["lab", *args])
+        return caught.value
+
+    return run
+
+
+@pytest.fixture
+def presenting(monkeypatch):
+    monkeypatch.setenv("COREYLAB_PRESENT", "1")
+    monkeypatch.setenv("COREYLAB_GRADED", "1")
+
+
+def test_present_serves_one_lesson_in_voila_with_answers_off(launch):
+    launched = launch("--present", "02_fd_table_and_shares")
+    assert Path(launched.argv[0]).name == "voila"
+    assert any(arg.endswith("notebooks/02_fd_table_and_shares.ipynb") for arg in launched.argv)
+    assert launched.env["COREYLAB_PRESENT"] == "1"
+    assert launched.env["COREYLAB_GRADED"] == "1"  # belt and braces: graded hides answers too
+
+
+def test_present_without_a_lesson_serves_the_folder(launch):
+    launched = launch("--present")
+    assert Path(launched.argv[0]).name == "voila"
+    assert any(Path(arg).name == "notebooks" for arg in launched.argv)
+
+
+def test_plain_voila_leaves_answers_alone(launch):
+    launched = launch("--voila", "00_tour")
+    assert "COREYLAB_PRESENT" not in launched.env
+    assert "COREYLAB_GRADED" not in launched.env
+
+
+def test_presenting_shows_no_answer_even_after_a_check(presenting, capsys):
+    ex = lab.exercise("02.lock-count", "alice", course="c")
+    placeholder = ex.check(None)
+    assert placeholder.shown and str(placeholder).strip() == ""  # no "replace None" prompt
+    assert NO_ANSWER not in str(placeholder)
+    ex.check(1)  # an attempt, recorded: would unlock reveal() outside a presentation
+    for shown in (ex.reveal(), ex.give_up()):
+        assert shown.shown and str(shown).strip() == ""
+    assert ex.question  # the question itself still shows
+
+
+def test_presenting_says_so_instead_of_asking_for_a_student_id(presenting):
+    assert lab.exercises.identify("student-id") == (
+        "Presentation: questions and predictions only; answers are not shown."
+    )
+
+
+def test_an_unanswered_prediction_prints_no_result_in_a_presentation(presenting, capsys):
+    p = lab.predict("t.x", "Which?", choices=["a", "b"])
+    p.compare("a")
+    assert capsys.readouterr().out == ""
+    p.lock("b")  # a lecturer who locks in the room's answer sees the comparison
+    p.compare("a")
+    assert "You predicted b" in capsys.readouterr().out
