@@ -191,6 +191,13 @@ CLAIMS: tuple[Claim, ...] = (
             f"{ratio(r, 'corey-dedicated', 'conns_per_sec', 16, 2):.1f}x"
         ),
         lambda r: ratio(r, "corey-dedicated", "conns_per_sec", 16, 2) >= 8,
+        why=(
+            "In the model one kernel core's work per connection (ring slots, card register "
+            "writes, descriptors, buffer headers) is about half an application core's stack "
+            "work, so it keeps only 2-3 application cores busy. The model has no store buffer: "
+            "a store that misses stalls its core for the whole miss, which hurts the kernel "
+            "core most (a candidate cause; see experiments/network.py)."
+        ),
     ),
     Claim(
         "tcp-connections",
