@@ -23,6 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .exercises.judging import parse_number
+
 MIMETYPE = "application/vnd.coreylab.prediction+json"
 
 
@@ -54,7 +56,7 @@ class Prediction:
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"choose one of: {', '.join(self.choices)}")
         if self.choices is None:
-            value = _number(value)
+            value = parse_number(value)
         self.value = value
         message = f"Locked in: {self._say(value)}."
         if self._record is not None:
@@ -123,15 +125,6 @@ def _presenting() -> bool:
     from .exercises.course import presenting
 
     return presenting()
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("a number, please")
-    try:
-        return float(str(value).replace(",", "").strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number") from None
 
 
 def predict(key: str, question: str, choices: Sequence[str] | None = None, unit: str = ""):

@@ -64,21 +64,23 @@ def ladder(result: Result, source: str) -> int:
 
 # -- the claims -----------------------------------------------------------------------------
 CLAIMS: tuple[Claim, ...] = (
-    Claim(
-        "latency-ladder",
-        "Loading the fd table from L1 takes 3 cycles.",
-        "talk, 'Why throughput drops?'",
-        lambda r: f"{ladder(r, 'l1')} cycles",
-        lambda r: ladder(r, "l1") == 3,
-        calibrated=True,
-    ),
-    Claim(
-        "latency-ladder",
-        "The same load takes 121 cycles when another core (on the same chip) has the line.",
-        "talk, 'Why throughput drops?'",
-        lambda r: f"{ladder(r, 'same-chip-cache')} cycles",
-        lambda r: ladder(r, "same-chip-cache") == 121,
-        calibrated=True,
+    *(
+        Claim(
+            "latency-ladder",
+            says,
+            "talk, 'Why throughput drops?'",
+            lambda r, source=source: f"{ladder(r, source)} cycles",
+            lambda r, source=source, cycles=cycles: ladder(r, source) == cycles,
+            calibrated=True,
+        )
+        for says, source, cycles in (
+            ("Loading the fd table from L1 takes 3 cycles.", "l1", 3),
+            (
+                "The same load takes 121 cycles when another core (on the same chip) has the line.",
+                "same-chip-cache",
+                121,
+            ),
+        )
     ),
     Claim(
         "fd-dup-close",
