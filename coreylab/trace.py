@@ -127,6 +127,9 @@ class CoreStats:
     misses: dict[str, int] = field(default_factory=dict)
     spin_polls: int = 0  # loads a spin loop made while waiting for a line to change
     cycles: int = 0  # the core's clock when the run ended
+    # Misses on a line this core held until another core's write (or a device's) took it: the
+    # coherence misses, wherever their data then came from (so the same under every protocol).
+    coherence_misses: int = 0
 
     @property
     def accesses(self) -> int:
@@ -148,6 +151,10 @@ class Counters:
     def total(self, name: str) -> int:
         """Sum of a per-line counter over all lines (transfers, invalidations, hitm, fills)."""
         return sum(getattr(s, name) for s in self.lines.values())
+
+    def coherence_misses(self) -> int:
+        """Coherence misses over all cores (see `CoreStats.coherence_misses`)."""
+        return sum(c.coherence_misses for c in self.cores)
 
     def misses(self, *sources: str) -> int:
         """Misses over all cores whose source starts with any of `sources` (all if none)."""

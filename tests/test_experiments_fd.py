@@ -9,7 +9,7 @@ import json
 import pytest
 
 from coreylab.cli import main
-from coreylab.experiments import EXPERIMENTS, ExperimentError, run
+from coreylab.experiments import EXPERIMENTS, ExperimentError, hardware, run
 
 CORES = [1, 2, 4, 8, 16]
 
@@ -27,7 +27,12 @@ def figure():
 def test_rows_have_the_stable_names(figure):
     exp = EXPERIMENTS["fd-dup-close"]
     assert exp.variants == ("linux-threads", "linux-procs", "linux-fdshares", "corey-shares")
-    assert exp.metrics == ("ops_per_sec", "cycles_per_op", "line_transfers_per_op")
+    assert exp.metrics == (
+        "ops_per_sec",
+        "cycles_per_op",
+        "line_transfers_per_op",
+        "coherence_misses_per_op",
+    )
     for rows in figure.values():
         for cores, row in rows.items():
             assert set(row) == {"variant", "cores", *exp.metrics} and row["cores"] == cores
@@ -69,7 +74,7 @@ def test_same_seed_same_rows_and_a_trace_on_request():
 
 
 def test_per_op_metrics_do_not_depend_on_the_number_of_ops():
-    short = run("fd-dup-close", cores=[1, 4], params={"ops": 4}).rows
+    short = run("fd-dup-close", cores=[1, 4], params={"ops": 8}).rows
     long = run("fd-dup-close", cores=[1, 4], params={"ops": 24}).rows
     for few, many in zip(short, long, strict=True):
         for metric in ("cycles_per_op", "line_transfers_per_op"):
@@ -105,3 +110,21 @@ def test_the_result_carries_each_points_lock_statistics():
     assert sorted(s["acquisitions"] for s in procs) == [3 * (ops + warmup) + 2] * 4
     with pytest.raises(KeyError):
         result.locks(variant="corey-shares")
+
+
+def test_coherence_misses_per_op_by_hand_on_tiny():
+    """tiny (one chip, two cores), linux-procs: each core's files_struct and file are its own,
+    so no write of one core ever takes a line from the other: 0 coherence misses, under every
+    protocol. linux-threads: the cores share file_lock's line, which both write in every
+    dup+close, so each pair has at least one (a core always misses on the line after the
+    other's last critical section took it); and it is the same count whatever the protocol
+    supplies the data from."""
+    per_protocol = {}
+    for protocol in ("MSI", "MESI", "MOESI"):
+        hw = hardware("tiny", protocol=protocol)
+        rows = run("fd-dup-close", variants=["linux-procs", "linux-threads"], cores=[2], hw=hw)
+        by_variant = {r["variant"]: r["coherence_misses_per_op"] for r in rows.rows}
+        assert by_variant["linux-procs"] == 0, protocol
+        assert by_variant["linux-threads"] >= 1, protocol
+        per_protocol[protocol] = by_variant["linux-threads"]
+    assert len(set(per_protocol.values())) == 1, per_protocol

@@ -22,7 +22,7 @@ def figure():
 def test_rows_have_the_stable_names(figure):
     exp = EXPERIMENTS["shares"]
     assert exp.variants == ("corey-global-share", "corey-percore-shares")
-    assert exp.metrics == ("ops_per_sec", "l3_misses_per_op")
+    assert exp.metrics == ("ops_per_sec", "l3_misses_per_op", "coherence_misses_per_op")
     assert set(figure["corey-global-share"][4]) == {"variant", "cores", *exp.metrics}
 
 

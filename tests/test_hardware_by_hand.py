@@ -89,7 +89,7 @@ def test_exclusive_makes_a_private_store_silent(protocol, state, store_cycles):
 
 @pytest.mark.parametrize(
     "protocol, source, cycles",
-    [("MOESI", "other-chip-cache-1hop", 200), ("MESI", "dram-remote", 260)],
+    [("MOESI", "other-chip-cache-1hop", 151), ("MESI", "dram-remote", 260)],
 )
 def test_owned_line_is_supplied_across_chips(protocol, source, cycles):
     """On two chips: core 0 writes, core 1 reads, then core 2 on the other chip reads. Under
@@ -139,10 +139,11 @@ def test_l2_hit_after_l1_eviction():
     assert m.cores[0].l2_hits == 1
 
 
-def test_requests_for_a_busy_line_queue():
-    """Both cores store to x at time 0. Core 0 fetches it from DRAM (200 cycles); core 1's
-    request must wait for that transfer to end, then takes the line from core 0 (121)."""
-    m = machine()
+def test_requests_for_a_busy_line_queue_in_the_limit_case():
+    """The limit case, a home busy for a request's whole latency (`home_occupancy` above every
+    latency): both cores store to x at time 0. Core 0 fetches it from DRAM (200 cycles); core
+    1's request must wait for that transfer to end, then takes the line from core 0 (121)."""
+    m = machine(home_occupancy=1000)
     x = m.memory.alloc(64, label="x")
 
     def store(core, value):
@@ -159,6 +160,144 @@ def test_requests_for_a_busy_line_queue():
     stats = m.counters().lines[m.line_of(x)]
     assert (stats.transfers, stats.hitm, stats.invalidations, stats.fills) == (1, 1, 1, 1)
     assert m.memory.values[x] == 2
+
+
+def test_the_home_is_busy_for_an_occupancy_and_a_new_value_follows_the_old_copy():
+    """tiny, `home_occupancy` 10: both cores store to x at time 0. Core 0's request is taken
+    first: a miss to DRAM, data at 200; the home is busy with it for 10 cycles only (0-10).
+    Core 1's request waits for the home (queued 10), finds core 0 the owner and would take
+    the line from its cache at 10 + 121 = 131; but core 0's copy is still on its way (it
+    arrives at 200), and core 1's new value must follow it, by the way back from core 0:
+    half of 121, rounded up, 61. So core 1 has x at 200 + 61 = 261, not the limit case's 321."""
+    m = machine()
+    assert m.params.home_occupancy == 10
+    x = m.memory.alloc(64, label="x")
+
+    def store(core, value):
+        yield from core.store(x, value)
+
+    m.spawn(0, store, 1)
+    m.spawn(1, store, 2)
+    assert m.run() == 261
+    assert summary(m.trace.records) == [
+        (0, 200, 0, "store", "dram-local", "I", "M", ()),
+        (0, 261, 1, "store", "same-chip-cache", "I", "M", (0,)),
+    ]
+    assert [r.queued for r in m.trace.records] == [0, 10]
+    assert m.memory.values[x] == 2  # core 1's store is the later one
+
+
+@pytest.mark.parametrize("issued, arrives", [(150, 271), (100, 261)])
+def test_a_read_overlapping_a_store_waits_only_as_long_as_it_must(run_programs, issued, arrives):
+    """tiny: core 0 stores x at 0 (DRAM, data at 200). Core 1 loads x at 150: the home is long
+    free (it was busy 0-10), so the load starts at once and core 0, the owner, supplies it:
+    150 + 121 = 271, later than the store's data (200) plus the way back (61, so 261): no
+    wait. Had core 1 loaded at 100, it would have got x at 261, not 221 (`test_the_home...`
+    shows the same rule for a store)."""
+    m = machine()
+    x = m.memory.alloc(64, label="x")
+
+    def writer(core):
+        yield from core.store(x, 7)
+
+    def reader(core):
+        yield from core.compute(issued)
+        return (yield from core.load(x))
+
+    assert run_programs(m, {0: writer, 1: reader}) == {0: None, 1: 7}
+    load = m.trace.records[-1]
+    assert (load.t_start, load.t_end, load.queued, load.kind) == (issued, arrives, 0, "load")
+
+
+@pytest.mark.parametrize("occupancy, ends", [(10, [1121, 1161, 1171]), (1000, [1121, 1272, 1423])])
+def test_reads_of_one_line_overlap_one_occupancy_apart(run_programs, occupancy, ends):
+    """duo (2 chips x 2 cores), MOESI: core 0 writes x (held M). At 1,000 cores 1, 2 and 3 load
+    it. The home takes them in turn, 10 cycles apart (core 1 at 1,000, core 2 at 1,010, core 3
+    at 1,020), and core 0 supplies each (M, then O): core 1 on its chip at 1,000 + 121 =
+    1,121; cores 2 and 3 one hop away at 1,010 + 151 = 1,161 and 1,020 + 151 = 1,171. In the
+    limit case each waits for the previous transfer to end: 1,121, then 1,121 + 151 = 1,272,
+    then 1,272 + 151 = 1,423."""
+    m = machine("duo", home_occupancy=occupancy)
+    x = m.memory.alloc(64, chip=0, label="x")
+    do(m, 0, ("store", x, 5))
+    start = m.env.now
+
+    def reader(core):
+        yield from core.compute(1000 - start)
+        return (yield from core.load(x))
+
+    assert run_programs(m, {c: reader for c in (1, 2, 3)}) == {1: 5, 2: 5, 3: 5}
+    loads = m.trace.records[-3:]
+    assert [r.core for r in loads] == [1, 2, 3]
+    assert [r.t_end for r in loads] == ends
+    assert [r.source for r in loads] == ["same-chip-cache"] + ["other-chip-cache-1hop"] * 2
+    assert m.states(m.line_of(x)) == {0: "O", 1: "S", 2: "S", 3: "S"}
+
+
+@pytest.mark.parametrize(
+    "protocol, transfers, sources",
+    [
+        ("MSI", 1, ["dram-local", "dram-local", "upgrade", "same-chip-cache"]),
+        ("MESI", 2, ["dram-local", "same-chip-cache", "upgrade", "same-chip-cache"]),
+        ("MOESI", 2, ["dram-local", "same-chip-cache", "upgrade", "same-chip-cache"]),
+    ],
+)
+def test_coherence_misses_mean_the_same_under_every_protocol(protocol, transfers, sources):
+    """tiny: core 0 reads x, core 1 reads x, core 1 writes x, core 0 reads x again. Only the
+    last is a coherence miss: core 0 held x until core 1's write took it. Line transfers
+    (data from another core's cache) differ: core 1's read finds core 0's clean copy, which
+    MSI's cache does not supply (S; the L3 is a victim cache and holds only evicted lines, so
+    the data comes from DRAM), while MESI's and MOESI's do (core 0 holds it E, which
+    supplies); the last read is supplied by core 1's M copy under all three."""
+    m = machine(protocol=protocol)
+    x = m.memory.alloc(64, label="x")
+    do(m, 0, ("load", x))
+    do(m, 1, ("load", x))
+    do(m, 1, ("store", x, 1))
+    do(m, 0, ("load", x))
+    assert [r.source for r in m.trace.records if r.kind != "evict"] == sources
+    counters = m.counters()
+    assert counters.total("transfers") == transfers
+    assert counters.coherence_misses() == 1
+    assert [c.coherence_misses for c in counters.cores] == [1, 0]
+
+
+def test_streaming_stores_zero_lines_at_the_controllers_rate_and_fetch_nothing(run_programs):
+    """tiny: core 1 writes 5 at a (a DRAM miss at 0: it holds the line M from 200). At 1,000
+    core 0 zeroes the two lines at a with streaming stores. Line a: the home is free, the
+    controller too, so the line goes to it at once and moves in 12 cycles: core 0 is at 1,012.
+    It fetches nothing: core 1's M copy is invalidated (reaching it a lookahead later, at
+    1,121) and not written back (the whole line is overwritten). Line a + 64: nobody holds
+    it, the controller is free at 1,012: done at 1,024. Two DRAM writes, one read (core 1's
+    miss). At 2,000 core 1 loads a: its copy was taken by another core's write (a coherence
+    miss), no cache or L3 holds it, so DRAM: 200 cycles, and it reads 0."""
+    m = machine()
+    a = m.memory.alloc(128, label="page")
+
+    def writer(core):
+        yield from core.store(a, 5)
+
+    def zeroer(core):
+        yield from core.compute(1000)
+        yield from core.stream_zero(a, 128)
+        return core.local
+
+    assert run_programs(m, {1: writer, 0: zeroer}) == {1: None, 0: 1024}
+    streams = [r for r in m.trace.records if r.kind == "stream"]
+    assert [(r.t_start, r.t_end, r.core, r.source, r.invalidated) for r in streams] == [
+        (1000, 1012, 0, "dram-write", (1,)),
+        (1012, 1024, 0, "dram-write", ()),
+    ]
+    assert m.states(m.line_of(a)) == {} and m.line_of(a) not in m.cores[0].l2
+    assert (m.memory.reads[0], m.memory.writes[0]) == (1, 2)
+
+    def reader(core):
+        yield from core.compute(2000 - core.local)
+        return (yield from core.load(a))
+
+    assert run_programs(m, {1: reader}) == {1: 0}
+    assert m.trace.records[-1].source == "dram-local" and m.cores[1].local == 2200
+    assert [c.coherence_misses for c in m.counters().cores] == [0, 1]
 
 
 def test_dram_bandwidth_is_shared_per_chip():

@@ -236,15 +236,26 @@ class Checker:
 
 
 def check_one_transfer_at_a_time(records) -> None:
-    """A line is in one transfer at a time: taken in the order they were issued, the
-    transactions on a line start (after queueing) no earlier than the previous one ended."""
-    ends: dict[int, int] = {}
+    """The home serves a line's requests one at a time, and overlapping transfers keep their
+    order (see `machine.py`): taken in the order they were issued, the transactions on a line
+    start (after queueing) no earlier than the previous one did; an exclusive request's data
+    (the new value) arrives after every earlier request's, and a read's after the last
+    exclusive request's."""
+    starts: dict[int, int] = {}
+    arrived: dict[int, int] = {}
+    written: dict[int, int] = {}
     for r in records:
         if r.kind in ("evict", "spin"):
             continue
         start = r.t_start + r.queued
-        assert start >= ends.get(r.line, 0), f"{r} overlaps a transfer ending at {ends[r.line]}"
-        ends[r.line] = r.t_end
+        assert start >= starts.get(r.line, 0), f"{r} starts before the one issued before it"
+        starts[r.line] = start
+        if r.kind == "dma" or r.state_after in ("M", "E"):
+            assert r.t_end > arrived.get(r.line, -1), f"{r}: new value before an older copy"
+            written[r.line] = r.t_end
+        else:
+            assert r.t_end > written.get(r.line, -1), f"{r}: a copy before the value it copies"
+        arrived[r.line] = max(arrived.get(r.line, 0), r.t_end)
 
 
 def random_ops(rng: random.Random, n: int, slots: int, core_id: int) -> list[Op]:

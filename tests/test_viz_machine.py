@@ -62,7 +62,7 @@ def test_forward_frames_by_hand():
         (("core", 1), ("core", 2), ["S", "S", "F", "I"]),
     ]
     assert fr["frames"][2]["caption"].endswith(
-        "I → F; data from a cache 1 hop away (core 1); took 200 cycles."
+        "I → F; data from a cache 1 hop away (core 1); took 151 cycles."
     )
     view = MachineView(m.trace, m.params)
     key = view.sources["key_states"].data

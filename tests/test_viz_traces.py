@@ -78,8 +78,9 @@ def forward_run():
 
 def spin_run():
     """Core 0 takes a lock and holds it 1000 cycles; core 1 asks for it while core 0's fill is
-    in flight (so it queues), spins on it, then takes it."""
-    m = Machine(HardwareParams.preset("tiny"))
+    in flight (so it queues: in the limit case, where a transfer keeps the line's home busy
+    for its whole latency), spins on it, then takes it."""
+    m = Machine(HardwareParams.preset("tiny").replace(home_occupancy=1000))
     lock = m.memory.alloc(64, label="demo.lock")
 
     def holder(core):

@@ -12,7 +12,13 @@ Variants, all running the same loop (`workloads.dup_close`) against the kernel i
 Metrics, over the timed phase only (after a warm-up; see `workloads.measure`):
   ops_per_sec            dup+close pairs per simulated second, all cores together
   cycles_per_op          cycles one pair takes on one core (mean over cores)
-  line_transfers_per_op  lines that moved from one core's cache to another's, per pair
+  line_transfers_per_op  lines that moved from one core's cache to another's, per pair. It
+                         depends on the protocol: a line read by many cores is supplied by
+                         its owner's cache under MOESI, but by DRAM or an L3 under MSI and
+                         MESI (no cache owns a clean shared line), which is not a transfer
+  coherence_misses_per_op  misses on a line that another core's write took from this core,
+                         wherever the data then came from, per pair: the sharing itself, the
+                         same under MSI, MESI and MOESI
 
 What comes out and why: with one shared table every dup+close takes file_lock three times and
 writes the lines it lives on (next_fd, bitmaps, fd slots share the lock's line), so the line
@@ -85,6 +91,7 @@ def _metrics(m, hw: HardwareParams) -> dict:
         "ops_per_sec": round(m.ops_per_sec(hw), 1),
         "cycles_per_op": round(m.cycles_per_op(), 2),
         "line_transfers_per_op": round(m.transfers_per_op(), 3),
+        "coherence_misses_per_op": round(m.coherence_misses_per_op(), 3),
     }
 
 
@@ -96,7 +103,7 @@ FD_DUP_CLOSE = Experiment(
     name="fd-dup-close",
     summary="each core dups and closes its own fd: one shared table vs private tables",
     variants=tuple(VARIANTS),
-    metrics=("ops_per_sec", "cycles_per_op", "line_transfers_per_op"),
+    metrics=("ops_per_sec", "cycles_per_op", "line_transfers_per_op", "coherence_misses_per_op"),
     params=(OPS, WARMUP),
     point=point,
 )

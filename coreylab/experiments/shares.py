@@ -15,6 +15,8 @@ Metrics, over the timed phase only (after a warm-up; see `workloads.measure`):
   l3_misses_per_op  transactions whose data came from outside the core and its chip's L3
                     (another core's cache on any chip, a remote L3, or DRAM), per pair: what
                     the paper counted with the L3-miss performance counter
+  coherence_misses_per_op  misses on a line that another core's write took from this core,
+                    wherever the data then came from, per pair (the same under every protocol)
 
 What comes out and why: a global share's MCS lock line, its map's size line and the map
 slots move between cores on every operation, and the lock serializes the writers; a per-core
@@ -73,6 +75,7 @@ def _metrics(m, hw: HardwareParams) -> dict:
     return {
         "ops_per_sec": round(m.ops_per_sec(hw), 1),
         "l3_misses_per_op": round(m.misses_per_op(*L3_MISS_SOURCES), 3),
+        "coherence_misses_per_op": round(m.coherence_misses_per_op(), 3),
     }
 
 
@@ -84,7 +87,7 @@ SHARES = Experiment(
     name="shares",
     summary="each core adds an object to a share and removes it: one global share vs per-core",
     variants=tuple(VARIANTS),
-    metrics=("ops_per_sec", "l3_misses_per_op"),
+    metrics=("ops_per_sec", "l3_misses_per_op", "coherence_misses_per_op"),
     params=(OPS, WARMUP),
     point=point,
 )

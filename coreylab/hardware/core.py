@@ -67,6 +67,7 @@ class Core:
         "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
         "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
         "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log", "_transact",
+        "taken",
     )  # fmt: skip
 
     def __init__(self, machine: Machine, core_id: int) -> None:
@@ -85,6 +86,9 @@ class Core:
         # invalidated line stays in the caches until its last time has passed.
         self.grace: dict[int, list[tuple[int, State]]] = {}
         self.grace_ends: float = NEVER  # the earliest of those times
+        # Lines another agent's write took from this core, until it misses on them again:
+        # that miss is a coherence miss (`CoreStats.coherence_misses`).
+        self.taken: set[int] = set()
         self.l1 = Cache(f"core{core_id}.l1", p.l1_size, p.l1_assoc, p.line_size)
         self.l2 = Cache(f"core{core_id}.l2", p.l2_size, p.l2_assoc, p.line_size)
         self.stats = CoreStats(core_id, misses=defaultdict(int))  # counted by `transact`
@@ -273,6 +277,29 @@ class Core:
         self._poll_until(lines[0], start, min(woken.values()))
         self._refresh()
 
+    def stream_zero(self, addr: int, size: int) -> Op:
+        """Zero `size` bytes from `addr` (whole lines) with streaming stores, as a kernel's
+        clear_page of 2008 could (`movnti`, or `rep stos` fast strings): no line is read for
+        ownership or kept in the caches; each goes to its home's memory controller
+        (`Machine.stream_line`). Each line is issued, as a miss is, once no other agent can
+        act before it."""
+        mask = self.machine.params.line_size - 1
+        if addr & mask or size & mask or size <= 0:
+            raise ValueError(f"stream_zero takes whole lines, not {size} bytes at {addr:#x}")
+        env, stream = self.env, self.machine.stream_line
+        line, end = addr >> self._shift, (addr + size) >> self._shift
+        while line < end:
+            if self.local >= self.grace_ends:
+                self._let_go()
+                continue
+            if self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
+                self._refresh()
+                continue
+            self.local = stream(self, line)
+            line += 1
+        yield from self.sync()
+
     # -- the paths behind the operations ---------------------------------------------------------
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
         """A locked read-modify-write: the line must be held M (silently from M or E, else by
@@ -336,6 +363,7 @@ class Core:
         """A request processed now takes `line` from this core: the directory no longer lists
         it here. The request reaches the core at `until`: if the core may act before then,
         its copy stays in its caches, as it was, until then."""
+        self.taken.add(line)
         if self.local < until:
             self._give_up(line, until)
             del self.state[line]

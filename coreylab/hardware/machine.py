@@ -13,9 +13,18 @@ own L1 or L2 (in `Core`), own chip's L3, another core's cache on the same chip, 
 `h` hops away on the ring, local or remote DRAM. An upgrade (a write to a line held read-only)
 moves no data and costs the round trip to the farthest copy it invalidates.
 
-Contention is physical, from three rules and nothing else:
-  * a line is in one transfer at a time: a request waits until the line's previous transfer
-    has ended (`busy_until`), so requests for a hot line queue behind each other;
+Contention is physical, from four rules and nothing else:
+  * a line's home serves one request at a time: each keeps it busy for `home_occupancy`
+    cycles (or its whole latency, if shorter), so requests for a hot line queue behind each
+    other (`busy_until`); probes go out in parallel and data travels while the home already
+    serves the next request, so transfers of one line overlap;
+  * overlapping transfers keep their order: a request's data never arrives before the data of
+    an earlier request that it must follow, and then only after the way back from that core
+    (half the request's latency: the request itself reached it long before). An exclusive
+    request (the new value) follows every earlier copy (`arrived`): their holders answer
+    only once they have it; a read follows the last exclusive request (`written`), whose core
+    supplies it. With `home_occupancy` at least every latency, transfers do not overlap at
+    all: the limit case, each request holding the line for its whole latency;
   * each chip's memory controller moves one line per `dram_cycles_per_line`;
   * a store or atomic needs the line exclusive, which invalidates every other copy.
 
@@ -49,16 +58,20 @@ PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
 
 class Entry:
     """What the machine knows of one line: the directory entry (the cores whose caches hold it,
-    and the one holding it M, O or E, which answers for it), when its current transfer ends,
-    the chips whose L3 keeps it, the cores sleeping until it changes, and its counters. One
-    record per line, so that a transaction looks the line up once."""
+    and the one holding it M, O or E, which answers for it), when its home is free and when
+    the data of its latest transfers arrive, the chips whose L3 keeps it, the cores sleeping
+    until it changes, and its counters. One record per line, so that a transaction looks the
+    line up once."""
 
-    __slots__ = ("holders", "owner", "busy_until", "l3", "watchers", "stats")
+    __slots__ = ("holders", "owner", "busy_until", "arrived", "written", "l3", "watchers",
+                 "stats")  # fmt: skip
 
     def __init__(self, stats: LineStats) -> None:
         self.holders: dict[int, Core] = {}
         self.owner: Core | None = None
-        self.busy_until = 0
+        self.busy_until = 0  # when the home can take the next request
+        self.arrived = 0  # the latest data arrival of any request so far
+        self.written = 0  # the latest data arrival of an exclusive request so far
         self.l3: set[int] | None = None  # made when an L3 first takes the line
         self.watchers: list[tuple[Core, simpy.Event]] | None = None
         self.stats = stats
@@ -99,6 +112,7 @@ class Machine:
         self._lookahead = p.lookahead
         self._lines_per_chip = p.dram_bytes_per_chip >> self._shift  # a line's home chip
         self._l3_latency = p.l3_latency
+        self._occupancy = p.home_occupancy
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
@@ -159,7 +173,7 @@ class Machine:
             core.regain(line)
         before = state_map.get(line, I)
         entry = self.entries.get(line) or self._new_entry(line)
-        start = entry.busy_until  # a line is in one transfer at a time
+        start = entry.busy_until  # the home serves one request at a time
         if start < now:
             start = now
         holders, paths = entry.holders, self._paths[me]
@@ -181,7 +195,7 @@ class Machine:
             others = [c for c in holders.values() if c is not core]
         if others:
             # It reaches them no sooner than `lookahead` after it is issued, and no sooner than
-            # the line's previous transfer ends (then it was queued, waiting). Until then each
+            # the home takes it (then it was queued, waiting). Until then each
             # changed copy stays as it was (`Core.lose`, `Core.downgrade`).
             reach = now + self._lookahead
             if reach < start:
@@ -233,12 +247,25 @@ class Machine:
             latency = acked
         if entry.l3 and step.exclusive:  # an exclusive copy is the only copy
             self._drop_l3_copies(entry, line)
-        end = entry.busy_until = start + latency
+        entry.busy_until = start + (latency if latency < self._occupancy else self._occupancy)
+        end = start + latency
+        leg = (latency + 1) >> 1  # from a copy that has just arrived, back to this core
+        if step.exclusive:  # the new value lands after every copy of the old one has
+            if end < entry.arrived + leg:
+                end = entry.arrived + leg
+            entry.written = end
+        elif end < entry.written + leg:  # a copy of a value still on its way waits for it
+            end = entry.written + leg
+        if end > entry.arrived:
+            entry.arrived = end
         # 3. The line arrives: state and caches, then clock, counters, trace.
         if after in self._owners:
             entry.owner = core
         if before is I:
             holders[me] = core
+            if line in core.taken:  # another's write took this core's copy: a coherence miss
+                core.taken.discard(line)
+                core.stats.coherence_misses += 1
             victim = core.fill(line, after)
             if victim is not None:
                 self._evict(core, victim, now)
@@ -255,7 +282,7 @@ class Machine:
                             addr & self._offset_mask)  # fmt: skip
             self.trace.append(rec)
         # The perform time (see core.py): a transaction that reached another core did so no
-        # sooner than `lookahead` after it was issued, and no sooner than the line was free.
+        # sooner than `lookahead` after it was issued, and no sooner than the home took it.
         reach = now + (latency if latency < self._lookahead else self._lookahead)
         return reach if reach > start else start
 
@@ -345,6 +372,63 @@ class Machine:
         if victim is not None:
             self.entries[victim].l3.discard(chip)
 
+    # -- streaming stores -----------------------------------------------------------------------
+    def stream_line(self, core: Core, line: int) -> int:
+        """A streaming (non-temporal) store of a whole line by `core` at its clock: no read for
+        ownership. Every cached copy is invalidated, this core's too (a non-temporal store
+        keeps nothing in the caches), and the L3s forget the line; like any write it reaches
+        the other holders a lookahead after it is issued (or when the home takes it), and
+        after every copy still on its way. Nothing is fetched: the line goes to its home
+        chip's memory controller, and the core waits only until the controller has moved it
+        (its write-combining buffer), so zeroing runs at the chip's DRAM bandwidth. The words
+        read 0 from when it lands. Returns the core's clock after it."""
+        now, me = core.local, core.id
+        if line in core.grace:
+            core.regain(line)
+        entry = self.entries.get(line) or self._new_entry(line)
+        start = entry.busy_until if entry.busy_until > now else now
+        lands = max(now + self._lookahead, start, entry.arrived + 1)
+        before = core.state.pop(line, I)
+        if entry.holders.pop(me, None) is not None:  # its own copy leaves its caches now
+            core._leave(line)
+        holders = self._take_copies(entry, line, lands)
+        entry.busy_until = start + self._occupancy
+        in_flight = holders or entry.arrived > now
+        entry.arrived = entry.written = lands
+        done = start + self.memory.stream_line(line // self._lines_per_chip, start)
+        stats = entry.stats
+        stats.invalidations += len(holders)
+        base = line << self._shift
+        if in_flight:  # others may still read the old words until it lands
+            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: self._clear(base))
+        else:
+            self._clear(base)
+        if self.trace.enabled:
+            rec = LineEvent(now, done, me, "stream", line, stats.label, "dram-write",
+                            line // self._lines_per_chip, before.name, "I",
+                            tuple(sorted(holders)), start - now)  # fmt: skip
+            self.trace.append(rec)
+        return done
+
+    def _take_copies(self, entry: Entry, line: int, lands: int) -> dict[int, Core]:
+        """A write of the whole line by a device or a streaming store: every cached copy is
+        invalidated (its core keeps it until `lands`, and a core spinning on it wakes), and
+        the L3s forget the line. Returns the cores that held it."""
+        holders, entry.holders, entry.owner = entry.holders, {}, None
+        for core in holders.values():
+            core.lose(line, lands)
+            if entry.watchers:
+                self._wake(entry, core, lands)
+        if entry.l3:
+            self._drop_l3_copies(entry, line)
+        return holders
+
+    def _clear(self, base: int) -> None:
+        """The words of the line at `base` read 0 (the functional memory's default)."""
+        values = self.memory.values
+        for addr in range(base, base + self.params.line_size):
+            values.pop(addr, None)
+
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
         """A device writes words into memory: each line's cached copies are invalidated (cores
@@ -355,14 +439,9 @@ class Machine:
         lands = now + self._lookahead
         for line in sorted({addr >> self._shift for addr in writes}):
             entry = self.entries.get(line) or self._new_entry(line)
-            holders, entry.holders, entry.owner = entry.holders, {}, None
-            for core in holders.values():
-                core.lose(line, lands)
-                if entry.watchers:
-                    self._wake(entry, core, lands)
-            if entry.l3:
-                self._drop_l3_copies(entry, line)
+            holders = self._take_copies(entry, line, lands)
             entry.busy_until = max(entry.busy_until, lands)
+            entry.arrived = entry.written = max(entry.arrived, lands)
             self.memory.write_line(line // self._lines_per_chip, now)
             stats = entry.stats
             stats.invalidations += len(holders)
@@ -406,7 +485,13 @@ class Machine:
             s = core.stats
             cores.append(
                 CoreStats(
-                    core.id, core.l1_hits, core.l2_hits, dict(s.misses), s.spin_polls, core.local
+                    core.id,
+                    core.l1_hits,
+                    core.l2_hits,
+                    dict(s.misses),
+                    s.spin_polls,
+                    core.local,
+                    s.coherence_misses,
                 )
             )
         lines = {

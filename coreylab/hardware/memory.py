@@ -79,6 +79,12 @@ class PhysicalMemory:
         self.writes[chip] += 1
         self._occupy(chip, now)
 
+    def stream_line(self, chip: int, now: int) -> int:
+        """A streaming store's line: the writer's buffer waits until the controller takes it;
+        return the cycles from `now` until the controller has moved it."""
+        self.writes[chip] += 1
+        return self._occupy(chip, now) + self.params.dram_cycles_per_line
+
     def _occupy(self, chip: int, now: int) -> int:
         start = max(now, self.free_at[chip])
         self.free_at[chip] = start + self.params.dram_cycles_per_line

@@ -86,9 +86,19 @@ class HardwareParams:
     # -- coherence and transfers, in cycles --------------------------------------------------
     protocol: str = "MOESI"  # one of PROTOCOLS
     same_chip_cache_latency: int = 121  # talk: the contended fd_table load
-    remote_cache_latency: int = 200  # a line in a cache one hop away (estimate)
-    hop_latency: int = 50  # each further hop on the chip ring (estimate: 2 hops = 250)
+    # Another chip's cache (estimate). Family 10h broadcasts every probe to every chip and the
+    # requester waits for all their answers, so the 121 cycles above already pay the probes'
+    # round trip across the machine; data from another chip adds only its own way back, half
+    # a DRAM hop's round trip (`dram_hop_latency`) per hop: 121 + 30 = 151, 2 hops 181.
+    remote_cache_latency: int = 151
+    hop_latency: int = 30  # each further hop on the chip ring (estimate, as above)
     atomic_latency: int = 20  # extra cycles of a locked read-modify-write (estimate)
+    # Cycles a line's home (its memory controller's coherence queue) is busy with one request
+    # before it takes the next one for that line (estimate: a lookup and the probes sent,
+    # 5 ns). The data still takes the full latency: transfers of one line overlap. Set it to
+    # the largest latency or more for the limit case, each transfer holding the line for its
+    # whole latency (AMD's home waits for the requester's SrcDone), where ticket locks collapse.
+    home_occupancy: int = 10
 
     # -- memory -------------------------------------------------------------------------------
     dram_latency: int = 200  # local DRAM (estimate: about 100 ns)
@@ -152,7 +162,8 @@ class HardwareParams:
                 f"cycles), L2 {self.l2_size // kb} KB ({self.l2_latency} cycles); per chip: L3 "
                 f"{self.l3_size // kb} KB ({self.l3_latency} cycles)",
                 f"another core's cache: {self.same_chip_cache_latency} cycles on the chip, "
-                f"{self.remote_cache_latency} one hop away, +{self.hop_latency} a further hop",
+                f"{self.remote_cache_latency} one hop away, +{self.hop_latency} a further hop; "
+                f"a line's home busy {self.home_occupancy} cycles a request",
                 f"DRAM: {self.dram_latency} cycles local, +{self.dram_hop_latency} a hop; "
                 f"{self.line_size}-byte lines; coherence {self.protocol}",
             ]

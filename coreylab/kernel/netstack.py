@@ -215,11 +215,11 @@ class NetStack:
         ls = self.listener
         tail = yield from core.load(ls.s["tail"])
         head_or_link = ls.queue[-1].tcb.s["next"] if tail else ls.s["head"]
+        ls.queue.append(conn)  # before the store that lets another core's accept see it
         yield from core.store(head_or_link, conn.tcb.addr)
         yield from core.store(ls.s["tail"], conn.tcb.addr)
         backlog = yield from core.load(ls.s["ack_backlog"])
         yield from core.store(ls.s["ack_backlog"], backlog + 1)
-        ls.queue.append(conn)
 
     def _data_ready(self, core: Core) -> Op:
         """sock_def_readable: wake the first task sleeping in accept (wake-one), with an IPI if
@@ -260,7 +260,9 @@ class NetStack:
     def accept_locked(self, core: Core) -> Op:
         """reqsk_queue_get_child, the listener owned: the oldest connection, or None."""
         ls = self.listener
-        if not (yield from core.load(ls.s["head"])):
+        # Another core's accept may have taken the last one since its head was stored: lock_sock
+        # here does not wait for the owner as Linux's does.
+        if not (yield from core.load(ls.s["head"])) or not ls.queue:
             return None
         conn = ls.queue.popleft()
         link = yield from core.load(conn.tcb.s["next"])

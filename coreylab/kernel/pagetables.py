@@ -9,8 +9,8 @@ What it models:
                  list is Python bookkeeping plus `page_alloc_cycles` of instruction work: the
                  per-CPU lists touch no shared line in the common case. Pages come from the chip
                  asked for, else from the nearest chip with room, as Linux's zone fallback does.
-  zero_page      `clear_page`: one store per line of the page, so a fresh page costs a line miss
-                 per line and the chip's DRAM bandwidth.
+  zero_page      `clear_page`: streaming stores of every line of the page (no read for
+                 ownership, nothing cached), so a fresh page costs the chip's DRAM bandwidth.
   walk           the MMU's walk of a 4-level radix tree of 512-entry table pages (PML4, PDPT, PD,
                  PT), one simulated load per level. An entry holds the physical address of the
                  next table (or of the page) with the PRESENT bit; 0 is an empty entry.
@@ -126,10 +126,8 @@ class PageAllocator:
 
 
 def zero_page(core: Core, page: int, page_size: int, line_size: int) -> Op:
-    """`clear_page`: a store to every line of the page (each a miss on a fresh page)."""
-    store = core.store
-    for offset in range(0, page_size, line_size):
-        yield from store(page + offset, 0)
+    """`clear_page`: streaming stores of the whole page (`Core.stream_zero`)."""
+    yield from core.stream_zero(page, page_size)
 
 
 def walk(core: Core, table: int, va: int, level: int = PML4) -> Op:

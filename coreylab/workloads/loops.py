@@ -71,6 +71,10 @@ class Measurement:
         """Lines that came from another core's cache, per operation."""
         return (self.after.total("transfers") - self.before.total("transfers")) / self.ops
 
+    def coherence_misses_per_op(self) -> float:
+        """Misses on lines another core's write took away, per operation."""
+        return (self.after.coherence_misses() - self.before.coherence_misses()) / self.ops
+
     def misses_per_op(self, *sources: str) -> float:
         return (self.after.misses(*sources) - self.before.misses(*sources)) / self.ops
 
