@@ -26,7 +26,10 @@ per node), page-table pages and fresh pages on the faulting core's chip; Corey o
 chip the caller names.
 
 Errors: a call checks its input against the Python-side view of the mappings and reserves the
-pages it may need before its first simulated access, so one that raises changed nothing.
+pages it may need before its first simulated access, so one that raises changed nothing. What
+another core may change between that check and the call's locks (a share filled up, an object
+taken out of its share, a window mapped) is checked again under the lock, and a call that
+fails there gives back what it reserved (pages, id, locks) before it raises.
 
 Left out: VMA merging and the rb-tree (find_vma walks the list), copy-on-write, fork, the zero
 page (a read fault allocates like a write), swapping, mprotect, nested mounts in Corey (only a
@@ -226,7 +229,8 @@ class CoreyMemory:
     segment and range."""
 
     def __init__(self, base: KernelBase, shares: CoreyShares) -> None:
-        self.machine, self.enter = base.machine, base.enter
+        self.machine, self.enter, self.own = base.machine, base.enter, base.own
+        self.locks = base.locks
         self.vm = VirtualMemory(base)
         self.shares = shares
         self.ranges = RangeTable(self.vm, shares)
@@ -252,14 +256,18 @@ class CoreyMemory:
         `share` (default: the caller's own); its pages are made on first use. Its id."""
         if isinstance(pages, bool) or not isinstance(pages, int) or pages <= 0:
             raise KernelError(Errno.EINVAL, f"pages must be a positive number, not {pages!r}")
-        chip = self.vm.check_chip(chip, task.core.chip)
+        chip = self.vm.check_chip(chip, self.own(task).core.chip)
         share = self.shares.share_check(task, share)
         oid, name = self.ranges.next_id(task, "seg")
         seg = self.vm.new_object(chip, pages, name, self.ranges.segment_header(name))
         seg.id = oid
         self.shares.kobject_id_use(oid)
         yield from self.enter(task)
-        yield from self.shares.kobject_enter(task, share, "segment", chip, oid)
+        try:
+            yield from self.shares.kobject_enter(task, share, "segment", chip, oid)
+        except KernelError:  # the share filled up meanwhile: give back what the call took
+            self._forget(oid, seg.slot_pages, [seg.lock])
+            raise
         for page in seg.slot_pages:
             yield from self.vm.fresh_page(task.core, page, f"{name}.slots")
         for field_name, value in (("id", oid), ("npages", pages), ("slots", seg.slot_pages[0])):
@@ -271,16 +279,29 @@ class CoreyMemory:
         """An address range that can be mounted (a 1 GB page-table subtree), its object and
         page directory on `chip` (default: the caller's), named in `share` (default: the
         caller's own). Its id."""
-        chip = self.vm.check_chip(chip, task.core.chip)
+        chip = self.vm.check_chip(chip, self.own(task).core.chip)
         share = self.shares.share_check(task, share)
         ar = self.ranges.make_range(task, chip, self.vm.reserve(chip, 1)[0], interior=True)
         yield from self.enter(task)
-        yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
+        try:
+            yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
+        except KernelError:  # the share filled up meanwhile: give back what the call took
+            self._forget(ar.id, [ar.table], [ar.map_lock, ar.pgmap_lock])
+            raise
         yield from self.vm.fresh_page(task.core, ar.table, f"{ar.name}.pd")
         for field_name, value in (("id", ar.id), ("interior", 1), ("pgmap", ar.table)):
             yield from task.core.store(ar.s[field_name], value)
         self.mem_objects[ar.id] = ar
         return ar.id
+
+    def _forget(self, oid: int, pages: list[int], locks: list) -> None:
+        """Undo an object a failed call made: its pages back to the pool, its locks off the
+        kernel's list, its id back to its core (its few header lines stay allocated: the
+        machine's memory is never freed)."""
+        self.vm.pages.release(pages)
+        for lock in locks:
+            self.locks.remove(lock)
+        self.shares.kobject_id_unuse(oid)
 
     def _named(self, task: Task, name: Any) -> tuple[int | None, Any]:
         """(share, id) for an object name: `(share id, object id)`, or an id alone, looked up in
@@ -289,7 +310,7 @@ class CoreyMemory:
         share, oid = name if isinstance(name, tuple) and len(name) == 2 else (None, name)
         if not getattr(oid, "__hash__", None):  # a list or dict names nothing
             raise KernelError(Errno.EINVAL, f"an object name is an id, not {name!r:.40}")
-        if share is None and oid == task.root_range:
+        if share is None and oid == self.own(task).root_range:
             return None, oid
         return self.shares.share_check(task, share, oid), oid
 
@@ -338,8 +359,8 @@ class CoreyMemory:
         core, values = task.core, self.machine.memory.values
         spare = self.vm.reserve(core.chip, peek_missing(values, outer.table, va, PML4, PDPT))
         yield from self.enter(task)
-        yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
-        try:
+        try:  # either may have left its share meanwhile (ENOENT), or the window filled up
+            yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
             slot = yield from self.ranges.lock_window(core, outer, va, RANGE_SPAN, RANGE_SPAN)
         except KernelError:
             self.vm.pages.release(spare)
@@ -389,7 +410,7 @@ class CoreyMemory:
 
     def touch(self, task: Task, addr: int, write: bool = True, value: int = 1) -> Op:
         """The application reads or writes the word at `addr` through the MMU."""
-        root = self.mem_objects[task.root_range]
+        root = self.mem_objects[self.own(task).root_range]
         self.vm.check_addr(addr, WORD)
         if self.ranges.resolve(root, addr) is None:
             raise KernelError(Errno.EFAULT, f"{addr:#x} is not mapped in {root.name}")

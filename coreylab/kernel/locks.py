@@ -92,12 +92,13 @@ class TicketLock(Lock):
 
 
 class MCSLock(Lock):
-    """An MCS queue lock: `tail` names the last waiter (core id + 1; 0 = free)."""
+    """An MCS queue lock: `tail` names the last waiter (core id + 1; 0 = free). Its queue
+    nodes (one per core) are its own, or `nodes` shared with locks no core holds two of at once."""
 
-    def __init__(self, name: str, machine: Machine, tail_addr: int) -> None:
+    def __init__(self, name: str, machine: Machine, tail_addr: int, nodes=None) -> None:
         super().__init__(name)
         self.tail = tail_addr
-        self.nodes = per_core(machine, f"{name}.qnode", ["locked", "next"])
+        self.nodes = nodes or per_core(machine, f"{name}.qnode", ["locked", "next"])
 
     def acquire(self, core: Core) -> Op:
         asked = core.local

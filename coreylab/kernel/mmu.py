@@ -78,6 +78,22 @@ class PageObject:
         return self.slot_pages[index // FANOUT] + (index % FANOUT) * ENTRY
 
 
+class TableSource:
+    """Table pages for `descend`, from the pages a call reserved (`spare`): one it takes that
+    loses the race to install its table goes back to `spare`, which the call releases."""
+
+    def __init__(self, pages, spare: list[int], owner: str) -> None:
+        self.pages, self.spare, self.owner = pages, spare, owner
+
+    def __call__(self, level: int) -> int:
+        page = self.spare.pop()
+        self.pages.label(page, f"{self.owner}.{LEVEL_NAMES[level]}")
+        return page
+
+    def unused(self, page: int) -> None:
+        self.spare.append(page)
+
+
 class VirtualMemory:
     """What both designs share: the page allocator, the TLBs, fault counts, the MMU path. Each
     kernel's memory subsystem has one; it touches the machine and the kernel's lock list."""
@@ -113,13 +129,8 @@ class VirtualMemory:
         except KernelOutOfMemory:
             raise KernelError(Errno.ENOMEM, f"no free page left for chip {chip}") from None
 
-    def new_table(self, spare: list[int], owner: str):
-        def new_table(level: int) -> int:
-            page = spare.pop()
-            self.pages.label(page, f"{owner}.{LEVEL_NAMES[level]}")
-            return page
-
-        return new_table
+    def new_table(self, spare: list[int], owner: str) -> TableSource:
+        return TableSource(self.pages, spare, owner)
 
     # -- the MMU: TLB, walk, fault, access --------------------------------------------------------
     def access(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
