@@ -43,20 +43,39 @@ What it leaves out: out-of-order execution, store buffers and memory-consistency
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import simpy
 
 from ..trace import CoreStats
 from .caches import Cache
-from .protocols import Event, State
-
-if TYPE_CHECKING:
-    from .machine import Machine
+from .memory import PhysicalMemory
+from .params import HardwareParams
+from .protocols import Event, Protocol, State
 
 Op = Generator[Any, Any, Any]
 NEVER = float("inf")
 LOAD, STORE = Event.LOAD, Event.STORE
+
+
+class Host(typing.Protocol):
+    """What a core needs of the machine it belongs to (`Machine` is one). Named here, not
+    imported, so that the machine, which builds its cores, is the only one of the two that
+    imports the other."""
+
+    params: HardwareParams
+    env: simpy.Environment
+    memory: PhysicalMemory
+    protocol: Protocol
+    access_log: list[tuple] | None
+
+    def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int: ...
+    def stream_line(self, core: Core, line: int) -> int: ...
+    def watch(self, line: int, core: Core, event: simpy.Event) -> None: ...
+    def record_spin(self, core: Core, line: int, start: int, end: int, held: State) -> None: ...
 
 
 class Core:
@@ -70,7 +89,7 @@ class Core:
         "taken",
     )  # fmt: skip
 
-    def __init__(self, machine: Machine, core_id: int) -> None:
+    def __init__(self, machine: Host, core_id: int) -> None:
         p = machine.params
         self.machine = machine
         self.env = machine.env
