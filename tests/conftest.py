@@ -12,10 +12,12 @@ the core (and the extra arguments given with it as a tuple `(program, *args)`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from coreylab.hardware import HardwareParams, Machine
 from coreylab.trace import Trace
@@ -33,6 +35,13 @@ SMALL = HardwareParams.preset("tiny").replace(
     l3_size=4 * 64,
     l3_assoc=2,
 )
+
+# Hypothesis profiles. `default`: what CI runs (each test's own example count; the concurrency
+# tests in test_kernel_concurrent.py a fixed, derandomized set). `thorough`, chosen with
+# HYPOTHESIS_PROFILE=thorough or `pytest --hypothesis-profile=thorough`: 10 times as many
+# concurrent interleavings, randomized, and 1,000 examples for tests that set no count.
+settings.register_profile("thorough", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def params_of(preset: str, **changes: Any) -> HardwareParams:

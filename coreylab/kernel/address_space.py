@@ -26,7 +26,10 @@ per node), page-table pages and fresh pages on the faulting core's chip; Corey o
 chip the caller names.
 
 Errors: a call checks its input against the Python-side view of the mappings and reserves the
-pages it may need before its first simulated access, so one that raises changed nothing.
+pages it may need before its first simulated access, so one that raises changed nothing. What
+another core may change between that check and the call's locks (a share filled up, an object
+taken out of its share, a window mapped) is checked again under the lock, and a call that
+fails there gives back what it reserved (pages, id, locks) before it raises.
 
 Left out: VMA merging and the rb-tree (find_vma walks the list), copy-on-write, fork, the zero
 page (a read fault allocates like a write), swapping, mprotect, nested mounts in Corey (only a
@@ -96,18 +99,27 @@ class LinuxMemory:
         yield from self.ops.zero_slots(task.core, obj)
         return obj
 
-    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0):
+    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0,
+             addr: int | None = None):  # fmt: skip
         """Map `length` bytes, anonymous or of a MAP_SHARED object from byte `offset`; return
-        the address. Takes mmap_sem for writing."""
+        the address: `addr` if that much is free there (mmap's hint), else the lowest hole.
+        Takes mmap_sem for writing."""
         mm, core = self.ops.mm_of(task), task.core
         npages = self.vm.check_length(length)
         if shared is not None:
             self.ops.check_object(shared, offset, npages)
+        if addr is not None:
+            self.vm.check_addr(addr, self.vm.page_size)
         struct = self.ops.vma_struct(core.chip)
         yield from self.enter(task)
         yield from self.ops.ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
-        start = mm.hole(length)
+        free = (
+            addr is not None
+            and addr + length <= TASK_SIZE
+            and not mm.overlapping(addr, addr + length)
+        )
+        start = addr if free else mm.hole(length)
         if start is None:
             self.ops.vma_pool[core.chip].append(struct)
             yield from mm.mmap_sem.up_write(core)
@@ -118,6 +130,40 @@ class LinuxMemory:
         yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
         return start
+
+    def brk(self, task: Task, addr: int, length: int) -> Op:
+        """Grow the mapping that starts at `addr` by `length` bytes at its end, as sys_brk
+        grows the heap (do_brk merges the pages into the heap's VMA) and glibc's grow_heap a
+        thread's arena (mprotect over its reservation): mmap_sem for writing, find the VMA,
+        move its end, account total_vm. ENOMEM if something is mapped in the way."""
+        mm, core = self.ops.mm_of(task), task.core
+        npages = self.vm.check_length(length)
+        vma = mm.find(self.vm.check_addr(addr, self.vm.page_size))
+        if vma is None or vma.start != addr:
+            raise KernelError(Errno.EINVAL, f"no mapping starts at {addr:#x} in {mm.name}")
+        self._check_room(mm, vma, length)
+        yield from self.enter(task)
+        yield from self.ops.ran(core, mm)
+        yield from mm.mmap_sem.down_write(core)
+        try:  # again under the semaphore: another thread may have mapped there meanwhile
+            end = self._check_room(mm, vma, length)
+        except KernelError:
+            yield from mm.mmap_sem.up_write(core)
+            raise
+        yield from self.ops.find_vma(core, mm, addr)
+        vma.end = end
+        yield from core.store(vma.s["vm_end"], end)
+        yield from self.ops.add(core, mm.s["total_vm"], npages)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
+        yield from mm.mmap_sem.up_write(core)
+
+    def _check_room(self, mm: MM, vma: VMA, length: int) -> int:
+        """brk's check: nothing mapped in [end, end + length), the object has the pages."""
+        end = vma.end + length
+        beyond = vma.obj is not None and vma.index(end, self.vm.page_size) > vma.obj.npages
+        if end > TASK_SIZE or mm.overlapping(vma.end, end) or beyond:
+            raise KernelError(Errno.ENOMEM, f"no room to grow {vma.start:#x} by {length} bytes")
+        return end
 
     def munmap(self, task: Task, addr: int, length: int) -> Op:
         """Unmap [addr, addr + length), which must be mapped: split or trim VMAs, clear the
@@ -226,7 +272,8 @@ class CoreyMemory:
     segment and range."""
 
     def __init__(self, base: KernelBase, shares: CoreyShares) -> None:
-        self.machine, self.enter = base.machine, base.enter
+        self.machine, self.enter, self.own = base.machine, base.enter, base.own
+        self.locks = base.locks
         self.vm = VirtualMemory(base)
         self.shares = shares
         self.ranges = RangeTable(self.vm, shares)
@@ -252,14 +299,18 @@ class CoreyMemory:
         `share` (default: the caller's own); its pages are made on first use. Its id."""
         if isinstance(pages, bool) or not isinstance(pages, int) or pages <= 0:
             raise KernelError(Errno.EINVAL, f"pages must be a positive number, not {pages!r}")
-        chip = self.vm.check_chip(chip, task.core.chip)
+        chip = self.vm.check_chip(chip, self.own(task).core.chip)
         share = self.shares.share_check(task, share)
         oid, name = self.ranges.next_id(task, "seg")
         seg = self.vm.new_object(chip, pages, name, self.ranges.segment_header(name))
         seg.id = oid
         self.shares.kobject_id_use(oid)
         yield from self.enter(task)
-        yield from self.shares.kobject_enter(task, share, "segment", chip, oid)
+        try:
+            yield from self.shares.kobject_enter(task, share, "segment", chip, oid)
+        except KernelError:  # the share filled up meanwhile: give back what the call took
+            self._forget(oid, seg.slot_pages, [seg.lock])
+            raise
         for page in seg.slot_pages:
             yield from self.vm.fresh_page(task.core, page, f"{name}.slots")
         for field_name, value in (("id", oid), ("npages", pages), ("slots", seg.slot_pages[0])):
@@ -271,16 +322,29 @@ class CoreyMemory:
         """An address range that can be mounted (a 1 GB page-table subtree), its object and
         page directory on `chip` (default: the caller's), named in `share` (default: the
         caller's own). Its id."""
-        chip = self.vm.check_chip(chip, task.core.chip)
+        chip = self.vm.check_chip(chip, self.own(task).core.chip)
         share = self.shares.share_check(task, share)
         ar = self.ranges.make_range(task, chip, self.vm.reserve(chip, 1)[0], interior=True)
         yield from self.enter(task)
-        yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
+        try:
+            yield from self.shares.kobject_enter(task, share, "address_range", chip, ar.id)
+        except KernelError:  # the share filled up meanwhile: give back what the call took
+            self._forget(ar.id, [ar.table], [ar.map_lock, ar.pgmap_lock])
+            raise
         yield from self.vm.fresh_page(task.core, ar.table, f"{ar.name}.pd")
         for field_name, value in (("id", ar.id), ("interior", 1), ("pgmap", ar.table)):
             yield from task.core.store(ar.s[field_name], value)
         self.mem_objects[ar.id] = ar
         return ar.id
+
+    def _forget(self, oid: int, pages: list[int], locks: list) -> None:
+        """Undo an object a failed call made: its pages back to the pool, its locks off the
+        kernel's list, its id back to its core (its few header lines stay allocated: the
+        machine's memory is never freed)."""
+        self.vm.pages.release(pages)
+        for lock in locks:
+            self.locks.remove(lock)
+        self.shares.kobject_id_unuse(oid)
 
     def _named(self, task: Task, name: Any) -> tuple[int | None, Any]:
         """(share, id) for an object name: `(share id, object id)`, or an id alone, looked up in
@@ -289,7 +353,7 @@ class CoreyMemory:
         share, oid = name if isinstance(name, tuple) and len(name) == 2 else (None, name)
         if not getattr(oid, "__hash__", None):  # a list or dict names nothing
             raise KernelError(Errno.EINVAL, f"an object name is an id, not {name!r:.40}")
-        if share is None and oid == task.root_range:
+        if share is None and oid == self.own(task).root_range:
             return None, oid
         return self.shares.share_check(task, share, oid), oid
 
@@ -338,8 +402,8 @@ class CoreyMemory:
         core, values = task.core, self.machine.memory.values
         spare = self.vm.reserve(core.chip, peek_missing(values, outer.table, va, PML4, PDPT))
         yield from self.enter(task)
-        yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
-        try:
+        try:  # either may have left its share meanwhile (ENOENT), or the window filled up
+            yield from self._look_up(task, (ar_share, ar), (inner_share, inner))
             slot = yield from self.ranges.lock_window(core, outer, va, RANGE_SPAN, RANGE_SPAN)
         except KernelError:
             self.vm.pages.release(spare)
@@ -389,7 +453,7 @@ class CoreyMemory:
 
     def touch(self, task: Task, addr: int, write: bool = True, value: int = 1) -> Op:
         """The application reads or writes the word at `addr` through the MMU."""
-        root = self.mem_objects[task.root_range]
+        root = self.mem_objects[self.own(task).root_range]
         self.vm.check_addr(addr, WORD)
         if self.ranges.resolve(root, addr) is None:
             raise KernelError(Errno.EFAULT, f"{addr:#x} is not mapped in {root.name}")

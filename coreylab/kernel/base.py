@@ -104,6 +104,15 @@ class KernelBase:
         self.tasks.append(task)
         return task
 
+    def own(self, task: Any) -> Task:
+        """`task`, if it is one of this kernel's (else EINVAL): a task of another kernel would
+        name that kernel's shares and ranges here, or none at all."""
+        tasks, index = self.tasks, getattr(task, "id", -1)
+        if not isinstance(task, Task) or not 0 <= index < len(tasks) or tasks[index] is not task:
+            what = task.name if isinstance(task, Task) else repr(task)
+            raise KernelError(Errno.EINVAL, f"{what:.60} is not a task of this kernel")
+        return task
+
     def chip_for(self, task: Task, chip: Any) -> int:
         """The chip a call places a new object on: `chip`, or the caller's when None."""
         if chip is None:

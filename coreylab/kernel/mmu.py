@@ -44,10 +44,12 @@ PAGE_FLAGS, PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL = 0, 8, 16, 24
 
 @dataclass
 class FaultStats:
-    """Page faults per core, hard and soft (always counted, like the machine's counters)."""
+    """Page faults per core, hard and soft, and the cycles each core spent in the fault
+    handler, waits on its locks included (always counted, like the machine's counters)."""
 
     hard: dict[int, int] = field(default_factory=dict)
     soft: dict[int, int] = field(default_factory=dict)
+    cycles: dict[int, int] = field(default_factory=dict)
 
     def count(self, core_id: int, hard: bool) -> None:
         kind = self.hard if hard else self.soft
@@ -78,13 +80,29 @@ class PageObject:
         return self.slot_pages[index // FANOUT] + (index % FANOUT) * ENTRY
 
 
+class TableSource:
+    """Table pages for `descend`, from the pages a call reserved (`spare`): one it takes that
+    loses the race to install its table goes back to `spare`, which the call releases."""
+
+    def __init__(self, pages, spare: list[int], owner: str) -> None:
+        self.pages, self.spare, self.owner = pages, spare, owner
+
+    def __call__(self, level: int) -> int:
+        page = self.spare.pop()
+        self.pages.label(page, f"{self.owner}.{LEVEL_NAMES[level]}")
+        return page
+
+    def unused(self, page: int) -> None:
+        self.spare.append(page)
+
+
 class VirtualMemory:
     """What both designs share: the page allocator, the TLBs, fault counts, the MMU path. Each
     kernel's memory subsystem has one; it touches the machine and the kernel's lock list."""
 
     def __init__(self, base: KernelBase) -> None:
         self.machine, self.params, self.register = base.machine, base.params, base.register
-        self.mparams = base.kparams.memory
+        self.kparams, self.mparams = base.kparams, base.kparams.memory
         self.pages = PageAllocator(self.machine, self.mparams.chunk_pages)
         self.tlbs = TLBs(self.mparams.tlb_entries)
         self.faults = FaultStats()
@@ -113,13 +131,8 @@ class VirtualMemory:
         except KernelOutOfMemory:
             raise KernelError(Errno.ENOMEM, f"no free page left for chip {chip}") from None
 
-    def new_table(self, spare: list[int], owner: str):
-        def new_table(level: int) -> int:
-            page = spare.pop()
-            self.pages.label(page, f"{owner}.{LEVEL_NAMES[level]}")
-            return page
-
-        return new_table
+    def new_table(self, spare: list[int], owner: str) -> TableSource:
+        return TableSource(self.pages, spare, owner)
 
     # -- the MMU: TLB, walk, fault, access --------------------------------------------------------
     def access(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
@@ -130,7 +143,10 @@ class VirtualMemory:
         while page is None:
             page = yield from walk(core, root, addr)
             if page is None:
+                start = core.local
                 yield from fault(task, addr)  # then the access restarts: walk again
+                cycles = self.faults.cycles
+                cycles[core.id] = cycles.get(core.id, 0) + core.local - start
             else:
                 tlb.insert(space, vpn, page)
         phys = page | (addr & self.page_mask)

@@ -29,7 +29,7 @@ Source: the x86-64 4-level paging format (AMD64 APM vol. 2); Linux 2.6.27 mm/mem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from ..hardware import Machine, OutOfMemory
@@ -157,7 +157,9 @@ def peek_missing(
 
 
 Locker = Any  # a lock with acquire(core) / release(core) generators
-NewTable = Callable[[int], int]  # level -> a fresh page (already reserved) for that level
+# new_table(level) -> a fresh page (already reserved) for a table at that level; and
+# new_table.unused(page): the page lost a race to install its table, back to the caller's spares.
+NewTable = Any
 
 
 def descend(
@@ -165,12 +167,15 @@ def descend(
 ) -> Generator[Any, Any, int]:
     """From a table at `level`, follow (making where missing) the tables down to the one at
     `until`; return that table's address. A missing table is zeroed, then installed under
-    `lock` if nobody installed one meanwhile (otherwise the fresh page is not used)."""
+    `lock` if nobody installed one meanwhile (otherwise the fresh page goes back unused)."""
     while level < until:
         slot = entry_addr(table, va, level)
         entry = yield from core.load(slot)
         if not entry & PRESENT:
-            entry = yield from _install_table(core, slot, new_table(level + 1), lock)
+            page = new_table(level + 1)
+            entry = yield from _install_table(core, slot, page, lock)
+            if entry != page | PRESENT:  # another core installed one first
+                new_table.unused(page)
         table, level = entry - PRESENT, level + 1
     return table
 

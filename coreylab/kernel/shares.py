@@ -14,8 +14,12 @@ What it models (Corey's kern/share.c, kern/map.c, lib/hashtable.c, kern/processo
     .map            size: entries in use
     .slots          `capacity(SHARE_SLOTS)` entries (id, ptr, count), two to a line: open
                     addressing with linear probing and tombstones, as Corey's hashtable
-  pcore[i]          a pcore's share map: `capacity(PCORE_SHARES)` (share id, share ptr) slots
-                    on its chip
+  pcore[i]          a pcore's share map on its chip:
+    .lock           an MCS lock, taken by every call that writes the map (share_alloc,
+                    share_grant, share_drop), so two grants to one pcore cannot both take
+                    the same free slot; the pcore itself reads its map without it (an entry
+                    becomes visible by its id, stored last)
+    .share_map      `capacity(PCORE_SHARES)` (share id, share ptr) slots
 
 A pcore holds shares in its share map, never through another share (Corey also entered a new
 share in a share; the lab does not, so no share is ever an object of a share). Every call
@@ -37,8 +41,11 @@ references stays allocated), names, and the pcore's own object id. Object pages 
 but only line-aligned (`Struct` aligns to a line).
 
 Invariants: an id appears at most once in a share; `size` counts live entries; an object's
-refcnt is the number of shares holding it. A call given bad input raises `KernelError` and
-changes nothing a share or pcore holds; failures found under a share's lock release it.
+refcnt is the number of shares holding it; a pcore's share map and its `task.shares` name the
+same shares. A call given bad input raises `KernelError` and changes nothing a share or pcore
+holds; a failure found under a lock (a share that filled up, a share map another core filled
+meanwhile) releases the lock and undoes what the call took before it. A task of another
+kernel is EINVAL.
 Setup outside the clock (`init_pcore_shares`) writes memory values directly, as boot code would.
 """
 
@@ -46,7 +53,7 @@ from __future__ import annotations
 
 from ..hardware.core import Core, Op
 from .base import Errno, KernelBase, KernelError, Task
-from .locks import MCSRWLock
+from .locks import MCSLock, MCSRWLock
 from .objects import WORD, Struct, capacity, per_core
 
 ID_CORE_SHIFT = 48  # object id = creating core << 48 | that core's counter
@@ -114,10 +121,14 @@ class CoreyShares:
     def __init__(self, base: KernelBase) -> None:
         self.machine, self.kparams, self.tasks = base.machine, base.kparams, base.tasks
         self.enter, self.register, self.chip_for = base.enter, base.register, base.chip_for
+        self.own = base.own
         self.kobjects: dict[int, KObject] = {}  # id -> object (the kernel's own index)
         self._kobj_at: dict[int, KObject] = {}  # address -> object
         self._kobj_ids = per_core(self.machine, "kobj_ids", ["next"])  # each core's id counter
         self._share_maps: dict[int, Struct] = {}  # task id -> its pcore structure (share map)
+        self._map_locks: dict[int, MCSLock] = {}  # task id -> the lock on its share map
+        # A call holds one share-map lock at a time: one MCS queue node per core serves them all.
+        self._map_qnodes = per_core(self.machine, "pcore_map.qnode", ["locked", "next"])
         self.pcore_shares = capacity(PCORE_SHARES, self.machine.params.cores)
 
     def init_pcore_shares(self, task: Task) -> None:
@@ -126,10 +137,12 @@ class CoreyShares:
         pcore = Struct(
             self.machine,
             f"pcore[{task.id}]",
-            {"share_map": [("slot", 2 * self.pcore_shares)]},
+            {"lock": ["tail"], "share_map": [("slot", 2 * self.pcore_shares)]},
             chip,
         )
         self._share_maps[task.id] = pcore
+        lock = MCSLock(f"pcore[{task.id}].lock", self.machine, pcore["tail"], self._map_qnodes)
+        self._map_locks[task.id] = self.register(lock)
         values = self.machine.memory.values
         counter = self._kobj_ids[task.core_id]["next"]
         values[counter] = values.get(counter, 0) + 1
@@ -150,16 +163,19 @@ class CoreyShares:
     # -- system calls ---------------------------------------------------------------------------
     def share_alloc(self, task: Task, chip: int | None = None) -> Op:
         """A new, empty share on `chip` (default: the caller's), held by the caller; its id."""
-        chip = self.chip_for(task, chip)
+        chip = self.chip_for(self.own(task), chip)
         yield from self.enter(task)
-        core = task.core
+        core, lock = task.core, self._map_locks[task.id]
+        yield from lock.acquire(core)
         slot = yield from self._pcore_map_slot(core, self._share_maps[task.id], 0)
         if slot is None:
+            yield from lock.release(core)
             raise KernelError(Errno.ENOMEM, f"{task.name} already holds {self.pcore_shares} shares")
         share = self._share_new((yield from self._kobj_next_id(core)), chip)
         yield from self._kobj_init_header(core, share, refcnt=0)
         yield from self._pcore_map_put(core, self._share_maps[task.id], slot, share)
         task.shares[share.id] = share
+        yield from lock.release(core)
         return share.id
 
     def kobject_alloc(
@@ -173,7 +189,7 @@ class CoreyShares:
         `share_id` (default: the caller's own); its id."""
         if kind not in KINDS or kind in ("share", "pcore"):
             raise KernelError(Errno.EINVAL, f"kobject_alloc cannot make a {kind!r}")
-        chip = self.chip_for(task, chip)
+        chip = self.chip_for(self.own(task), chip)
         yield from self.enter(task)
         core = task.core
         share = yield from self._share_held(task, self._share_or_root(task, share_id))
@@ -195,6 +211,7 @@ class CoreyShares:
     ) -> Op:
         """Corey's share_addref: add the object (share `src_share`, default the caller's own,
         object `obj_id`) to share `share_id`: a new entry, or one more count on its entry."""
+        self.own(task)
         yield from self.enter(task)
         core = task.core
         dst = yield from self._share_held(task, share_id)
@@ -214,6 +231,7 @@ class CoreyShares:
     def share_delobj(self, task: Task, share_id: int, obj_id: int) -> Op:
         """Corey's share_unref: one count less on the object's entry; erase it at zero and drop
         the share's reference on the object."""
+        self.own(task)
         yield from self.enter(task)
         core = task.core
         share = yield from self._share_held(task, share_id)
@@ -236,46 +254,56 @@ class CoreyShares:
 
     def share_lookup(self, task: Task, share_id: int, obj_id: int) -> Op:
         """The object `obj_id` in share `share_id`, found under the share's read lock."""
+        self.own(task)
         yield from self.enter(task)
         return (yield from self.share_find(task, share_id, obj_id))
 
     def share_grant(self, task: Task, other: Task, share_id: int) -> Op:
-        """Give a share the caller holds to another pcore (as Corey's pfork passes shares)."""
-        if other.id not in self._share_maps or self.tasks[other.id] is not other:
-            raise KernelError(Errno.EINVAL, f"{other.name} is not a pcore of this kernel")
+        """Give a share the caller holds to another pcore (as Corey's pfork passes shares):
+        under the lock on the other's share map, so that two grants to one pcore take two
+        slots, and a share is entered once."""
+        self.own(task)
+        self.own(other)
         yield from self.enter(task)
         core = task.core
         share = yield from self._share_held(task, share_id)
-        theirs = self._share_maps[other.id]
+        theirs, lock = self._share_maps[other.id], self._map_locks[other.id]
+        yield from lock.acquire(core)
         if (yield from self._pcore_map_slot(core, theirs, share_id)) is not None:
+            yield from lock.release(core)
             raise KernelError(Errno.EEXIST, f"{other.name} already holds {share.name}")
         slot = yield from self._pcore_map_slot(core, theirs, 0)
         if slot is None:
+            yield from lock.release(core)
             raise KernelError(
                 Errno.ENOMEM, f"{other.name} already holds {self.pcore_shares} shares"
             )
         yield from self._pcore_map_put(core, theirs, slot, share)
         other.shares[share_id] = share
+        yield from lock.release(core)
 
     def share_drop(self, task: Task, share_id: int) -> Op:
         """Stop holding a share (Corey's self_drop_share): its objects are out of reach."""
+        self.own(task)
         yield from self.enter(task)
-        core = task.core
+        core, mine, lock = task.core, self._share_maps[task.id], self._map_locks[task.id]
         share = yield from self._share_held(task, share_id)
-        slot = yield from self._pcore_map_slot(core, self._share_maps[task.id], share_id)
-        yield from core.store(self._share_maps[task.id]["slot", 2 * slot], 0)
-        yield from core.store(self._share_maps[task.id]["slot", 2 * slot + 1], 0)
+        yield from lock.acquire(core)
+        slot = yield from self._pcore_map_slot(core, mine, share_id)
+        yield from core.store(mine["slot", 2 * slot], 0)
+        yield from core.store(mine["slot", 2 * slot + 1], 0)
         del task.shares[share.id]
+        yield from lock.release(core)
 
     # -- naming objects other subsystems make (segments, address ranges) ----------------------
     def share_check(self, task: Task, share_id: int | None, obj_id: int | None = None) -> int:
         """In no simulated time, before a call changes anything: the share (default: the
         caller's own) exists and the caller holds it (else ENOENT, EACCES), and `obj_id`, if
         given, is in it (ENOENT) or the share has room for a new one (ENOMEM). Its id."""
-        share_id = self._share_or_root(task, share_id)
-        share = task.shares.get(share_id) if isinstance(share_id, int) else None
+        share_id = self._share_or_root(self.own(task), share_id)
+        share = task.shares.get(share_id) if _is_id(share_id) else None
         if share is None:
-            known = self.kobjects.get(share_id) if isinstance(share_id, int) else None
+            known = self.kobjects.get(share_id) if _is_id(share_id) else None
             if known is not None and known.kind == "share":
                 raise KernelError(Errno.EACCES, f"{task.name} does not hold {known.name}")
             raise KernelError(Errno.ENOENT, f"no share {share_id!r}")
@@ -287,13 +315,19 @@ class CoreyShares:
 
     def kobject_enter(self, task: Task, share_id: int, kind: str, chip: int, obj_id: int) -> Op:
         """Enter a new object of `kind`, whose id the caller's core drew, in a share the caller
-        holds (checked by `share_check`): its header page, then the entry, write-locked."""
+        holds (checked by `share_check`): its header page, then the entry, write-locked. The
+        share may have filled up since the check: then ENOMEM, the lock released and the
+        object forgotten (the caller gives back what it took for it, `kobject_id_unuse`)."""
         core = task.core
         share = yield from self._share_held(task, share_id)
         obj = self._kobj_register(KObject(self.machine, obj_id, kind, chip))
         yield from core.compute(self.kparams.kobj_alloc_cycles)
         yield from self._kobj_init_header(core, obj, refcnt=0)
         yield from share.lock.write_acquire(core)
+        if (yield from core.load(share.s["size"])) >= share.slots:
+            yield from share.lock.write_release(core)
+            del self.kobjects[obj.id], self._kobj_at[obj.addr]
+            raise KernelError(Errno.ENOMEM, f"{share.name} is full")
         _, free = yield from self._share_probe(core, share, obj_id)
         yield from self._share_insert(core, share, free, obj)
         yield from share.lock.write_release(core)
@@ -308,6 +342,14 @@ class CoreyShares:
         own line; its value moves on with no traffic to model."""
         counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
         self.machine.memory.values[counter] = obj_id & ID_COUNT_MASK
+
+    def kobject_id_unuse(self, obj_id: int) -> None:
+        """Give back the id of an object a failed call made and forgot, if it is still its
+        core's latest (a core runs one call at a time, so it is)."""
+        counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
+        values = self.machine.memory.values
+        if values.get(counter) == obj_id & ID_COUNT_MASK:
+            values[counter] -= 1
 
     # -- the kernel interface (see kernel/__init__.py) ------------------------------------------
     def ref_new(self, task: Task, share: int | None = None) -> Op:
@@ -332,10 +374,10 @@ class CoreyShares:
         error: EACCES for a share that exists but is not held, ENOENT for none."""
         pcore = self._share_maps[task.id]
         slot = None
-        if isinstance(share_id, int) and not isinstance(share_id, bool) and share_id > 0:
+        if _is_id(share_id):
             slot = yield from self._pcore_map_slot(task.core, pcore, share_id)
         if slot is None:
-            known = self.kobjects.get(share_id) if isinstance(share_id, int) else None
+            known = self.kobjects.get(share_id) if _is_id(share_id) else None
             if known is not None and known.kind == "share":
                 raise KernelError(Errno.EACCES, f"{task.name} does not hold {known.name}")
             raise KernelError(Errno.ENOENT, f"no share {share_id!r}")
@@ -357,7 +399,7 @@ class CoreyShares:
     def _share_probe(self, core: Core, share: Share, obj_id: int) -> Op:
         """Linear probing from the id's hash: (slot holding obj_id or None, first free slot or
         None). Stops at a never-used slot; probes past tombstones."""
-        if isinstance(obj_id, bool) or not isinstance(obj_id, int) or obj_id <= 0:
+        if not _is_id(obj_id):
             return None, None  # never in a map: ids are positive
         yield from core.compute(self.kparams.share_hash_cycles)
         start, free = _hash(obj_id) % share.slots, None
@@ -414,6 +456,11 @@ class CoreyShares:
     def _pcore_map_put(self, core: Core, pcore: Struct, slot: int, share: Share) -> Op:
         yield from core.store(pcore["slot", 2 * slot + 1], share.addr)
         yield from core.store(pcore["slot", 2 * slot], share.id)
+
+
+def _is_id(value) -> bool:
+    """Ids are positive whole numbers: not True (which Python would take for id 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _hash(obj_id: int) -> int:
