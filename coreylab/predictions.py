@@ -66,7 +66,7 @@ class Prediction:
     def reset(self) -> None:
         self.value = None
 
-    def compare(self, measured: Any) -> str:
+    def compare(self, measured: Any) -> Said:
         """What was predicted beside what the simulation `measured`; printed and returned."""
         said = "the simulation gave " + self._say(measured)
         if self.value is None:
@@ -79,7 +79,7 @@ class Prediction:
             text = f"You predicted {self._say(self.value)}; {said} ({ratio:.2g}x your guess)."
         if self.value is not None or not _presenting():  # a presentation: no result unasked
             print(text)
-        return text
+        return Said(text)
 
     # -- how it shows ------------------------------------------------------------------------
     def widget(self):
@@ -119,6 +119,15 @@ class Prediction:
         if isinstance(value, float):
             return f"{value:,.3g}{' ' + self.unit if self.unit else ''}"
         return f"{value}{' ' + self.unit if self.unit and not isinstance(value, str) else ''}"
+
+
+class Said(str):
+    """compare()'s text, already printed: a cell ending in `p.compare(...)` shows it once (a
+    trailing `;` does not hide a result when the kernel runs cells without history, as nbval
+    does)."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 def _presenting() -> bool:

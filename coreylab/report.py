@@ -3,7 +3,8 @@
 What it holds: for each experiment, its summary, the parameters and seed it ran with, a chart
 per metric (the latency ladder as bars; the others as scaling curves against cores with a
 linear-scaling reference), the table of rows, and the locks each variant waited for most at
-its largest core count (as /proc/lock_stat would show them). BokehJS is inlined, so the page
+its largest core count (as /proc/lock_stat would show them), and the paper's claims beside
+the figures this run gave (`experiments.claims`). BokehJS is inlined, so the page
 opens offline and needs no server and no kernel.
 
 The experiments run through `experiments.run` exactly as `coreylab run` runs them, in parallel
@@ -24,7 +25,7 @@ from bokeh.models import ColumnDataSource, DataTable, Div, TableColumn
 from bokeh.resources import INLINE
 
 from . import experiments
-from .experiments import Experiment, Result
+from .experiments import Experiment, Result, claims
 from .experiments.base import format_value
 
 THROUGHPUT_SUFFIXES = ("_per_sec",)  # metrics where higher is better; the rest are costs
@@ -84,7 +85,8 @@ def _section(exp: Experiment, result: Result):
             viz.scaling_chart(result, m, higher_is_better=m.endswith(THROUGHPUT_SUFFIXES))
             for m in _numeric_metrics(exp, result)
         ]
-    return column(intro, *charts, _table(result), *_locks(result))
+    paper = Div(text=claims.html(claims.check(exp.name, result)), width=980)
+    return column(intro, paper, *charts, _table(result), *_locks(result))
 
 
 def _numeric_metrics(exp: Experiment, result: Result) -> list[str]:

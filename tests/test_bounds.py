@@ -120,7 +120,6 @@ def test_run_arguments_are_refused(kwargs, message):
 @pytest.mark.parametrize(
     "name, params, hw",
     [
-        ("mapreduce", {"words": 16_777_216}, AMD16),  # 22.9 GB on main
         ("memclone", {"pages": 2048}, AMD16),  # its new maximum: 16 x 2048 x 90 KB = 2.8 GB
     ],
 )
@@ -160,8 +159,6 @@ def test_every_declared_maximum_fits_in_a_small_machine():
     """Each experiment at its declared maximum, on amd16's 16 cores, needs at most 4 GB: a
     declared maximum is a size that runs on a laptop (half of 8 GB free)."""
     for exp in experiments.EXPERIMENTS.values():
-        if exp.name == "mapreduce":  # its scale model is being reworked (issue 11 §3)
-            continue
         values = {p.name: p.high for p in exp.params}
         need = estimate.run(exp, values, [AMD16.cores], AMD16, 1)
         assert need.bytes <= 4 * 2**30, (exp.name, str(need))

@@ -34,6 +34,9 @@ def test_the_talks_fd_shape_agrees_and_a_collapse_does_not():
 def test_the_box_marks_disagreement_and_calibration_inputs():
     box = claims.markdown(claims.check("fd-dup-close", fd_result([100, 60, 15, 5, 2])))
     assert box.count("\n| ") == 3 and "| **no** |" in box
+    assert "Threads sharing one fd table: no improvement" in claims.html(
+        claims.check("fd-dup-close", fd_result([100, 60, 15, 5, 2]))
+    )
     ladder = Result("latency-ladder", {}, [
         {"variant": "measured", "cores": 16, "source": "l1", "cycles": 3},
         {"variant": "measured", "cores": 16, "source": "same-chip-cache", "cycles": 121},
@@ -52,3 +55,11 @@ def test_the_command_prints_the_box_and_refuses_unknown_experiments(capsys):
     assert out.startswith("## latency-ladder") and "| 3 cycles |" in out
     assert main(["claims", "no-such"]) == 2
     assert "unknown experiment 'no-such'" in capsys.readouterr().err
+
+
+def test_a_run_without_the_claims_points_says_so():
+    """A run on 1 and 2 cores cannot show a 16-core figure: the box says it was not measured."""
+    short = Result("fd-dup-close", {}, fd_result([100, 60, 55, 58, 52]).rows[:2])
+    verdicts = claims.check("fd-dup-close", short)
+    assert verdicts[1].figure == "not measured by this run (it lacks the points)"
+    assert not verdicts[1].agrees

@@ -65,7 +65,7 @@ def test_table_pages_by_hand(experiment, variant, cores, tables):
 def test_shared_address_space_costs_more_per_page_with_more_cores():
     _, at_two = answer_for("04.cost-ratio", cores=2, pages=8)
     _, at_eight = answer_for("04.cost-ratio", cores=8, pages=8)
-    assert at_eight > at_two and at_eight > 1.2
+    assert at_eight > at_two and at_eight > 1.25  # every fault bounces the mm's lines
 
 
 @pytest.mark.parametrize("key", KEYS)

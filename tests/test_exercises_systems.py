@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from test_experiments_memory import heap_blocks
 
 from coreylab.exercises import SPECS
 from coreylab.exercises.engine import solved
@@ -44,20 +45,23 @@ def test_threads_wait_on_mmap_sem_and_processes_on_nothing():
 
 @pytest.mark.parametrize("variant", ["linux-threads", "corey"])
 @pytest.mark.parametrize(("cores", "words"), [(2, 512), (4, 2048)])
-def test_shared_page_tables_fault_once_per_output_page(variant, cores, words):
-    """With one mm or mounted ranges, the timed part faults each map's output pages once,
-    nothing else: cores x words x 8 / 4096."""
+def test_shared_page_tables_fault_once_per_heap_page(variant, cores, words):
+    """With one mm or mounted ranges, the timed part faults each page of each map's heap
+    once, nothing else: per map task and partition, its records (8 words each) in pages of
+    64 records, counted by replaying the map's word stream."""
     faults = solved(SPECS["05.faults"], dict(variant=variant, cores=cores, words=words))
-    assert faults == cores * words * ENTRY // PAGE
+    assert faults == sum(map(sum, heap_blocks(cores, words)))
 
 
-def test_processes_fault_again_on_every_other_output_page():
-    """Each process also faults on every page of the other tasks' outputs in reduce."""
+def test_processes_fault_again_on_their_blocks_in_every_other_heap():
+    """Each process also faults on its slice of the input and on its partition's pages in
+    every other task's heap in reduce."""
     spec = SPECS["05.faults"]
     faults = solved(spec, dict(variant="linux-procs", cores=4, words=1024))
-    pages = 1024 * ENTRY // PAGE
-    assert faults >= 4 * pages + 4 * 3 * pages
-    assert spec.judge(faults, faults + 1) and not spec.judge(faults, 4 * pages)
+    blocks = heap_blocks(4, 1024)
+    others = sum(blocks[m][r] for m in range(4) for r in range(4) if m != r)
+    assert faults == sum(map(sum, blocks)) + 3 * (1024 * 4 // PAGE) + others
+    assert spec.judge(faults, faults + 1) and not spec.judge(faults, sum(map(sum, blocks)))
 
 
 def test_ranking_reads_short_names_and_refuses_incomplete_ones():

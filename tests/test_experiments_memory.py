@@ -7,6 +7,7 @@ but "and the mm_struct lines are what moves between cores".
 import pytest
 
 from coreylab.experiments import EXPERIMENTS, ExperimentError, run
+from coreylab.experiments.mapreduce import KEYS, Job, run_mapreduce
 from coreylab.hardware import HardwareParams
 
 PAGES = 16
@@ -97,51 +98,77 @@ def test_points_are_deterministic_and_carry_a_labelled_trace():
 
 
 # -- mapreduce ------------------------------------------------------------------------------------
+MR_VARIANTS = ("linux-threads", "linux-procs", "corey")
+
+
+@pytest.mark.parametrize("variant", MR_VARIANTS)
+def test_mapreduce_streaming_model_matches_every_entry_simulated(variant):
+    """The scale model writes a line of eight entries per simulated store (the other seven
+    are L1 hits, charged at the L1 latency); simulating every entry's store gives the same
+    times within a few per cent (the two draw the partitions per record and per word, so the
+    blocks differ a little)."""
+    hw = HardwareParams.preset("amd16")
+    full = run_mapreduce(variant, 4, 0, hw, False, 4096, record_words=1)[0]
+    lines = run_mapreduce(variant, 4, 0, hw, False, 4096)[0]
+    for metric in ("seconds", "map_seconds", "reduce_seconds"):
+        assert lines[metric] == pytest.approx(full[metric], rel=0.05), metric
+
+
+def heap_blocks(cores, words, seed=0):
+    """Replay each map task's word stream (8 words a record, a partition per record) and
+    count the pages each partition's block takes in each map task's heap (64 records a page)."""
+    job, per_page = Job("linux-threads", cores, words, seed), 4096 // (8 * 8)
+    blocks = []
+    for m in range(cores):
+        rng, records = job.rng(m), [0] * cores
+        for _ in range(words // 8):
+            records[rng.randrange(KEYS) % cores] += 1
+        blocks.append([-(-n // per_page) for n in records])
+    return blocks
+
+
+def test_mapreduce_faults_by_hand():
+    """Threads and Corey fault each heap page once (reducers share the map's page tables);
+    processes also soft-fault their slice of the input (all but core 0's, which faulted it
+    in untimed) and every page of their partition's blocks in every other map's heap."""
+    cores, words = 4, 2048
+    blocks = heap_blocks(cores, words)
+    heap = sum(map(sum, blocks))
+    others = sum(blocks[m][r] for m in range(cores) for r in range(cores) if m != r)
+    input_pages = words * 4 // 4096
+    result = run("mapreduce", cores=[cores], params={"words": words})
+    faults = {v: result.row(variant=v)["faults"] for v in MR_VARIANTS}
+    assert faults == {"linux-threads": heap, "corey": heap,
+                      "linux-procs": heap + (cores - 1) * input_pages + others}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def mapreduce():
-    """16 cores, all variants, at two input sizes."""
-    return {w: run("mapreduce", cores=[16], params={"words": w}) for w in (512, 2048)}
+    """1 and 16 cores, all variants, 8k words a core (16 heap pages a core)."""
+    return run("mapreduce", cores=[1, 16], params={"words": 8192})
 
 
-def seconds(result, variant):
-    return result.row(variant=variant, cores=16)["seconds"]
+def test_mapreduce_vm_fraction_is_measured_and_grows_with_shared_mm(mapreduce):
+    """vm_fraction is the cores' cycles in faults and heap-growing calls over all core time:
+    on one core the same for threads and Corey's ranges within a few points (their faults
+    cost about the same alone); at 16 cores the threads' grows (they wait on mmap_sem and
+    the mm's lines), Corey's does not grow as much."""
+    frac = {(r["variant"], r["cores"]): r["vm_fraction"] for r in mapreduce.rows}
+    assert all(0 < f < 1 for f in frac.values())
+    assert frac["linux-threads", 16] > frac["linux-threads", 1]
+    assert frac["corey", 16] < frac["linux-threads", 16]
+    assert frac["linux-procs", 16] > frac["linux-procs", 1]  # soft faults in reduce
 
 
-def test_mapreduce_corey_beats_linux_at_16_cores(mapreduce):
-    """Per-core ranges: no mm_struct contention while the maps fault their output in, and the
-    reducers share the map ranges' page tables (no soft faults)."""
-    for result in mapreduce.values():
-        corey = seconds(result, "corey")
-        assert corey < seconds(result, "linux-threads")
-        assert corey < seconds(result, "linux-procs")
-
-
-def test_mapreduce_processes_pay_soft_faults_threads_pay_in_map(mapreduce):
-    """Processes fault in, softly, nearly every page of every other map's output (each page
-    holds entries of every partition); threads and Corey fault each page once. Threads lose
-    their time in the map phase instead, where the faults contend on the one mm."""
-    result = mapreduce[2048]
-    row = {v: result.row(variant=v, cores=16) for v in ("linux-threads", "linux-procs", "corey")}
-    assert row["linux-threads"]["faults"] == row["corey"]["faults"]
-    assert row["linux-procs"]["faults"] > 10 * row["linux-threads"]["faults"]
-    assert row["linux-procs"]["reduce_seconds"] > row["linux-threads"]["reduce_seconds"]
+def test_mapreduce_ranking_at_16_cores(mapreduce):
+    """Corey first (no mm contention in map, no soft faults in reduce). The two Linux designs
+    pay in different phases: threads lose time in map (their faults share one mm), processes in
+    reduce (a soft fault per page of every other map's blocks). At this size the two costs
+    nearly cancel, so their order is not asserted: the talk's "threads beat processes" is a
+    claim the model does not reproduce here (experiments/claims.py says why)."""
+    row = {v: mapreduce.row(variant=v, cores=16) for v in MR_VARIANTS}
+    sec = {v: r["seconds"] for v, r in row.items()}
+    assert sec["corey"] < min(sec["linux-threads"], sec["linux-procs"])
+    assert row["linux-procs"]["faults"] > 2 * row["linux-threads"]["faults"]
     assert row["linux-threads"]["map_seconds"] > row["linux-procs"]["map_seconds"]
-
-
-def test_mapreduce_threads_catch_up_with_processes_as_the_input_grows(mapreduce):
-    """Threads pay a mostly fixed start-up in map (every map task's mmap waits for the others'
-    faults to leave mmap_sem); processes pay soft faults in proportion to the data. So the
-    lead processes have at small sizes shrinks as the input grows (they cross near 12k words
-    per core: see the slow test)."""
-    small, large = (seconds(mapreduce[w], "linux-threads") / seconds(mapreduce[w], "linux-procs")
-                    for w in (512, 2048))  # fmt: skip
-    assert large < small
-
-
-@pytest.mark.slow
-def test_mapreduce_threads_beat_processes_on_a_larger_input():
-    """The talk's claim, at 16k words per core (64 KB of input a core): one address space
-    beats private ones on Linux."""
-    result = run("mapreduce", variants=["linux-threads", "linux-procs"], cores=[16],
-                 params={"words": 16384})  # fmt: skip
-    assert seconds(result, "linux-threads") < seconds(result, "linux-procs")
+    assert row["linux-procs"]["reduce_seconds"] > row["linux-threads"]["reduce_seconds"]

@@ -66,7 +66,7 @@ def _bad_command_lines() -> list[list[str]]:
         ["run", "fd-dup-close", "--param", "line_size=8"],
         ["run", "fd-dup-close", "--param", "line_size=16"],
         ["run", "fd-dup-close", "--preset", "tiny", "--param", "dram_bytes_per_chip=8192"],
-        ["run", "mapreduce", "--param", "words=16777216", "--max-memory", "1G"],
+        ["run", "mapreduce", "--param", "words=16777216"],
         ["run", "memclone", "--param", "pages=25600"],
         ["run", "latency-ladder", "--param", "protocol=MOSI"],
         ["run", "latency-ladder", "--param", "name="],

@@ -41,7 +41,8 @@ def last(m):
 def test_forward_moves_to_the_newest_reader():
     """Core 0 reads alone (E, from DRAM: 200). Core 1 reads: core 0's E supplies from the same
     chip (121) and becomes S; core 1 takes F. Core 2, on the other chip, reads: both copies are
-    probed, the S copy stays silent, core 1's F supplies from one hop away (200) and becomes S;
+    probed, the S copy stays silent, core 1's F supplies from one hop away (151:
+    `remote_cache_latency`) and becomes S;
     core 2 takes F. Core 3 reads from core 2, its chip neighbour (121). DRAM was read once."""
     m = machine()
     x = m.memory.alloc(64, chip=0, label="x")
@@ -50,7 +51,7 @@ def test_forward_moves_to_the_newest_reader():
     assert m.states(line) == {0: "E"}
     assert do(m, 1, ("load", x)) == 121
     assert last(m) == (1, "same-chip-cache", 0, "I", "F", (), ((0, "E", "S"),))
-    assert do(m, 2, ("load", x)) == 200
+    assert do(m, 2, ("load", x)) == m.params.remote_cache_latency == 151
     assert last(m) == (
         2, "other-chip-cache-1hop", 1, "I", "F", (), ((0, "S", "S"), (1, "F", "S"))
     )  # fmt: skip
@@ -92,7 +93,8 @@ def test_writes_to_a_forwarded_line():
     """On `duo`, core 0 then core 1 read x (core 0 S, core 1 F). A store from the F copy is an
     upgrade: no data moves, core 0's copy is invalidated (121). Then the same from the start
     with core 2 writing: its request for the data finds F in core 1, which supplies from one
-    hop away and is invalidated with core 0's S copy: 200, where MESI reads DRAM (260)."""
+    hop away and is invalidated with core 0's S copy: 151 (`remote_cache_latency`), where MESI
+    reads DRAM one hop away (200 + 60 = 260)."""
     m = machine()
     x = m.memory.alloc(64, chip=0, label="x")
     do(m, 0, ("load", x))
@@ -101,7 +103,7 @@ def test_writes_to_a_forwarded_line():
     assert last(m) == (1, "upgrade", -1, "F", "M", (0,), ((0, "S", "I"),))
     assert m.states(m.line_of(x)) == {1: "M"}
 
-    for protocol, cycles, source in (("MESIF", 200, "other-chip-cache-1hop"),
+    for protocol, cycles, source in (("MESIF", 151, "other-chip-cache-1hop"),
                                      ("MESI", 260, "dram-remote")):  # fmt: skip
         m = machine(protocol=protocol)
         x = m.memory.alloc(64, chip=0, label="x")

@@ -165,6 +165,24 @@ def test_munmap_splits_a_vma_and_frees_its_pages():
     assert peek(k, a.mm.pgd, other) == middle
 
 
+def test_brk_grows_the_mapping_in_place_and_mmap_takes_a_free_hint():
+    """mmap puts a mapping at its hint when that much is free there, else in the lowest hole;
+    brk moves the VMA's end (in memory too), so the pages past the old end fault in."""
+    k, a, _ = linux_pair(True)
+    hint = 1 << 33
+    addr = call(k, a, k.mmap(a, PAGE, addr=hint))
+    assert addr == hint
+    assert call(k, a, k.mmap(a, PAGE, addr=hint)) != hint  # taken: the lowest hole instead
+    with pytest.raises(KernelError):
+        call(k, a, k.touch(a, addr + PAGE))
+    call(k, a, k.brk(a, addr, 2 * PAGE))
+    call(k, a, k.touch(a, addr + 2 * PAGE))
+    assert (a.mm.find(addr).start, a.mm.find(addr).end) == (addr, addr + 3 * PAGE)
+    assert list_in_memory(k, a.mm) == [(v.start, v.end) for v in a.mm.vmas]
+    assert k.machine.memory.values[a.mm.struct["total_vm"]] == 4
+    assert a.mm.mmap_sem.stats.acquisitions == 4  # two mmaps and brk write, one fault reads
+
+
 def list_in_memory(k, mm):
     """The VMA list as the simulated memory links it."""
     values, out = k.machine.memory.values, []
@@ -279,7 +297,12 @@ def snapshot(k):
 
 def linux_errors(k, a):
     addr = call(k, a, k.mmap(a, 2 * PAGE))
+    call(k, a, k.mmap(a, PAGE, addr=addr + 8 * PAGE))  # a neighbour brk cannot grow into
     return [
+        (k.brk(a, addr + PAGE, PAGE), Errno.EINVAL),
+        (k.brk(a, addr, 100), Errno.EINVAL),
+        (k.brk(a, addr, 7 * PAGE), Errno.ENOMEM),
+        (k.mmap(a, PAGE, addr=addr + 1), Errno.EINVAL),
         (k.mmap(a, 0), Errno.EINVAL),
         (k.mmap(a, -PAGE), Errno.EINVAL),
         (k.mmap(a, 100), Errno.EINVAL),

@@ -128,8 +128,8 @@ def test_ticket_lock_collapses_in_the_limit_case_and_mcs_does_not():
 
 def test_rwsem_readers_share_and_writers_exclude():
     m = Machine(HardwareParams.preset("amd16"))
-    s = Struct(m, "mm", {"mmap_sem": ["count", "next", "serving"], "data": ["value"]})
-    sem = RWSemaphore("mm.mmap_sem", s["count"], s["next"], s["serving"])
+    s = Struct(m, "mm", {"mmap_sem": ["count", ("wait_list", 2)], "data": ["value"]})
+    sem = RWSemaphore("mm.mmap_sem", m, s["count"], s["wait_list", 0], 1000, 1500)
     log = []
 
     def reader(core):
@@ -154,7 +154,9 @@ def test_rwsem_readers_share_and_writers_exclude():
     m.run()
     assert all(v != -1 for kind, _, v in log), "a reader saw a write half done"
     assert m.memory.values[s["count"]] == 0
+    assert m.memory.values[s["wait_list", 0]] == m.memory.values[s["wait_list", 1]] == 0
     assert sem.stats.acquisitions == 75
+    assert sem.stats.contentions > 0 and not sem._woken  # some slept, every one was woken
 
 
 def test_mcs_rw_lock_excludes_writers_from_readers():
@@ -200,8 +202,8 @@ def test_a_stream_of_readers_does_not_starve_a_writer():
     rwsem lets the writer in once the readers already inside leave (its bias stops new ones),
     long before the readers are done."""
     m = Machine(HardwareParams.preset("amd16"))
-    s = Struct(m, "mm", {"mmap_sem": ["count", "next", "serving"]})
-    sem = RWSemaphore("mm.mmap_sem", s["count"], s["next"], s["serving"])
+    s = Struct(m, "mm", {"mmap_sem": ["count", ("wait_list", 2)]})
+    sem = RWSemaphore("mm.mmap_sem", m, s["count"], s["wait_list", 0], 1000, 1500)
     got_in, readers_done = [], []
 
     def reader(core):
@@ -222,3 +224,86 @@ def test_a_stream_of_readers_does_not_starve_a_writer():
     m.spawn(0, writer)
     m.run()
     assert got_in and got_in[0] < min(readers_done) / 4, (got_in, min(readers_done))
+
+
+def sleeping_rwsem(preset):
+    m = Machine(HardwareParams.preset(preset))
+    s = Struct(m, "mm", {"mmap_sem": ["count", ("wait_list", 2)]})
+    return m, s, RWSemaphore("mm.mmap_sem", m, s["count"], s["wait_list", 0], 1000, 1500)
+
+
+def test_a_reader_sleeps_behind_a_writer_by_hand():
+    """tiny (121 a transfer, 200 DRAM, +20 an atomic, 3 an L1 hit); wake-up 1000 cycles on the
+    waker, 1500 on the woken core. Core 0 writes from 0; core 1 asks to read at 500.
+      core 0: down_write: one atomic, a DRAM miss: in at 220 (uncontended); holds 1000.
+      core 1: atomic, line from core 0: 500+121+20 = 641, count < 0: the slow path. Its
+        waiter (a new line) from DRAM: 841, two more stores 847; wait_lock: atomic hit 23 and
+        a load: 873; link at the tail (load last, store first, store last): 882; count:
+        active -> waiting, atomic 905 (someone is still active: no wake); unlock (load,
+        store) 911; load its waiter's task (3): 914, not cleared: it sleeps.
+      core 0 at 1220: up_write, atomic with the line from core 1: 1361; the count shows a
+        waiter: rwsem_wake. wait_lock (23 + 3): 1387; load first 1390; claim an active slot
+        (atomic) 1413; load first 1416; the waiter's flags from core 1's cache 1537 (a
+        reader); its next (hit) 1540: none, so one reader; its waiting bias -> active
+        (atomic) 1563; unlink: load next, store first, store last 1572; clear its task, an
+        upgrade that invalidates core 1's copy: 1693; wake_up_process 1000: 2693, the wake;
+        unlock (load, store): out at 2699.
+      core 1 wakes at 2693, switches in (1500) 4193, loads its task from core 0: 4314: in.
+        up_read: atomic from core 0 (4455); count 1 -> 0, no waiter: no wake.
+    lock_stat: waited 220 + (4314 - 500); held 1000 (core 0); wait_lock taken twice, never
+    contended, held 905-873 by core 1 and 2693-1387 by core 0."""
+    m, s, sem = sleeping_rwsem("tiny")
+    times = {}
+
+    def writer(core):
+        yield from sem.down_write(core)
+        times["w_in"] = core.local
+        yield from core.compute(1000)
+        yield from sem.up_write(core)
+        times["w_out"] = core.local
+
+    def reader(core):
+        yield from core.compute(500)
+        yield from sem.down_read(core)
+        times["r_in"] = core.local
+        yield from sem.up_read(core)
+        times["r_out"] = core.local
+
+    m.spawn(0, writer)
+    m.spawn(1, reader)
+    m.run()
+    assert times == {"w_in": 220, "w_out": 2699, "r_in": 4314, "r_out": 4455}
+    assert sem.stats.as_dict() == {
+        "name": "mm.mmap_sem",
+        "acquisitions": 2,
+        "contentions": 1,
+        "wait_cycles": 220 + 4314 - 500,
+        "hold_cycles": 1000,
+    }
+    assert (sem.wait_lock.stats.contentions, sem.wait_lock.stats.wait_cycles) == (0, 26 + 26)
+    assert sem.wait_lock.stats.hold_cycles == (905 - 873) + (2693 - 1387)
+    assert m.memory.values[s["count"]] == 0
+
+
+def test_waiters_are_granted_in_order_readers_at_the_head_together():
+    """Core 0 writes; while it holds the semaphore, cores 1 and 2 ask to read and then core 3
+    to write. Linux's FIFO grant: when core 0 leaves, the two readers at the head get it
+    together (one wake-up pass); the writer next, alone, once both have left."""
+    m, s, sem = sleeping_rwsem("duo")
+    spans = {}
+
+    def user(core, start, write):
+        yield from core.compute(start)
+        yield from (sem.down_write if write else sem.down_read)(core)
+        begin = core.local
+        yield from core.compute(3000)
+        spans[core.id] = (begin, core.local)
+        yield from (sem.up_write if write else sem.up_read)(core)
+
+    for core, start, write in ((0, 0, True), (1, 1000, False), (2, 2000, False), (3, 3000, True)):
+        m.spawn(core, user, start, write)
+    m.run()
+    assert spans[0][1] < min(spans[1][0], spans[2][0])
+    assert max(spans[1][0], spans[2][0]) < min(spans[1][1], spans[2][1])  # inside together
+    assert spans[3][0] > max(spans[1][1], spans[2][1])
+    assert sem.stats.contentions == 3 and m.memory.values[s["count"]] == 0

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
+import inspect
 import sys
-import tokenize
 from pathlib import Path
 
 from coreylab.hardware import HardwareParams
@@ -24,30 +23,52 @@ from coreylab.kernel import params as kernel_params
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "calibration.md"
 # Words in a comment that name where a figure comes from.
-SOURCES = ("talk", "paper", "vendor", "measured", "linux", "corey", "source", "manual", "amd")
+SOURCES = ("talk", "paper", "vendor", "measured", "source:", "manual", "datasheet")
 
 
 def comments(cls: type) -> dict[str, str]:
-    """Each field's end-of-line comment in the class's source file: {field: comment}."""
-    path = Path(sys.modules[cls.__module__].__file__)
-    out, last_name = {}, None
-    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
-    for tok in tokens:
-        if tok.type == tokenize.NAME and tok.start[1] == 4:  # a field at class-body indent
-            last_name = (tok.string, tok.start[0])
-        elif tok.type == tokenize.COMMENT and last_name and last_name[1] == tok.start[0]:
-            out.setdefault(last_name[0], tok.string.lstrip("# ").strip())
+    """Each field's comment in the class's source: the comment on its line and the comment-only
+    lines right after it, or else the comment block right above it: {field: comment}."""
+    lines = [line.rstrip("\n") for line in inspect.getsourcelines(cls)[0]]
     fields = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in out.items() if k in fields}
+    out = {}
+    for i, line in enumerate(lines):
+        name = line.strip().split(":", 1)[0]
+        if not line.startswith("    ") or line.startswith("     ") or name not in fields:
+            continue
+        _, _, after = line.partition("  # ")
+        if not after and line.rstrip().endswith("(") and i + 1 < len(lines):
+            _, _, after = lines[i + 1].partition("  # ")  # a value wrapped in parentheses
+        text = [after.strip()] if after else []
+        j = i + 1
+        following = []
+        while j < len(lines) and lines[j].strip().startswith("#"):
+            following.append(lines[j].strip().lstrip("# ").strip())
+            j += 1
+        # A comment block followed by a field that has no comment of its own is that field's.
+        belongs_below = j < len(lines) and "  # " not in lines[j] and ":" in lines[j]
+        if not belongs_below:
+            text += following
+        if not text:
+            k = i - 1
+            while k >= 0 and lines[k].strip().startswith("#"):
+                text.insert(0, lines[k].strip().lstrip("# ").strip())
+                k -= 1
+        out[name] = " ".join(t for t in text if t)
+    return out
 
 
-def status(name: str, comment: str) -> str:
+def status(name: str, comment: str, all_estimates: bool = False) -> str:
     low = comment.lower()
-    if "estimate" in low:
+    if "estimate" in low or (all_estimates and is_cost(name) and not _sourced(low)):
         return "estimate"
-    if any(word in low for word in SOURCES):
+    if _sourced(low):
         return "source"
     return "cost without a source" if is_cost(name) else "setting"
+
+
+def _sourced(comment: str) -> bool:
+    return any(word in comment for word in SOURCES)
 
 
 def is_cost(name: str) -> bool:
@@ -77,6 +98,7 @@ def page() -> tuple[str, list[str]]:
     for title, cls in classes():
         defaults = HardwareParams.preset("amd16") if cls is HardwareParams else cls()
         notes = comments(cls)
+        all_estimates = "all estimates" in (cls.__doc__ or "")  # the class says so once
         lines += ["", f"## {title}", "", "| parameter | value | status | what and where from |"]
         lines.append("|---|---|---|---|")
         for f in dataclasses.fields(cls):
@@ -84,7 +106,7 @@ def page() -> tuple[str, list[str]]:
             if dataclasses.is_dataclass(value):
                 continue  # a group, listed under its own class
             note = notes.get(f.name, "")
-            kind = status(f.name, note)
+            kind = status(f.name, note, all_estimates)
             if kind == "cost without a source":
                 missing.append(f"{cls.__name__}.{f.name}")
             lines.append(f"| `{f.name}` | {value!r} | {kind} | {note} |")

@@ -56,7 +56,7 @@ class MemoryRun:
         return (
             f"{self.experiment} {self.variant:<13} {self.cores:>2} cores x {self.pages} "
             f"pages: {self.cycles_per_page:>7,.0f} cycles/page, faults {f.hard_total:>4} "
-            f"hard {f.soft_total:>4} soft"
+            f"zero-fill {f.soft_total:>4} soft"
         )
 
 
@@ -125,9 +125,9 @@ register(
         explain=lambda v, a: (
             f"{a} soft faults (counted by the simulated kernel). "
             + (
-                f"Core 0's {v['pages']} faults are hard (it makes the pages); each of the other "
-                f"{v['cores'] - 1} processes has its own page table, empty, so it faults once "
-                "per page to fill its own entry."
+                f"Core 0's {v['pages']} faults are zero-fill faults (it makes the pages); each "
+                f"of the other {v['cores'] - 1} processes has its own page table, empty, so it "
+                "faults once per page to fill its own entry."
                 if v["variant"] == "linux-procs"
                 else "Threads walk one page table: core 0 filled every entry, the others find "
                 "them filled and take no fault at all."

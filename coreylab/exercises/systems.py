@@ -144,7 +144,8 @@ register(
         ask=lambda v: (
             f"The mapreduce job runs as {v['variant']} on {v['cores']} cores with {v['words']} "
             "words per core (the input is already in memory and mapped by core 0; each map "
-            "writes an 8-byte entry per word into an output area of its own; pages are 4 KB). "
+            "writes an 8-byte entry per word into a heap of its own, one block of pages per "
+            "reduce partition; pages are 4 KB). "
             "How many page faults do all cores take in the timed part, map and reduce together? "
             "(within 10%, or within 1)"
         ),
@@ -152,13 +153,14 @@ register(
         judge=_within_one_or(0.10),
         parse=parse_number,
         explain=lambda v, a: (
-            f"{a} faults on the simulated machine. Each map task's output is "
-            f"{v['words']} x 8 bytes, in 4 KB pages, and each page faults once when the map "
-            "writes it first. "
+            f"{a} faults on the simulated machine. Each map task's heap holds "
+            f"{v['words']} x 8 bytes of entries, in 4 KB pages, one block per reduce "
+            "partition (so a part-full page per partition), and each page faults once when "
+            "the map writes it first. "
             + (
                 "Separate processes also fault on every page they touch for the first time in "
-                "their own mapping: in reduce, every page of every other task's output (each "
-                "page holds entries of every partition), and in map their slice of the input."
+                "their own mapping: in reduce, their partition's pages in every other task's "
+                "heap, and in map their slice of the input."
                 if v["variant"] == "linux-procs"
                 else "One address space (threads), or address ranges mounted in every core's "
                 "root (Corey), means a page mapped once is mapped for every core: reduce "

@@ -54,8 +54,12 @@ def ratio(result: Result, variant: str, metric: str, cores: int, base: int) -> f
     return value(result, variant, metric, cores) / value(result, variant, metric, base)
 
 
-def most(result: Result, variant: str) -> int:
-    return max(r["cores"] for r in result.rows if r["variant"] == variant)
+def most(result: Result, variant: str, at_least: int = 8) -> int:
+    """The largest core count `variant` ran at; a scaling claim needs `at_least` that many."""
+    cores = max(r["cores"] for r in result.rows if r["variant"] == variant)
+    if cores < at_least:
+        raise ValueError(f"{variant} ran on at most {cores} cores")
+    return cores
 
 
 def ladder(result: Result, source: str) -> int:
@@ -165,10 +169,12 @@ CLAIMS: tuple[Claim, ...] = (
         "talk, 'Cost of two options'; paper, memclone",
         lambda r: (
             "16 cores, cycles per page: threads "
-            f"{value(r, 'linux-threads', 'cycles_per_page', 16):,}, processes "
-            f"{value(r, 'linux-procs', 'cycles_per_page', 16):,}, Corey "
-            f"{value(r, 'corey-ar', 'cycles_per_page', 16):,} (threads "
-            f"{_per(r, 'linux-threads', 'linux-procs'):.2f}x processes)"
+            + ", processes ".join(
+                f"{value(r, v, 'cycles_per_page', 16):,.0f}"
+                for v in ("linux-threads", "linux-procs")
+            )
+            + f", Corey {value(r, 'corey-ar', 'cycles_per_page', 16):,.0f} "
+            f"(threads {_per(r, 'linux-threads', 'linux-procs'):.2f}x processes)"
         ),
         lambda r: (
             _per(r, "linux-threads", "linux-procs") > 1.5
@@ -239,6 +245,29 @@ CLAIMS: tuple[Claim, ...] = (
             f"processes {value(r, 'linux-procs', 'seconds', 16) * 1e6:,.1f} us"
         ),
         lambda r: value(r, "linux-threads", "seconds", 16) < value(r, "linux-procs", "seconds", 16),
+        why=(
+            "At the paper's ratios the model's two Linux costs nearly cancel: threads lose time "
+            "in map (their faults and heap growth contend on one mm_struct), processes in reduce "
+            "(more than twice the soft faults). The talk measured the soft faults as the larger "
+            "cost; in the model a soft fault is cheap (its trap and handler costs are estimates "
+            "in kernel/params.py)."
+        ),
+    ),
+    Claim(
+        "mapreduce",
+        "On 16 cores 30% of the execution time goes to growing the address space.",
+        "talk, 'Many applications spend time in the kernel'",
+        lambda r: (
+            f"threads at 16 cores: vm_fraction {value(r, 'linux-threads', 'vm_fraction', 16):.2f}"
+        ),
+        lambda r: 0.2 <= value(r, "linux-threads", "vm_fraction", 16) <= 0.4,
+        why=(
+            "vm_fraction is the cores' cycles in faults and in mmap/brk over all core time, "
+            "measured. With page zeroing as 64 serial misses a page the model gave about 0.30; "
+            "with zeroing as streaming stores at the chip's DRAM bandwidth (how a 2008 kernel "
+            "cleared pages) a fault is much cheaper and the fraction falls well below. The fault "
+            "path's other costs are estimates, so the fraction is an estimate too."
+        ),
     ),
     Claim(
         "mapreduce",
@@ -246,6 +275,12 @@ CLAIMS: tuple[Claim, ...] = (
         "paper, abstract",
         lambda r: f"Corey is {_corey_gain(r):+.0%} faster than the faster Linux variant",
         lambda r: _corey_gain(r) >= 0.10,
+        why=(
+            "In the model Corey gains only what address ranges remove: mm_struct contention "
+            "during map and the extra soft faults during reduce. Once page zeroing is streamed at "
+            "DRAM bandwidth both are a few per cent of the run; the fault path's costs are "
+            "estimates, so the size of that share is an estimate (see the vm_fraction claim)."
+        ),
     ),
     Claim(
         "tcp-connections",
@@ -328,25 +363,59 @@ def claims_of(experiment: str) -> tuple[Claim, ...]:
 
 def check(experiment: str, result: Result | None = None, seed: int = 0) -> list[Verdict]:
     """Each claim of `experiment` beside the model's figure: from `result`, or from a run at
-    the default preset, variants, core counts and parameters."""
+    the default preset, variants, core counts and parameters. A claim whose points the run
+    does not have (fewer cores, other variants) says so instead of a figure."""
     if result is None:
         from . import run
 
         result = run(experiment, seed=seed)
-    return [Verdict(c, c.figure(result), bool(c.holds(result))) for c in claims_of(experiment)]
+    return [_verdict(c, result) for c in claims_of(experiment)]
+
+
+def _verdict(claim: Claim, result: Result) -> Verdict:
+    try:
+        return Verdict(claim, claim.figure(result), bool(claim.holds(result)))
+    except (KeyError, StopIteration, ValueError, ZeroDivisionError):
+        return Verdict(claim, "not measured by this run (it lacks the points)", False)
+
+
+HEADER = ("the paper says", "source", "the model", "agrees?")
+
+
+def _cells(v: Verdict) -> tuple[str, str, str, str]:
+    verdict = "yes" if v.agrees else "no"
+    if v.claim.calibrated:
+        verdict += " (an input of the model)"
+    return v.claim.says, v.claim.source, v.figure, verdict
+
+
+def _notes(verdicts: list[Verdict]) -> list[tuple[str, str]]:
+    return [(v.claim.says, v.claim.why) for v in verdicts if not v.agrees and v.claim.why]
 
 
 def markdown(verdicts: list[Verdict]) -> str:
     """The model-vs-paper box: one row per claim, then what the model leaves out where it
     disagrees."""
-    lines = ["| the paper says | source | the model (default preset) | agrees? |",
-             "|---|---|---|---|"]  # fmt: skip
-    notes = []
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|---|---|---|"]
     for v in verdicts:
-        verdict = "yes" if v.agrees else "**no**"
-        if v.claim.calibrated:
-            verdict += " (an input of the model)"
-        lines.append(f"| {v.claim.says} | {v.claim.source} | {v.figure} | {verdict} |")
-        if not v.agrees and v.claim.why:
-            notes.append(f"- *{v.claim.says}* {v.claim.why}")
+        says, source, figure, verdict = _cells(v)
+        verdict = verdict if v.agrees else verdict.replace("no", "**no**", 1)
+        lines.append(f"| {says} | {source} | {figure} | {verdict} |")
+    notes = [f"- *{says}* {why}" for says, why in _notes(verdicts)]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def html(verdicts: list[Verdict]) -> str:
+    """The same box as an HTML table (for the report)."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in HEADER)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in _cells(v)) + "</tr>" for v in verdicts
+    )
+    notes = "".join(f"<li><i>{escape(s)}</i> {escape(w)}</li>" for s, w in _notes(verdicts))
+    return (
+        f"<p><b>Model vs paper</b></p><table border='1' cellpadding='4' "
+        f"style='border-collapse:collapse'><tr>{head}</tr>{rows}</table>"
+        + (f"<ul>{notes}</ul>" if notes else "")
+    )

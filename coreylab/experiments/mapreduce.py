@@ -4,22 +4,46 @@ neither "all" nor "nothing".
 What it measures: input of random 3-letter words (A-Z: 17,576 keys), `words` per core, already
 in memory (untimed set-up: core 0 faults it in). Every core runs a map task, then, after a
 barrier in memory, a reduce task (programs in `workloads/memory.py`):
-  map     allocates its output area (mmap / a MAP_SHARED object / a segment in a range of its
-          own), reads its slice of the input and appends an (word, position) entry per word;
-          entries go in arrival order, so each output page holds entries of every partition.
-  reduce  reaches every map task's output (Linux processes map each object; Corey mounts each
-          map task's range in its own root) and reads the entries of its partition (word mod
-          cores), checking each value.
+  map     sets up its intermediate heap (Linux threads: an anonymous mapping in the one mm;
+          processes: a MAP_SHARED object mapped in its own mm; Corey: a segment in a range of
+          its own), reads its slice of the input and appends a (word, position) entry to the
+          block of the word's reduce partition (word mod cores): Metis keeps a row of
+          per-partition buckets per map task. A full block takes a fresh page off the heap's
+          top; a used-up heap grows (Linux: brk, 128 KB at a time, glibc's M_TOP_PAD; Corey
+          maps the whole segment at once and makes its pages on first use). So the heap grows,
+          and its pages fault in, through the whole map phase, as in Metis.
+  reduce  reaches every map task's heap (Linux processes map each object; Corey mounts each
+          map task's range in its own root) and reads its partition's blocks, checking each
+          value.
 Metrics: `seconds` (simulated, map start to the last reduce's end), `map_seconds`,
-`reduce_seconds`, `faults` (hard + soft, timed part), `line_transfers` (timed part).
+`reduce_seconds`, `faults` (hard + soft, timed part), `line_transfers` (timed part),
+`vm_fraction`: the share of all core time (cores x `seconds`) the cores spent growing the
+address space: in the heap's mmap/brk (Corey: segment and range calls), in mapping the other
+heaps for reduce, and in page faults, waits on their locks included. Measured, core by core:
+the workload clocks its calls, the kernel its fault handler (`FaultStats.cycles`).
+
+The scale model. The paper's run is 1 GB of input on 16 cores: 16M words a core, 128 MB of
+entries (32K pages) a core. The default, 32K words a core, is that run at 1:512 with its
+ratios kept: a heap page per 512 words of map work (8-byte entries), a growth step per 32 heap
+pages, and each reducer reading its partition's blocks, about 1/cores of each heap's pages
+(Metis's per-key arrays are pages long at 1 GB, so a partition's entries fill pages of their
+own). Below about 16K words a core (at 16 cores) the blocks are part-full, so the model
+faults more pages per word than the paper's run: the size sweep shows what that does. And it
+streams: a simulated store writes a line's worth of entries (`RECORD_WORDS`), the other seven
+stores to that line are L1 hits and are charged the L1 latency, and no word is kept (each map
+task draws its words from its own seeded stream as it goes). `run_mapreduce(...,
+record_words=1)` simulates every entry; the tests check the two agree within a few per cent.
 
 What the variants show: threads (one mm) contend on the mm_struct while the maps fault their
-output in; processes do not, but pay soft faults: on the input, and in reduce on nearly every
-page of every other map's output, since each page holds entries of every partition; Corey's
-per-core ranges avoid the contention in map and share their page tables in reduce.
+heaps in and grow them (brk takes mmap_sem for writing: faulting threads queue behind it and
+sleep); processes do not, but pay soft faults: on the input, and in reduce on every page of
+their partition's blocks in every other heap; Corey's per-core ranges avoid the contention in
+map and share their page tables in reduce.
 
 Left out: the index the reducers build (instruction work only, `reduce_entry_cycles`), the
-final merge, hash tables (the map's entries are a list per task), reading input from a file.
+final merge, hash tables and per-key arrays (a partition's entries are one list of pages per
+map task), reading input from a file, the caches' state of the 1 GB run (at 1:512 a map's heap
+still fits its L2, so reducers find heap lines in other cores' caches rather than in DRAM).
 """
 
 from __future__ import annotations
@@ -32,6 +56,7 @@ from ..workloads.harness import run_program
 from ..workloads.memory import (
     ENTRY,
     INPUT_VA,
+    KEYS,
     WORD_BYTES,
     design,
     make_tasks,
@@ -39,61 +64,81 @@ from ..workloads.memory import (
     mempass_setup,
     touch_pages,
 )
-from .base import Experiment, Param, Point, finish_point, new_machine
+from .base import Experiment, ExperimentError, Param, Point, finish_point, new_machine
 
-KEYS = 26**3  # distinct 3-letter words
-PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores
+PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores: 16M words a core
+DEFAULT_WORDS = PAPER_WORDS // 512  # the scale model: 32K words, 64 heap pages a core
+MAX_WORDS = 131072  # 256 heap pages a core: about 20 s and 0.6 GB at 16 cores
+RECORD_WORDS = 8  # entries a simulated store writes: a line's worth (the streaming model)
 
 
 @dataclass(frozen=True)
 class MapReduceCosts:
-    """Instruction work of the application, in cycles (estimates): the rest is simulated."""
+    """The application's own constants: instruction work in cycles (estimates) and how its
+    malloc grows the heap. The rest is simulated."""
 
     map_word_cycles: int = 40  # parse a word, hash it, pick its partition
     reduce_entry_cycles: int = 30  # add an entry to the reducer's index
+    heap_chunk_pages: int = 32  # Linux malloc grows the heap 128 KB at a time: glibc's
+    # M_TOP_PAD default (mallopt(3): 128*1024)
 
 
 @dataclass
 class Job:
-    """The input, who reduces what, and where each task finds each output."""
+    """The input, who reduces what, and where each map task put each partition's entries."""
 
     variant: str
     cores: int
-    keys: list[list[int]]  # per map task: its words, as key ids
+    words: int  # per map task
+    seed: int
+    record_words: int = RECORD_WORDS
     costs: MapReduceCosts = field(default_factory=MapReduceCosts)
     input_addr: dict[int, int] = field(default_factory=dict)  # task -> where it sees the input
-    partition: list[list[list[int]]] = field(init=False)  # [map][reduce] -> entry indexes
     shares: dict[int, int] = field(default_factory=dict)  # Corey: map task -> its output share
+    blocks: list[list[list[int]]] = field(init=False)  # [map][partition] -> its heap pages
+    records: list[list[int]] = field(init=False)  # [map][partition] -> records written
 
     def __post_init__(self) -> None:
-        self.partition = [[[i for i, k in enumerate(keys) if k % self.cores == r]
-                           for r in range(self.cores)] for keys in self.keys]  # fmt: skip
+        self.blocks = [[[] for _ in range(self.cores)] for _ in range(self.cores)]
+        self.records = [[0] * self.cores for _ in range(self.cores)]
 
-    def first_word(self, m: int) -> int:
-        return sum(len(k) for k in self.keys[:m])
+    def rng(self, m: int) -> random.Random:
+        """Map task m's word stream (drawn as it runs: no word is kept)."""
+        return random.Random(f"mapreduce:{self.seed}:{m}")
 
-    def entry(self, key: int, position: int) -> int:
-        return key << 32 | position
+    def records_per_page(self, page_size: int) -> int:
+        return page_size // (self.record_words * ENTRY)
 
-    def output_addr(self, out: dict, r: int, m: int) -> int:
-        """Where task r sees map task m's output."""
-        return design(self.variant).outputs.addr(out, r, m)
+    def heap_pages(self, page_size: int) -> int:
+        """The most pages a map task's heap can take: its records in whole pages, a part-full
+        block per partition, in whole growth steps."""
+        pages = -(-self.words // self.record_words // self.records_per_page(page_size))
+        chunk = self.costs.heap_chunk_pages
+        return -(-(pages + self.cores) // chunk) * chunk
+
+    def value(self, m: int, p: int, n: int) -> int:
+        """What record n of partition p in map m's heap holds (the reducer checks it)."""
+        return m << 48 | p << 32 | n + 1
 
 
 def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
-                  words: int):  # fmt: skip
+                  words: int, record_words: int = RECORD_WORDS):  # fmt: skip
     """One job on a fresh machine: (the row's metrics, the machine, the kernel). Lessons keep
-    the kernel to read its locks and faults; the experiment keeps the row."""
-    rng = random.Random(seed)
+    the kernel to read its locks and faults; the experiment keeps the row. `record_words` 1
+    simulates every entry's store (the full model the streaming one is tested against)."""
+    if record_words not in (1, 2, 4, 8) or words % (16 * record_words):
+        raise ValueError(f"record_words {record_words} must be 1, 2, 4 or 8 and words a "
+                         "multiple of 16 of them")  # fmt: skip
     machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
-    job = Job(variant, cores, [[rng.randrange(KEYS) for _ in range(words)] for _ in tasks])
+    job = Job(variant, cores, words, seed, record_words)
     input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
     job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
     design(variant).outputs.setup(kernel, tasks, job)  # Corey: each map task's share (untimed)
     run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total
+    fault_cycles_before = sum(kernel.faults.cycles.values())
     transfers_before = sum(s.transfers for s in machine.lines.values())
     t0, out = machine.env.now, {}
     for task in tasks:
@@ -101,12 +146,14 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     machine.run()
     end = max(out["end", t.id] for t in tasks) - t0
     map_end = max(out["map_end", t.id] for t in tasks) - t0
+    vm = sum(out["vm", t.id] for t in tasks) + sum(kernel.faults.cycles.values())
     metrics = {
         "seconds": hw.seconds(end),
         "map_seconds": hw.seconds(map_end),
         "reduce_seconds": hw.seconds(end - map_end),
         "faults": kernel.faults.hard_total + kernel.faults.soft_total - faults_before,
         "line_transfers": sum(s.transfers for s in machine.lines.values()) - transfers_before,
+        "vm_fraction": round((vm - fault_cycles_before) / (cores * end), 4),
     }
     return metrics, machine, kernel
 
@@ -114,6 +161,8 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
 def mapreduce_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
 ) -> Point:
+    if words % (16 * RECORD_WORDS):
+        raise ExperimentError(f"words must be a multiple of {16 * RECORD_WORDS}, not {words}")
     metrics, machine, kernel = run_mapreduce(variant, cores, seed, hw, trace, words)
     return finish_point(machine, kernel, variant, cores, metrics)
 
@@ -122,9 +171,24 @@ MAPREDUCE = Experiment(
     name="mapreduce",
     summary="Metis-style inverted index: map output shared with every reducer",
     variants=("linux-threads", "linux-procs", "corey"),
-    metrics=("seconds", "map_seconds", "reduce_seconds", "faults", "line_transfers"),
-    params=(Param("words", 2048, 64, PAPER_WORDS, "input words per core (4 bytes each)"),),
+    metrics=(
+        "seconds",
+        "map_seconds",
+        "reduce_seconds",
+        "faults",
+        "line_transfers",
+        "vm_fraction",
+    ),  # fmt: skip
+    params=(
+        Param(
+            "words",
+            DEFAULT_WORDS,
+            128,
+            MAX_WORDS,
+            "input words per core (4 bytes each; the 1 GB run has 16M; a multiple of 128)",
+        ),
+    ),  # fmt: skip
     point=mapreduce_point,
 )
 
-__all__ = ["ENTRY", "MAPREDUCE", "MapReduceCosts", "mapreduce_point"]
+__all__ = ["ENTRY", "KEYS", "MAPREDUCE", "MapReduceCosts", "mapreduce_point"]

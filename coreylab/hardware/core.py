@@ -43,20 +43,39 @@ What it leaves out: out-of-order execution, store buffers and memory-consistency
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import simpy
 
 from ..trace import CoreStats
 from .caches import Cache
-from .protocols import Event, State
-
-if TYPE_CHECKING:
-    from .machine import Machine
+from .memory import PhysicalMemory
+from .params import HardwareParams
+from .protocols import Event, Protocol, State
 
 Op = Generator[Any, Any, Any]
 NEVER = float("inf")
 LOAD, STORE = Event.LOAD, Event.STORE
+
+
+class Host(typing.Protocol):
+    """What a core needs of the machine it belongs to (`Machine` is one). Named here, not
+    imported, so that the machine, which builds its cores, is the only one of the two that
+    imports the other."""
+
+    params: HardwareParams
+    env: simpy.Environment
+    memory: PhysicalMemory
+    protocol: Protocol
+    access_log: list[tuple] | None
+
+    def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int: ...
+    def stream_line(self, core: Core, line: int) -> int: ...
+    def watch(self, line: int, core: Core, event: simpy.Event) -> None: ...
+    def record_spin(self, core: Core, line: int, start: int, end: int, held: State) -> None: ...
 
 
 class Core:
@@ -70,7 +89,7 @@ class Core:
         "taken",
     )  # fmt: skip
 
-    def __init__(self, machine: Machine, core_id: int) -> None:
+    def __init__(self, machine: Host, core_id: int) -> None:
         p = machine.params
         self.machine = machine
         self.env = machine.env
@@ -143,12 +162,13 @@ class Core:
 
     # -- memory operations ----------------------------------------------------------------------
     # `load` and `store` are the hot path: their L1 hit is written out in full, because a call
-    # costs as much as the hit itself; so are the slow paths of all three operations (a shared
-    # generator would add a call to every miss). Below the horizon every line in the L1 is
-    # readable (a leaving one too: see `grace`). A transaction is issued at the core's clock
-    # once no other agent can act before it (the next event is later, or the machine has
-    # caught up); its value is read or written when its data arrives, after the other cores'
-    # last hits on their leaving copies (again: no wait if nothing else can happen before).
+    # costs as much as the hit itself. A miss costs far more than a call (a transaction, often
+    # a simpy event), so the three operations share one slow path, `_miss`. Below the horizon
+    # every line in the L1 is readable (a leaving one too: see `grace`). A transaction is issued
+    # at the core's clock once no other agent can act before it (the next event is later, or
+    # the machine has caught up); its value is read or written when its data arrives, after
+    # the other cores' last hits on their leaving copies (again: no wait if nothing else can
+    # happen before).
 
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
@@ -170,21 +190,9 @@ class Core:
                         self._log(self.local, "load", addr)
                     self._l2_hit(line)
                     return self._values.get(addr, 0)
-            env = self.env
-            if self.local >= self.grace_ends:
-                self._let_go()
+            perform = yield from self._miss(line, LOAD, "load", addr)
+            if perform is None:
                 continue
-            if self.local > env.now and self.local >= env.peek():  # another may act first
-                yield env.timeout(self.local - env.now)
-                self._refresh()
-                continue
-            perform = self._transact(self, line, LOAD, "load", addr)
-            next_event = env.peek()
-            if self.local >= next_event:  # the data arrives
-                yield env.timeout(self.local - env.now)
-                next_event = env.peek()
-            window = self.window = next_event + self._lookahead  # as `_refresh` does
-            self.horizon = window if window < self.grace_ends else self.grace_ends
             if self._access_log is not None:
                 self._log(perform, "load", addr)
             return self._values.get(addr, 0)
@@ -214,22 +222,9 @@ class Core:
                     perform = self.local
                     self._hit(line)
                     break
-            env = self.env
-            if self.local >= self.grace_ends:
-                self._let_go()
-                continue
-            if self.local > env.now and self.local >= env.peek():  # another may act first
-                yield env.timeout(self.local - env.now)
-                self._refresh()
-                continue
-            perform = self._transact(self, line, STORE, "store", addr)
-            next_event = env.peek()
-            if self.local >= next_event:  # the line arrives, exclusive
-                yield env.timeout(self.local - env.now)
-                next_event = env.peek()
-            window = self.window = next_event + self._lookahead  # as `_refresh` does
-            self.horizon = window if window < self.grace_ends else self.grace_ends
-            break
+            perform = yield from self._miss(line, STORE, "store", addr)
+            if perform is not None:
+                break
         self._values[addr] = value
         if self._access_log is not None:
             self._log(perform, "store", addr)
@@ -301,6 +296,29 @@ class Core:
         yield from self.sync()
 
     # -- the paths behind the operations ---------------------------------------------------------
+    def _miss(self, line: int, event: Event, kind: str, addr: int) -> Op:
+        """The slow path of a load, store or atomic that did not hit below the horizon.
+        Return None if the core must look in its caches again first (a leaving copy went,
+        or its clock waited for the machine's); else issue the transaction once no other
+        agent can act before it, wait until its data arrives if another may act before that,
+        and return its perform time."""
+        env = self.env
+        if self.local >= self.grace_ends:
+            self._let_go()
+            return None
+        if self.local > env.now and self.local >= env.peek():  # another may act first
+            yield env.timeout(self.local - env.now)
+            self._refresh()
+            return None
+        perform = self._transact(self, line, event, kind, addr)
+        next_event = env.peek()
+        if self.local >= next_event:  # the data (for a store, the line, exclusive) arrives
+            yield env.timeout(self.local - env.now)
+            next_event = env.peek()
+        window = self.window = next_event + self._lookahead  # as `_refresh` does
+        self.horizon = window if window < self.grace_ends else self.grace_ends
+        return perform
+
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
         """A locked read-modify-write: the line must be held M (silently from M or E, else by
         a transaction); then the read and the write happen with nothing in between."""
@@ -317,22 +335,9 @@ class Core:
                     perform = self.local
                     self._hit(line)
                     break
-            env = self.env
-            if self.local >= self.grace_ends:
-                self._let_go()
-                continue
-            if self.local > env.now and self.local >= env.peek():  # another may act first
-                yield env.timeout(self.local - env.now)
-                self._refresh()
-                continue
-            perform = self._transact(self, line, STORE, "atomic", addr)
-            next_event = env.peek()
-            if self.local >= next_event:  # the line arrives, exclusive
-                yield env.timeout(self.local - env.now)
-                next_event = env.peek()
-            window = self.window = next_event + self._lookahead  # as `_refresh` does
-            self.horizon = window if window < self.grace_ends else self.grace_ends
-            break
+            perform = yield from self._miss(line, STORE, "atomic", addr)
+            if perform is not None:
+                break
         self.local += self._atomic_latency
         old = self._values.get(addr, 0)
         self._values[addr] = new_value(old)

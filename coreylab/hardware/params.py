@@ -103,12 +103,12 @@ class HardwareParams:
     # -- memory -------------------------------------------------------------------------------
     dram_latency: int = 200  # local DRAM (estimate: about 100 ns)
     dram_hop_latency: int = 60  # each hop to a remote chip's DRAM (estimate: 260-330 remote)
-    dram_cycles_per_line: int = 12  # DRAM controller busy per line: ~10.6 GB/s per chip
+    dram_cycles_per_line: int = 12  # DRAM controller busy per line: ~10.6 GB/s a chip (estimate)
     dram_bytes_per_chip: int = 16 * 2**30  # physical memory behind each chip
     page_size: int = 4096  # bytes per page
 
     # -- how programs spin ---------------------------------------------------------------------
-    spin_loop_cycles: int = 10  # one iteration of a spin loop: an L1 hit and a `pause`
+    spin_loop_cycles: int = 10  # one iteration of a spin loop: an L1 hit and a `pause` (estimate)
 
     # -------------------------------------------------------------------------------------------
     def __post_init__(self) -> None:

@@ -99,18 +99,27 @@ class LinuxMemory:
         yield from self.ops.zero_slots(task.core, obj)
         return obj
 
-    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0):
+    def mmap(self, task: Task, length: int, shared: PageObject | None = None, offset: int = 0,
+             addr: int | None = None):  # fmt: skip
         """Map `length` bytes, anonymous or of a MAP_SHARED object from byte `offset`; return
-        the address. Takes mmap_sem for writing."""
+        the address: `addr` if that much is free there (mmap's hint), else the lowest hole.
+        Takes mmap_sem for writing."""
         mm, core = self.ops.mm_of(task), task.core
         npages = self.vm.check_length(length)
         if shared is not None:
             self.ops.check_object(shared, offset, npages)
+        if addr is not None:
+            self.vm.check_addr(addr, self.vm.page_size)
         struct = self.ops.vma_struct(core.chip)
         yield from self.enter(task)
         yield from self.ops.ran(core, mm)
         yield from mm.mmap_sem.down_write(core)
-        start = mm.hole(length)
+        free = (
+            addr is not None
+            and addr + length <= TASK_SIZE
+            and not mm.overlapping(addr, addr + length)
+        )
+        start = addr if free else mm.hole(length)
         if start is None:
             self.ops.vma_pool[core.chip].append(struct)
             yield from mm.mmap_sem.up_write(core)
@@ -121,6 +130,40 @@ class LinuxMemory:
         yield from core.compute(self.vm.mparams.map_work_cycles)
         yield from mm.mmap_sem.up_write(core)
         return start
+
+    def brk(self, task: Task, addr: int, length: int) -> Op:
+        """Grow the mapping that starts at `addr` by `length` bytes at its end, as sys_brk
+        grows the heap (do_brk merges the pages into the heap's VMA) and glibc's grow_heap a
+        thread's arena (mprotect over its reservation): mmap_sem for writing, find the VMA,
+        move its end, account total_vm. ENOMEM if something is mapped in the way."""
+        mm, core = self.ops.mm_of(task), task.core
+        npages = self.vm.check_length(length)
+        vma = mm.find(self.vm.check_addr(addr, self.vm.page_size))
+        if vma is None or vma.start != addr:
+            raise KernelError(Errno.EINVAL, f"no mapping starts at {addr:#x} in {mm.name}")
+        self._check_room(mm, vma, length)
+        yield from self.enter(task)
+        yield from self.ops.ran(core, mm)
+        yield from mm.mmap_sem.down_write(core)
+        try:  # again under the semaphore: another thread may have mapped there meanwhile
+            end = self._check_room(mm, vma, length)
+        except KernelError:
+            yield from mm.mmap_sem.up_write(core)
+            raise
+        yield from self.ops.find_vma(core, mm, addr)
+        vma.end = end
+        yield from core.store(vma.s["vm_end"], end)
+        yield from self.ops.add(core, mm.s["total_vm"], npages)
+        yield from core.compute(self.vm.mparams.map_work_cycles)
+        yield from mm.mmap_sem.up_write(core)
+
+    def _check_room(self, mm: MM, vma: VMA, length: int) -> int:
+        """brk's check: nothing mapped in [end, end + length), the object has the pages."""
+        end = vma.end + length
+        beyond = vma.obj is not None and vma.index(end, self.vm.page_size) > vma.obj.npages
+        if end > TASK_SIZE or mm.overlapping(vma.end, end) or beyond:
+            raise KernelError(Errno.ENOMEM, f"no room to grow {vma.start:#x} by {length} bytes")
+        return end
 
     def munmap(self, task: Task, addr: int, length: int) -> Op:
         """Unmap [addr, addr + length), which must be mapped: split or trim VMAs, clear the

@@ -28,7 +28,7 @@ from .devices import ConnRef, LinuxNet
 from .netstack import NetStack
 
 FILE_CALLS = ("open", "dup", "read", "share_alloc", "ref_new", "ref_dup", "ref_drop", "file_of")
-MEMORY_CALLS = ("shmem_create", "mmap", "munmap", "touch")
+MEMORY_CALLS = ("shmem_create", "mmap", "brk", "munmap", "touch")
 NET_CALLS = ("net_params", "nic_attach", "net_listener", "accept", "recv", "irq_loop",
              "send_buffer")  # fmt: skip
 

@@ -9,27 +9,33 @@ level of memory accesses, so what a lock costs comes out of the coherence traffi
                the number of waiters.
   MCSLock      Mellor-Crummey and Scott: a queue of per-core nodes; each waiter spins on its own
                node's line and the releaser touches only its successor's. Corey's lock.
-  RWSemaphore  Linux's rw_semaphore (`mmap_sem`): one `count` word; a reader's down/up are two
-               atomics on that shared line even when no writer exists; writers queue FIFO.
+  RWSemaphore  Linux's sleeping rw_semaphore (`mmap_sem`): a reader's down/up are two atomics on
+               its `count` even when no writer exists; a task that cannot get it queues on a
+               wait list (under a spinlock) and sleeps until a releaser wakes it, FIFO.
   MCSRWLock    a reader-writer lock built from an MCS queue for writers, a reader count and a
                writer flag: Corey's share lock as the lab's workloads use it.
 
-Waiters spin (`Core.spin_until`), they do not sleep: Linux's rwsem would put a blocked task to
-sleep and wake it, which costs more, not less; the lab's workloads rarely block on writers.
+Spinlock waiters spin (`Core.spin_until`); the rw-semaphore's waiters sleep (`Core.wait`), and
+the wake-up costs instruction work on both sides (`KernelParams.wakeup_cycles`, paid by the
+waker for each task it wakes, and `switch_cycles`, paid by the woken core before it runs on).
+A sleeping core runs nothing else (one task per core).
 
 Statistics per lock, as /proc/lock_stat: acquisitions, contentions (the lock was held when
-asked for), cycles waited and cycles held.
+asked for: the slow path), cycles waited (spinning or asleep) and cycles held.
+Source: Linux 2.6.27 lib/rwsem.c and include/asm-x86/rwsem.h (x86-64 in 2.6.27 builds the
+generic lib/rwsem-spinlock.c instead, whose uncontended paths are likewise one atomic on that
+line, the wait_lock's, but whose readers take the spinlock every time; 2.6.35 moved x86-64 to
+the xadd algorithm modelled here).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..hardware import Machine
 from ..hardware.core import Core, Op
-from .objects import per_core
-
-WRITER = -(1 << 32)  # rwsem: the writer's bias, so any reader sees a negative count
+from .objects import Struct, per_core
 
 
 @dataclass
@@ -123,45 +129,132 @@ class MCSLock(Lock):
 
 
 class RWSemaphore(Lock):
-    """Linux's rw_semaphore (`mmap_sem`). Fast paths on one `count` word: a reader adds 1, and
-    backs off and spins while a writer's large negative bias is in. Writers keep Linux's
-    fairness: they queue in FIFO order (the wait_list, kept as a ticket pair `next`/`serving`),
-    and the writer at the head adds its bias, which stops new readers, then waits for the
-    readers inside to leave; so a stream of readers cannot starve a writer."""
+    """Linux's sleeping rw_semaphore (`mmap_sem`), the xadd algorithm of lib/rwsem.c.
 
-    def __init__(self, name: str, count_addr: int, next_addr: int, serving_addr: int) -> None:
+    Fast paths are one atomic on `count`: a reader adds ACTIVE and is in unless the result is
+    negative (a writer is in or waits); a writer adds ACTIVE_WRITE and is in if it was 0.
+    Slow path (`_sleep`): under the spinlock `wait_lock` the task links a waiter (on its own
+    stack: its own line) at the tail of `wait_list`, turns its active bias into a waiting one,
+    and sleeps until a waker grants it the semaphore. Releases whose count shows waiters and
+    no one active call `_wake`: under `wait_lock`, grant the head writer alone, or every reader
+    at the head at once, each with `wake_up_process` (the waker pays `wakeup_cycles` a task;
+    the woken core pays `switch_cycles` to run it again). FIFO: a reader arriving while a
+    writer waits queues behind it, so readers cannot starve a writer."""
+
+    ACTIVE, ACTIVE_MASK, WAITING = 1, 0xFFFF, -0x10000
+    ACTIVE_WRITE = WAITING + ACTIVE
+    READ, WRITE = 1, 2  # a waiter's flags
+
+    def __init__(self, name: str, machine: Machine, count_addr: int, wait_list_addr: int,
+                 wakeup_cycles: int, switch_cycles: int) -> None:  # fmt: skip
         super().__init__(name)
-        self.count = count_addr
-        self.next, self.serving = next_addr, serving_addr
+        self.machine = machine
+        self.count = count_addr  # 32-bit count, then the 32-bit wait_lock, in one word
+        self.wait_lock = TicketLock(f"{name}.wait_lock", count_addr + 4, count_addr + 6)
+        self.first, self.last = wait_list_addr, wait_list_addr + 8  # list head: next, prev
+        self.wakeup_cycles, self.switch_cycles = wakeup_cycles, switch_cycles
+        self._waiters: dict[int, Struct] = {}  # core -> its waiter (on its kernel stack)
+        self._by_addr: dict[int, int] = {}  # waiter's address -> core
+        self._woken: dict[int, Any] = {}  # core -> the event its wake-up triggers
 
     def down_read(self, core: Core) -> Op:
-        asked, contended = core.local, False
-        while (yield from core.fetch_add(self.count, 1)) < 0:
-            contended = True
-            yield from core.fetch_add(self.count, -1)
-            yield from core.spin_until(self.count, lambda v: v >= 0)
+        asked = core.local
+        contended = (yield from core.fetch_add(self.count, self.ACTIVE)) + self.ACTIVE < 0
+        if contended:  # rwsem_down_read_failed: active -> waiting
+            yield from self._sleep(core, self.READ, self.WAITING - self.ACTIVE)
         self._acquired(core, asked, contended)
 
     def up_read(self, core: Core) -> Op:
         self._released(core)
-        yield from core.fetch_add(self.count, -1)
+        old = yield from core.fetch_add(self.count, -self.ACTIVE)
+        if old - self.ACTIVE < 0 and old & self.ACTIVE_MASK == self.ACTIVE:  # the last one out
+            yield from self._wake(core)
 
     def down_write(self, core: Core) -> Op:
         asked = core.local
-        ticket = yield from core.fetch_add(self.next, 1)
-        contended = (yield from core.load(self.serving)) != ticket
-        if contended:
-            yield from core.spin_until(self.serving, lambda v: v == ticket)
-        if (yield from core.fetch_add(self.count, WRITER)) != 0:  # readers inside: let them out
-            contended = True
-            yield from core.spin_until(self.count, lambda v: v == WRITER)
+        contended = (yield from core.fetch_add(self.count, self.ACTIVE_WRITE)) != 0
+        if contended:  # rwsem_down_write_failed: keep the waiting bias, drop the active one
+            yield from self._sleep(core, self.WRITE, -self.ACTIVE)
         self._acquired(core, asked, contended)
 
     def up_write(self, core: Core) -> Op:
         self._released(core)
-        yield from core.fetch_add(self.count, -WRITER)
-        serving = yield from core.load(self.serving)
-        yield from core.store(self.serving, serving + 1)
+        if (yield from core.fetch_add(self.count, -self.ACTIVE_WRITE)) != self.ACTIVE_WRITE:
+            yield from self._wake(core)  # someone waits
+
+    # -- the slow paths (lib/rwsem.c) -----------------------------------------------------------
+    def _sleep(self, core: Core, flags: int, adjustment: int) -> Op:
+        """rwsem_down_failed_common: queue at the tail, adjust the count, wake the head if no
+        one is active any more (it may be this task), then sleep until granted."""
+        me = self._waiter(core)
+        self._woken[core.id] = core.env.event()
+        yield from core.store(me["task"], core.id + 1)
+        yield from core.store(me["flags"], flags)
+        yield from core.store(me["next"], 0)
+        yield from self.wait_lock.acquire(core)
+        tail = yield from core.load(self.last)
+        yield from core.store(self._waiters[self._by_addr[tail]]["next"] if tail else self.first,
+                              me.base)  # fmt: skip
+        yield from core.store(self.last, me.base)
+        count = (yield from core.fetch_add(self.count, adjustment)) + adjustment
+        if not count & self.ACTIVE_MASK:
+            yield from self._do_wake(core)
+        yield from self.wait_lock.release(core)
+        while (yield from core.load(me["task"])) != 0:  # schedule() until a waker clears it
+            yield from core.wait(self._woken[core.id])
+            yield from core.compute(self.switch_cycles)
+        del self._woken[core.id]
+
+    def _wake(self, core: Core) -> Op:
+        """rwsem_wake: under wait_lock, wake the head of the queue if there is one."""
+        yield from self.wait_lock.acquire(core)
+        if (yield from core.load(self.first)) != 0:
+            yield from self._do_wake(core)
+        yield from self.wait_lock.release(core)
+
+    def _do_wake(self, core: Core) -> Op:
+        """__rwsem_do_wake: claim an active slot (only if no one else is active), then grant
+        the head writer, or every reader at the head (one atomic turns their waiting biases
+        into active ones)."""
+        while True:
+            old = yield from core.fetch_add(self.count, self.ACTIVE)
+            if not old & self.ACTIVE_MASK:
+                break
+            if (yield from core.fetch_add(self.count, -self.ACTIVE)) != self.ACTIVE:
+                return  # someone else is active: they will wake the queue when they leave
+        head = yield from core.load(self.first)
+        granted = [head]
+        if (yield from core.load(self._at(head)["flags"])) == self.READ:
+            while True:
+                nxt = yield from core.load(self._at(granted[-1])["next"])
+                if not nxt or (yield from core.load(self._at(nxt)["flags"])) != self.READ:
+                    break
+                granted.append(nxt)
+            delta = len(granted) * (self.ACTIVE - self.WAITING) - self.ACTIVE
+            yield from core.fetch_add(self.count, delta)
+        rest = yield from core.load(self._at(granted[-1])["next"])
+        yield from core.store(self.first, rest)
+        if not rest:
+            yield from core.store(self.last, 0)
+        for waiter in granted:
+            yield from core.store(self._at(waiter)["task"], 0)
+            sleeper = self._by_addr[waiter]
+            if sleeper != core.id:  # wake_up_process; granting itself, the task just runs on
+                yield from core.compute(self.wakeup_cycles)
+            yield from core.signal(self._woken[sleeper])
+
+    def _waiter(self, core: Core) -> Struct:
+        """The core's waiter structure, made the first time it has to wait (it lives on the
+        task's kernel stack: a line of its own on the core's chip)."""
+        me = self._waiters.get(core.id)
+        if me is None:
+            name = f"{self.name}.waiter[{core.id}]"
+            me = Struct(self.machine, name, {"waiter": ["next", "task", "flags"]}, core.chip)
+            self._waiters[core.id], self._by_addr[me.base] = me, core.id
+        return me
+
+    def _at(self, addr: int) -> Struct:
+        return self._waiters[self._by_addr[addr]]
 
 
 class MCSRWLock(Lock):

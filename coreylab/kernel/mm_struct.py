@@ -4,20 +4,19 @@ the fault and munmap paths of `LinuxMemory` do to them.
 What it models: `mm_struct` laid out as Linux 2.6.27 lays it out on x86-64 (fields of 8 bytes;
 where the real fields are 4 bytes, two share a word), so the lines a fault touches are the real
 ones: which fields share a line decides what bounces between cores (see `MM_LINES`). `mmap_sem`
-is an rw-semaphore with Linux's fairness (`locks.RWSemaphore`). The VMA list is in simulated memory,
-sorted by address and linked through `vm_next`; `find_vma` tries the one-entry `mmap_cache`
-and else walks the list, writing the cache. With split PTE locks (2.6.27 on 4 or more CPUs)
-a fault's PTE lock lives in the page-table page's `struct page` and the rss counters are
-atomics; without, both are `mm->page_table_lock`'s.
+is Linux's sleeping rw-semaphore (`locks.RWSemaphore`: waiters queue and sleep). The VMA list
+is in simulated memory, sorted by address and linked through `vm_next`; `find_vma` tries the
+one-entry `mmap_cache` and else walks the list, writing the cache. With split PTE locks
+(2.6.27 on 4 or more CPUs) a fault's PTE lock lives in the page-table page's `struct page` and
+the rss counters are atomics; without, both are `mm->page_table_lock`'s.
 
 Invariants: `MM.vmas` (the Python view) holds exactly the VMAs the list in memory links, in the
 same order, with the same bounds; no two VMAs overlap.
 
 Left out: the rb-tree (a list walk stands for it: with the lab's handful of VMAs it touches the
 same few lines), VMA merging (each mmap is its own VMA), anon_vma chains, the rest of the
-fields of vm_area_struct (its first line is modelled), sleeping on a contended semaphore
-(waiters spin, as `locks.py` models every lock).
-Source: Linux 2.6.27 include/linux/mm_types.h, mm/mmap.c, lib/rwsem-spinlock.c.
+fields of vm_area_struct (its first line is modelled).
+Source: Linux 2.6.27 include/linux/mm_types.h, mm/mmap.c, lib/rwsem.c.
 """
 
 from __future__ import annotations
@@ -45,11 +44,10 @@ MM_LINES = {
     # cache it writes on a miss: every fault of every thread reads this line.
     "mmap": ["mmap", "mm_rb", "mmap_cache", "get_unmapped_area", "unmap_area", "mmap_base",
              "task_size", "cached_hole_size"],
-    # bytes 64-127: free_area_cache, pgd, mm_users/mm_count, map_count, then mmap_sem (x86-64
-    # uses the generic rwsem: activity and wait_lock in one word, then the wait_list, whose
-    # FIFO of waiting writers the model keeps as a ticket pair) and page_table_lock at byte
-    # 120 (a ticket lock: its two halves at 120 and 124). The semaphore every fault takes
-    # twice and the lock share this line.
+    # bytes 64-127: free_area_cache, pgd, mm_users/mm_count, map_count, then mmap_sem (a
+    # 32-bit count and the 32-bit wait_lock in one word, then the wait_list head: first and
+    # last waiter) and page_table_lock at byte 120 (a ticket lock: its two halves at 120 and
+    # 124). The semaphore every fault takes twice and the lock share this line.
     "mmap_sem": ["free_area_cache", "pgd", "mm_users", "map_count", "mmap_sem",
                  ("wait_list", 2), "page_table_lock"],
     # bytes 128-191: mmlist, then the rss counters every fault bumps.
@@ -85,10 +83,11 @@ class MM:
         self.id, self.chip, self.name, self.pgd = mm_id, chip, f"mm[{mm_id}]", pgd
         vm.pages.label(pgd, f"{self.name}.pml4")
         self.s = s = Struct(vm.machine, self.name, MM_LINES, chip)
-        sem = RWSemaphore(
-            f"{self.name}.mmap_sem", s["mmap_sem"], s["wait_list", 0], s["wait_list", 1]
-        )
+        kp = vm.kparams
+        sem = RWSemaphore(f"{self.name}.mmap_sem", vm.machine, s["mmap_sem"],
+                          s["wait_list", 0], kp.wakeup_cycles, kp.switch_cycles)  # fmt: skip
         self.mmap_sem = vm.register(sem)
+        vm.register(sem.wait_lock)
         ptl, half = s["page_table_lock"], 4  # the ticket lock's two halves in one word
         ptl = TicketLock(f"{self.name}.page_table_lock", ptl, ptl + half)
         self.page_table_lock = vm.register(ptl)

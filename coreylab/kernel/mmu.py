@@ -44,10 +44,12 @@ PAGE_FLAGS, PAGE_COUNT, PAGE_MAPCOUNT, PAGE_PTL = 0, 8, 16, 24
 
 @dataclass
 class FaultStats:
-    """Page faults per core, hard and soft (always counted, like the machine's counters)."""
+    """Page faults per core, hard and soft, and the cycles each core spent in the fault
+    handler, waits on its locks included (always counted, like the machine's counters)."""
 
     hard: dict[int, int] = field(default_factory=dict)
     soft: dict[int, int] = field(default_factory=dict)
+    cycles: dict[int, int] = field(default_factory=dict)
 
     def count(self, core_id: int, hard: bool) -> None:
         kind = self.hard if hard else self.soft
@@ -100,7 +102,7 @@ class VirtualMemory:
 
     def __init__(self, base: KernelBase) -> None:
         self.machine, self.params, self.register = base.machine, base.params, base.register
-        self.mparams = base.kparams.memory
+        self.kparams, self.mparams = base.kparams, base.kparams.memory
         self.pages = PageAllocator(self.machine, self.mparams.chunk_pages)
         self.tlbs = TLBs(self.mparams.tlb_entries)
         self.faults = FaultStats()
@@ -141,7 +143,10 @@ class VirtualMemory:
         while page is None:
             page = yield from walk(core, root, addr)
             if page is None:
+                start = core.local
                 yield from fault(task, addr)  # then the access restarts: walk again
+                cycles = self.faults.cycles
+                cycles[core.id] = cycles.get(core.id, 0) + core.local - start
             else:
                 tlb.insert(space, vpn, page)
         phys = page | (addr & self.page_mask)

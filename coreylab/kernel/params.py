@@ -125,6 +125,12 @@ class KernelParams:
 
     syscall_cycles: int = 100  # trap into the kernel and return (sysenter/sysexit): estimate
 
+    # -- sleeping and waking (locks.RWSemaphore) -------------------------------------------------
+    wakeup_cycles: int = 1000  # try_to_wake_up on the waker: lock the sleeper's runqueue,
+    # enqueue it, send the reschedule IPI: estimate
+    switch_cycles: int = 1500  # the woken core: take the IPI, schedule() into the task:
+    # estimate (lmbench-era context switches on 2 GHz cores are 1-3 us with cache refills)
+
     # -- descriptors: Linux files (descriptors.py) ----------------------------------------------
     fd_lookup_cycles: int = 10  # fcheck_files: bounds check, index the fd array: estimate
     fd_alloc_cycles: int = 30  # locate_fd: find_next_zero_bit over a bitmap word: estimate

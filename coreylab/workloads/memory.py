@@ -10,9 +10,9 @@ What they model (from Corey's benchmark sources, see shared/reference/corey-note
             touching is timed. Linux threads: one anonymous mapping in the shared mm; Linux
             processes: a MAP_SHARED object each process maps; Corey: one address range holding
             the buffer's segment, mounted in every core's root range.
-  mapreduce each core maps (allocating its output area and appending an entry per input
-            word), then, after a barrier, reduces (reading its partition's entries from every
-            map task's output). See `experiments/mapreduce.py`.
+  mapreduce each core maps (appending an entry per input word to its partition's block in a
+            heap that grows as it fills), then, after a barrier, reduces (reading its
+            partition's blocks in every map task's heap). See `experiments/mapreduce.py`.
 
 Each program takes the core first (as `Machine.spawn` calls it) and writes the cycles it spent
 into `out[core id]`. Cores are used in order 0, 1, ...: chip by chip.
@@ -78,15 +78,15 @@ def memclone_corey(core: Core, kernel: CoreyKernel, task: Task, pages: int, out:
 # -- mempass ------------------------------------------------------------------------------------
 def mempass_setup(variant: str, kernel, tasks: list[Task], pages: int,
                   va: int = REGION_VA) -> dict[int, Any]:  # fmt: skip
-    """Untimed: map one buffer of `pages` pages for every task (Corey: mounted at `va`);
-    return each task's address of it."""
+    """Untimed: map one buffer of `pages` pages for every task at `va` (Linux: mmap's hint;
+    Corey: mounted there); return each task's address of it."""
     return design(variant).buffer(kernel, tasks, pages, va)
 
 
 def buffer_in_one_mm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> dict:
     """Threads: one anonymous mapping in the mm they all share."""
     first = tasks[0]
-    addr = run_program(first.core, kernel.mmap(first, pages * kernel.params.page_size))
+    addr = run_program(first.core, kernel.mmap(first, pages * kernel.params.page_size, addr=va))
     return {t.id: addr for t in tasks}
 
 
@@ -94,7 +94,7 @@ def buffer_shm(kernel: LinuxKernel, tasks: list[Task], pages: int, va: int) -> d
     """Processes: a MAP_SHARED object, made by the first and mapped by each."""
     size, first = pages * kernel.params.page_size, tasks[0]
     obj = run_program(first.core, kernel.shmem_create(first, size))
-    return {t.id: run_program(t.core, kernel.mmap(t, size, shared=obj)) for t in tasks}
+    return {t.id: run_program(t.core, kernel.mmap(t, size, shared=obj, addr=va)) for t in tasks}
 
 
 def buffer_range(kernel: CoreyKernel, tasks: list[Task], pages: int, va: int) -> dict:
@@ -138,110 +138,149 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
 
 # -- mapreduce (Metis-style inverted index) -----------------------------------------------------
 # map:    read my slice of the input (one load per line of text), parse each word, and append
-#         an entry (word, position) to my output area, allocated by me at the start of the map.
-#         Entries go in arrival order (malloc-like), so every page holds entries of every
-#         reduce partition.
-# reduce: for every map task's output, read the entries of my partition (word % cores).
+#         an entry (word, position) to the block of its reduce partition (word % cores) in my
+#         intermediate heap: Metis keeps a row of per-partition buckets per map task. A full
+#         block (a page) gets a fresh page from the heap's top; when the heap is used up,
+#         malloc grows it (Linux: brk, `heap_chunk_pages` at a time; Corey: the task's segment
+#         is mapped whole and its pages are made on first use).
+# reduce: for every map task's heap, read the blocks of my partition.
 # A barrier in memory separates the phases. Input: 4 bytes a word, already in memory.
-INPUT_VA = 511 << 30  # Corey: where the input's range is mounted in every root (the last
-# 1 GB slot of the first 512 GB: map outputs take the slots from 1 GB up, one per map task)
+# A record is `record_words` entries written as one store (the scale model: see
+# experiments/mapreduce.py); the other entries of a record hit the same line in L1.
+INPUT_VA = 511 << 30  # where the input is mapped (Linux: a hint) or mounted (Corey): the last
+# 1 GB slot of the first 512 GB; each map task's heap takes a slot from 1 GB up
 ENTRY = 8  # bytes of an intermediate entry: word id and position packed in one word
 WORD_BYTES = 4  # a 3-letter word and its separator in the input text
+KEYS = 26**3  # distinct 3-letter words
 
 
 def output_va(m: int) -> int:
-    """Corey: where map task m's output range is mounted (a 1 GB slot each)."""
+    """Where map task m's heap lives, in every variant (a 1 GB slot each, as glibc keeps each
+    thread's arena apart)."""
     return (1 + m) << 30
 
 
-def output_bytes(job, m: int, page_size: int) -> int:
-    """The size of map task m's output area: its entries, in whole pages."""
-    return -(-len(job.keys[m]) * ENTRY // page_size) * page_size
-
-
 def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
-    """Allocate the output area, read the input slice, write one entry per word."""
-    m = task.id
-    size = output_bytes(job, m, kernel.params.page_size)
-    yield from design(job.variant).outputs.make(kernel, task, job, out, m, size)
-    base = job.output_addr(out, m, m)
-    first = job.first_word(m)
-    for i, key in enumerate(job.keys[m]):
-        if (first + i) * WORD_BYTES % 64 == 0:  # a new line of input text
-            yield from kernel.touch(task, job.input_addr[m] + (first + i) * WORD_BYTES, False)
-        yield from core.compute(job.costs.map_word_cycles)
-        yield from kernel.touch(task, base + i * ENTRY, True, job.entry(key, first + i))
+    """Set up the heap, then stream the input slice: one record per `record_words` words."""
+    m, ps, hw = task.id, kernel.params.page_size, kernel.params
+    base = output_va(m)
+    outputs, start = design(job.variant).outputs, core.local
+    mapped = yield from outputs.make(kernel, task, job, out, m)
+    vm, top = core.local - start, 0
+    rng, k = job.rng(m), job.record_words
+    per_page, size = job.records_per_page(ps), k * ENTRY
+    blocks, counts = job.blocks[m], job.records[m]
+    work = k * job.costs.map_word_cycles + (k - 1) * hw.l1_latency
+    first = m * job.words
+    for i in range(job.words // k):
+        position = (first + i * k) * WORD_BYTES
+        if position % hw.line_size == 0:  # a new line of input text
+            yield from kernel.touch(task, job.input_addr[m] + position, False)
+        p = rng.randrange(KEYS) % job.cores
+        n = counts[p]
+        if n % per_page == 0:  # the partition's block is full: a fresh page off the top
+            if top == mapped:
+                start = core.local
+                mapped += yield from outputs.grow(kernel, task, job, m)
+                vm += core.local - start
+            blocks[p].append(top)
+            top += 1
+        counts[p] = n + 1
+        yield from core.compute(work)
+        addr = base + blocks[p][-1] * ps + n % per_page * size
+        yield from kernel.touch(task, addr, True, job.value(m, p, n))
+    out["vm", m] = vm
 
 
 def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
-    """Reach every map task's output (map it in), read my partition's entries."""
-    r, outputs = task.id, design(job.variant).outputs
+    """Reach every map task's heap (map it in), read my partition's blocks."""
+    r, ps, hw = task.id, kernel.params.page_size, kernel.params
+    outputs, start = design(job.variant).outputs, core.local
     for m in range(job.cores):
         if m != r:
             yield from outputs.reach(kernel, task, job, out, m)
+    out["vm", r] += core.local - start
+    k, per_page = job.record_words, job.records_per_page(ps)
+    work = k * job.costs.reduce_entry_cycles + (k - 1) * hw.l1_latency
     for m in range(job.cores):
-        base, first = job.output_addr(out, r, m), job.first_word(m)
-        for i in job.partition[m][r]:
-            value = yield from kernel.touch(task, base + i * ENTRY, False)
-            if value != job.entry(job.keys[m][i], first + i):
-                raise RuntimeError(f"reduce {r} read {value:#x} for entry {i} of map {m}")
-            yield from core.compute(job.costs.reduce_entry_cycles)
+        base, total = output_va(m), job.records[m][r]
+        for n in range(total):
+            page = job.blocks[m][r][n // per_page]
+            value = yield from kernel.touch(
+                task, base + page * ps + n % per_page * k * ENTRY, False
+            )
+            if value != job.value(m, r, n):
+                raise RuntimeError(f"reduce {r} read {value:#x} for record {n} of map {m}")
+            yield from core.compute(work)
 
 
-# Where map task m's output lives and how reducer r reaches it, per design. `out` holds what
-# the map tasks made: ("addr", m) or ("addr", r, m) an address, ("obj", m) a shared object,
-# ("ar", m) a range.
+# Where map task m's heap lives (at `output_va(m)` in every design), how it is set up and
+# grown, and how reducer r reaches it. `out` holds what the map tasks made: ("obj", m) a
+# shared object, ("ar", m) a range.
 class OneMmOutputs:
-    """Threads: each map task maps its output in the one mm; every reducer sees it there."""
+    """Threads: each map task maps its heap in the one mm and grows it with brk; every reducer
+    sees it there."""
 
     def setup(self, kernel, tasks: list[Task], job) -> None:
         pass
 
-    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
-        out["addr", m] = yield from kernel.mmap(task, size)
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        """Set the heap up; return how many pages of it are mapped."""
+        chunk = job.costs.heap_chunk_pages
+        at = yield from kernel.mmap(task, chunk * kernel.params.page_size, addr=output_va(m))
+        _check_at(at, m)
+        return chunk
+
+    def grow(self, kernel, task: Task, job, m: int) -> Op:
+        """malloc's heap is used up: grow it; return the pages added."""
+        chunk = job.costs.heap_chunk_pages
+        yield from kernel.brk(task, output_va(m), chunk * kernel.params.page_size)
+        return chunk
 
     def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
         yield from ()
 
-    def addr(self, out: dict, r: int, m: int) -> int:
-        return out["addr", m]
-
 
 class ShmOutputs(OneMmOutputs):
-    """Processes: each map task's output is a MAP_SHARED object every reducer maps."""
+    """Processes: each map task's heap is a MAP_SHARED object (sized for the most the heap
+    can take), mapped and grown in its own mm; every reducer maps all of it."""
 
-    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
-        obj = out["obj", m] = yield from kernel.shmem_create(task, size)
-        out["addr", m, m] = yield from kernel.mmap(task, size, shared=obj)
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        ps, chunk = kernel.params.page_size, job.costs.heap_chunk_pages
+        obj = out["obj", m] = yield from kernel.shmem_create(task, job.heap_pages(ps) * ps)
+        at = yield from kernel.mmap(task, chunk * ps, shared=obj, addr=output_va(m))
+        _check_at(at, m)
+        return chunk
 
     def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
-        size = output_bytes(job, m, kernel.params.page_size)
-        out["addr", task.id, m] = yield from kernel.mmap(task, size, shared=out["obj", m])
-
-    def addr(self, out: dict, r: int, m: int) -> int:
-        return out["addr", r, m]
+        size = job.heap_pages(kernel.params.page_size) * kernel.params.page_size
+        yield from kernel.mmap(task, size, shared=out["obj", m], addr=output_va(m))
 
 
 class RangeOutputs(OneMmOutputs):
-    """Pcores: each map task's output is a segment in a range of its own, named in the map
-    task's own share (given to every reducer before the run), mounted at `output_va(m)`."""
+    """Pcores: each map task's heap is a segment, mapped whole (its pages are made on first
+    use, so it never grows), in a range of its own, named in the map task's own share (given
+    to every reducer before the run), mounted at `output_va(m)`."""
 
     def setup(self, kernel, tasks: list[Task], job) -> None:
         job.shares = {m: corey_shared_share(kernel, tasks, owner=m) for m in range(job.cores)}
 
-    def make(self, kernel, task: Task, job, out: dict, m: int, size: int) -> Op:
-        share = job.shares[m]
-        seg = yield from kernel.segment_alloc(task, size // kernel.params.page_size, share=share)
+    def make(self, kernel, task: Task, job, out: dict, m: int) -> Op:
+        share, pages = job.shares[m], job.heap_pages(kernel.params.page_size)
+        seg = yield from kernel.segment_alloc(task, pages, share=share)
         ar = out["ar", m] = yield from kernel.ar_alloc(task, share=share)
         yield from kernel.ar_set_seg(task, (share, ar), 0, (share, seg))
         yield from kernel.ar_set_ar(task, kernel.root_range(task), output_va(m), (share, ar))
+        return pages
 
     def reach(self, kernel, task: Task, job, out: dict, m: int) -> Op:
         root = kernel.root_range(task)
         yield from kernel.ar_set_ar(task, root, output_va(m), (job.shares[m], out["ar", m]))
 
-    def addr(self, out: dict, r: int, m: int) -> int:
-        return output_va(m)
+
+def _check_at(at: int, m: int) -> None:
+    if at != output_va(m):
+        raise RuntimeError(f"map {m}'s heap went to {at:#x}, not {output_va(m):#x}")
 
 
 def mapreduce_program(core: Core, kernel, task: Task, job, barrier: int, out: dict) -> Op:
