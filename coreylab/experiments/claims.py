@@ -206,16 +206,16 @@ CLAIMS: tuple[Claim, ...] = (
         "address range interrupts only the cores that mount that range.",
         "paper, address ranges (corey-notes: 'Corey mechanisms'); Linux 2.6.27 flush_tlb_others",
         lambda r: (
-            f"{most(r, 'linux-threads')} cores, cores interrupted per unmap: threads "
+            f"{most(r, 'linux-threads', 2)} cores, cores interrupted per unmap: threads "
             f"{value(r, 'linux-threads', 'ipis_per_unmap'):g}, shared range "
             f"{value(r, 'corey-shared-range', 'ipis_per_unmap'):g} "
             f"({r.params['sharers']} cores mount each), private range "
             f"{value(r, 'corey-private-range', 'ipis_per_unmap'):g}"
         ),
         lambda r: (
-            value(r, "linux-threads", "ipis_per_unmap") == most(r, "linux-threads") - 1
+            value(r, "linux-threads", "ipis_per_unmap") == most(r, "linux-threads", 2) - 1
             and value(r, "corey-shared-range", "ipis_per_unmap")
-            == min(r.params["sharers"], most(r, "corey-shared-range")) - 1
+            == min(r.params["sharers"], most(r, "corey-shared-range", 2)) - 1
             and value(r, "corey-private-range", "ipis_per_unmap") == 0
         ),
     ),
