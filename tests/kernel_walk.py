@@ -63,7 +63,12 @@ def lock_is_free(lock, values: dict[int, int]) -> bool:
     if isinstance(lock, TicketLock):
         return get(lock.next, 0) == get(lock.owner, 0)
     if isinstance(lock, RWSemaphore):
-        return get(lock.count, 0) == 0 and get(lock.next, 0) == get(lock.serving, 0)
+        # The sleeping rwsem: no active or waiting bias, its wait_lock free, no waiter listed.
+        return (
+            get(lock.count, 0) == 0
+            and lock_is_free(lock.wait_lock, values)
+            and get(lock.first, 0) == 0
+        )
     raise TypeError(f"no check for {lock!r}")
 
 
