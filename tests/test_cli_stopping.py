@@ -31,10 +31,17 @@ LONG_RUN = [
 ]
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT back to its default in the child, as a terminal's foreground job has it: a shell
+    that started these tests in the background (`cmd &` without job control) made its children
+    ignore SIGINT, and Python keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*argv: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "coreylab.cli", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            **kwargs)  # fmt: skip
+                            preexec_fn=_as_from_a_terminal, **kwargs)  # fmt: skip
 
 
 def _children(pid: int) -> set[int]:
