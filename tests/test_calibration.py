@@ -1,25 +1,15 @@
 """docs/calibration.md is read off the parameter classes: it lists every cost with its source or
 "estimate", and goes stale (this test fails) when a parameter changes without it."""
 
-import importlib.util
-from pathlib import Path
-
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "calibration.py"
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location("calibration", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from repo_tools import load_tool
 
 
 def test_the_page_is_current_and_every_cost_names_a_source_or_says_estimate():
-    assert load_tool().main(["--check"]) == 0
+    assert load_tool("calibration").main(["--check"]) == 0
 
 
 def test_a_cost_without_a_source_is_found():
-    tool = load_tool()
+    tool = load_tool("calibration")
     assert tool.status("wire_cycles", "one way between a card and a client") == (
         "cost without a source"
     )
@@ -29,7 +19,7 @@ def test_a_cost_without_a_source_is_found():
 
 
 def test_the_page_lists_the_talks_figures_and_the_occupancy():
-    text, missing = load_tool().page()
+    text, missing = load_tool("calibration").page()
     assert missing == []
     assert "| `same_chip_cache_latency` | 121 | source |" in text
     assert "| `home_occupancy` | 10 | estimate |" in text

@@ -2,27 +2,17 @@
 runs are what `tools/golden.py --write` stored. A refactor must leave them byte for byte; a
 behaviour change stores them again on purpose, in its own commit."""
 
-import importlib.util
-from pathlib import Path
-
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "golden.py"
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location("golden", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from repo_tools import load_tool
 
 
 def test_every_experiment_gives_its_stored_rows_and_traces():
     """A diff names the file: `python tools/golden.py` shows which; store again only on purpose."""
-    assert load_tool().compare() == []
+    assert load_tool("golden").compare() == []
 
 
 def test_a_changed_row_is_caught(tmp_path, monkeypatch):
     """The comparison is not vacuous: one changed digit in a stored file is reported."""
-    golden = load_tool()
+    golden = load_tool("golden")
     stored = (golden.GOLDEN / "latency-ladder.json").read_text()
     (tmp_path / "latency-ladder.json").write_text(stored.replace('"cycles": 3', '"cycles": 4', 1))
     monkeypatch.setattr(golden, "GOLDEN", tmp_path)
