@@ -57,6 +57,26 @@ def test_tcp_more_kernel_cores_move_where_they_fill():
     assert two > 2 * one
 
 
+def test_tcp_the_kernel_core_idles_beside_one_application_core_and_is_full_beside_fifteen():
+    """Where one kernel core's time goes (`kernel_core_cycles`). Beside one application core
+    it spins idle for a good part of each connection (over a third of its time: the
+    application core is the slower); beside fifteen it never waits (under 2% idle), and its
+    work per connection (polling the cards, serving the rings, running the device_buf calls)
+    is still a third or more of what one application core spends per connection alone
+    (2-core cycles per connection: 2e9 / conns/s): so one kernel core cannot feed 15."""
+    from coreylab.experiments.network import kernel_core_cycles
+
+    two, sixteen = (kernel_core_cycles(c, AMD16) for c in (2, 16))
+    assert two["idle"] > 0.35 * sum(two.values())
+    assert sixteen["idle"] < 0.02 * sum(sixteen.values())
+    work = sum(v for k, v in sixteen.items() if k != "idle")
+    alone = TCP_CONNECTIONS.point("corey-dedicated", 2, 0, AMD16, False, **SMALL_TCP)
+    one_app_core = AMD16.clock_mhz * 1e6 / alone.rows[0]["conns_per_sec"]
+    assert work > one_app_core / 3
+    with pytest.raises(ValueError):
+        kernel_core_cycles(1, AMD16)
+
+
 def test_tcp_dedicated_misses_grow_far_less_than_linux(tcp):
     """Misses per connection: Linux's grow about fourfold from 2 to 16 cores (every core pulls
     the listener and the shared stack lines); Corey's grow less than twofold (each connection

@@ -50,7 +50,7 @@ has copied the arguments and before it runs the call, as sysmon.c does).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
@@ -262,6 +262,12 @@ class KernelCore:
         self.task, self.stack, self.drivers = task, stack, drivers
         self.rings: list[Ring] = []
         self.parked: deque[tuple[Ring, int]] = deque()
+        # Where its monitor loop's time went (bookkeeping only, it costs nothing): "cards"
+        # (polling the cards: descriptors taken back and buffers marked done, or packets run
+        # through its stack and parked accepts answered), "rings" (reading and freeing slots,
+        # answering), "calls" (what the slots asked: device_buf, or a call on its stack),
+        # "idle" (spinning on its lines until one changes).
+        self.cycles: Counter[str] = Counter()
 
     def watch(self) -> list[int]:
         """The words whose change gives it work: each card's next descriptor, each ring's next
@@ -501,13 +507,20 @@ class CoreyDevices(NetCommon):
         kcore = self.kcores.get(task.id)
         if kcore is None:
             raise KernelError(Errno.EINVAL, f"{task.name} is not a kernel core")
+        core, spent = task.core, kcore.cycles
         while True:
+            start = core.local
             worked = yield from self._poll_cards(kcore)
             worked = (yield from self._unpark(kcore)) or worked
+            spent["cards"] += core.local - start
+            start, calls = core.local, spent["calls"]
             for ring in kcore.rings:
                 worked = (yield from self._serve_ring(kcore, ring)) or worked
+            spent["rings"] += core.local - start - (spent["calls"] - calls)
             if not worked:
-                yield from spin_until_changed(task.core, kcore.watch())
+                start = core.local
+                yield from spin_until_changed(core, kcore.watch())
+                spent["idle"] += core.local - start
 
     def _poll_cards(self, kcore: KernelCore) -> Op:
         core, budget, worked = kcore.task.core, self.nparams.napi_budget, False
@@ -540,10 +553,12 @@ class CoreyDevices(NetCommon):
             if not waited:
                 yield from core.store(ring.word(slot, FLAG), flag & ~(KERN_CALL | INUSE))
             yield from core.compute(self.nparams.slot_dispatch_cycles)
+            start = core.local
             try:
                 ret = yield from self._run_call(kcore, ring, sysno, args, slot)
             except KernelError as e:
                 ring.errors[slot], ret = e, -int(e.errno)
+            kcore.cycles["calls"] += core.local - start
             if ret is PARKED:
                 kcore.parked.append((ring, slot))
             elif waited:
