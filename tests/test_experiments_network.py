@@ -9,6 +9,7 @@ from coreylab import cli
 from coreylab.experiments import EXPERIMENTS, run
 from coreylab.experiments.network import TCP_CONNECTIONS, WEBSERVER, split_cores
 from coreylab.hardware import HardwareParams
+from coreylab.hardware.params import ParamError
 from coreylab.kernel.params import NetParams
 
 AMD16 = HardwareParams.preset("amd16")
@@ -75,6 +76,29 @@ def test_tcp_the_kernel_core_idles_beside_one_application_core_and_is_full_besid
     assert work > one_app_core / 3
     with pytest.raises(ValueError):
         kernel_core_cycles(1, AMD16)
+
+
+def test_tcp_with_a_stack_eight_times_heavier_one_kernel_core_feeds_seven_and_linux_still_stops():
+    """A what-if, not the default: every variant's stack costs (`NetParams.heavier_stack`) 8x
+    the estimates, driver, ring and register costs unchanged. Then an application core spends
+    about 80k cycles per connection against the kernel core's 6k, and the paper's shapes come
+    out of the same mechanism: 7 application cores serve at least 5.5x what one does, while
+    Linux still gains nothing from 4 cores to 16 (its listen lock is held longer, too)."""
+    heavy = NetParams().heavier_stack(8)
+    assert heavy.accept_cycles == 8 * NetParams().accept_cycles
+    assert heavy.mmio_write_cycles == NetParams().mmio_write_cycles
+    with pytest.raises(ParamError):
+        NetParams().heavier_stack(0)
+
+    def rates(variant, cores):
+        pts = [TCP_CONNECTIONS.point(variant, c, 0, AMD16, False, **SMALL_TCP, nparams=heavy)
+               for c in cores]  # fmt: skip
+        return [p.rows[0]["conns_per_sec"] for p in pts]
+
+    one, seven = rates("corey-dedicated", (2, 8))
+    assert seven > 5.5 * one
+    four, sixteen = rates("linux", (4, 16))
+    assert sixteen < 1.1 * four
 
 
 def test_tcp_dedicated_misses_grow_far_less_than_linux(tcp):

@@ -301,8 +301,10 @@ CLAIMS: tuple[Claim, ...] = (
             "per connection, so for the paper's line its lwIP would have to cost about 15 x "
             "5.8k = 87k cycles, where the model charges Linux's estimated stack costs. About 60% "
             "of the kernel core's miss cycles are stores, which a store buffer (the model has "
-            "none) could overlap. More kernel cores (`--param kernel_cores=2`) move the point "
-            "where it saturates."
+            "none) could overlap. With every variant's stack costs 8x the estimates (a what-if, "
+            "NetParams.heavier_stack) the same mechanism gives 6.8x at 8 cores and Linux still "
+            "stops after 4. More kernel cores (`--param kernel_cores=2`) move the point where "
+            "it saturates."
         ),
     ),
     Claim(

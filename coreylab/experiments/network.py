@@ -65,7 +65,10 @@ Model vs paper (tcp-connections, amd16, default parameters):
            cycles per connection, where the model charges lwIP Linux's estimated stack costs
            (8.7k of the 13.6k; the rest is misses, jif and ring posts). Of the kernel core's
            miss cycles about 60% are stores (slot flags, descriptors, buffer headers) that a
-           store buffer could overlap with later work; the model has none. A 64-core what-if
+           store buffer could overlap with later work; the model has none. With every
+           variant's stack costs 8x the estimates (`NetParams.heavier_stack(8)`, a what-if)
+           dedicated gives 28.5k 85k 194k 272k at 2/4/8/16 and Linux 64k 66k at 4/16: the
+           paper's shapes, from the same mechanism. A 64-core what-if
            (chips=8, cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 345k 302k 256k
            234k; kernel_cores=2 650k 615k 524k 467k; kernel_cores=4 589k 1.22M 1.07M 964k.
 

@@ -122,6 +122,24 @@ class NetParams:
                 f"({self.ehash_buckets}): each lock guards at least one bucket"
             )
 
+    # The TCP stack's own instruction work per connection (not the driver's, the rings' or the
+    # card's): what `heavier_stack` scales.
+    STACK_FIELDS = (
+        "rx_proto_cycles",
+        "conn_request_cycles",
+        "create_child_cycles",
+        "accept_cycles",
+        "recvmsg_cycles",
+        "sendmsg_cycles",
+        "close_cycles",
+    )
+
+    def heavier_stack(self, factor: int) -> NetParams:
+        """A what-if: every stack cost (`STACK_FIELDS`) `factor` times as large, for every
+        variant alike; driver, ring, register and wake-up costs unchanged."""
+        check_whole("factor", factor, 1, MAX_CYCLES)
+        return self.replace(**{f: getattr(self, f) * factor for f in self.STACK_FIELDS})
+
     @property
     def packet_driver_cycles(self) -> int:
         """One packet's whole driver work, where one core runs all of it (Linux's e1000)."""
