@@ -108,9 +108,11 @@ CLAIMS: tuple[Claim, ...] = (
         ),
         why=(
             "In the model throughput keeps falling after 2 cores. At 2 cores the lock passes "
-            "between two cores of one chip and is not saturated yet; from 8 cores on most "
-            "hand-offs cross chips (151-181 cycles instead of 121); and every waiter of the "
-            "ticket lock re-reads its line after each release, each read keeping the line's home "
+            "between two cores of one chip and is not saturated yet; from 8 cores on the next "
+            "holder's re-read of the lock's line mostly comes from another chip (151-181 cycles "
+            "instead of 121; invalidations cost 121 anywhere, the broadcast's round trip); and "
+            "every waiter of the ticket lock re-reads its line after each release, each read "
+            "keeping the line's home "
             "busy for `home_occupancy` (10 cycles, an estimate), so a hand-off still costs more "
             "as waiters are added. The talk's flat line says the real Opteron served those "
             "re-reads more cheaply than this model does. With `home_occupancy` as long as a "
