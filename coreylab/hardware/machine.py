@@ -11,7 +11,8 @@ address's home chip) and what that costs.
 Latency depends only on where the line comes from, all from `HardwareParams`:
 own L1 or L2 (in `Core`), own chip's L3, another core's cache on the same chip, a cache
 `h` hops away on the ring, local or remote DRAM. An upgrade (a write to a line held read-only)
-moves no data and costs the round trip to the farthest copy it invalidates.
+moves no data; if it invalidates a copy it waits for the probe broadcast's answers, which
+come from every chip wherever the copies are: the round trip of a transfer on the chip.
 
 Contention is physical, from four rules and nothing else:
   * a line's home serves one request at a time: each keeps it busy for `home_occupancy`
@@ -113,6 +114,7 @@ class Machine:
         self._lines_per_chip = p.dram_bytes_per_chip >> self._shift  # a line's home chip
         self._l3_latency = p.l3_latency
         self._occupancy = p.home_occupancy
+        self._ack = p.same_chip_cache_latency  # every chip answers a broadcast: see params
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
@@ -178,7 +180,7 @@ class Machine:
             start = now
         holders, paths = entry.holders, self._paths[me]
         supplier = dirty = None
-        acked = 0  # the round trip to the farthest copy invalidated
+        acked = 0  # the probe broadcast's round trip, if it invalidated a copy
         invalidated: list[int] = []
         probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
         # 1. Probe the other holders, as the table says. A read need not probe Shared copies
@@ -217,8 +219,7 @@ class Machine:
                     other.lose(line, reach)
                     del holders[other.id]
                     invalidated.append(other.id)
-                    if paths[other.id][1] > acked:
-                        acked = paths[other.id][1]
+                    acked = self._ack  # the broadcast's answers, from wherever it is
                 elif next_state is not state:
                     other.downgrade(line, next_state, reach)
                     if next_state not in self._owners:
