@@ -303,13 +303,19 @@ class Core:
         agent can act before it, wait until its data arrives if another may act before that,
         and return its perform time."""
         env = self.env
-        if self.local >= self.grace_ends:
-            self._let_go()
-            return None
-        if self.local > env.now and self.local >= env.peek():  # another may act first
-            yield env.timeout(self.local - env.now)
-            self._refresh()
-            return None
+        while True:
+            if self.local >= self.grace_ends:
+                self._let_go()
+            elif self.local > env.now and self.local >= env.peek():  # another may act first
+                yield env.timeout(self.local - env.now)
+                self._refresh()
+            else:
+                break
+            # The caller would look in its caches again only below the horizon, and could hit
+            # only on a line listed here or leaving (the L1 and L2 hold nothing else): else it
+            # would call this again at once, so go on here instead.
+            if self.local < self.horizon and (line in self.state or line in self.grace):
+                return None
         perform = self._transact(self, line, event, kind, addr)
         next_event = env.peek()
         if self.local >= next_event:  # the data (for a store, the line, exclusive) arrives

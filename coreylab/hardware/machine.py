@@ -55,6 +55,8 @@ from .protocols import Action, Event, State, protocol
 I = State.I  # noqa: E741
 LOAD, LOAD_ONLY, STORE = Event.LOAD, Event.LOAD_ONLY, Event.STORE
 PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
+# What probing finds when no other core holds the line: no supplier, nothing invalidated.
+_NOBODY_ELSE: tuple = (None, None, 0, (), ())
 
 
 class Entry:
@@ -118,6 +120,8 @@ class Machine:
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
+        # Its two probe columns, indexed [state]: what a probed copy does.
+        self._on_probe = {c: [row[c] for row in self._steps] for c in (PROBE_READ, PROBE_WRITE)}
         # What the table says of states, asked on every transaction (see `protocols.py`).
         self._dirty, self._owners = self.protocol.dirty, self.protocol.owners
         # A read asks only the owner when Shared copies ignore it and only owners supply
@@ -162,104 +166,57 @@ class Machine:
         return max(c.local for c in self.cores)
 
     # -- one coherence transaction ------------------------------------------------------------
-    # The hot path of every shared access: its steps are written out here rather than split
-    # into calls, because a call costs about as much as a step (moving the probe loop into a
-    # method of its own measured 2% slower on the heavily shared benchmark).
+    # A transaction is a list of small steps, as a SLICC transition is a list of actions:
+    # 1. probe the other holders (`_probe`), 2. choose the source, 3. order the arrival
+    # (`_order`), 4. land the line, 5. record. Steps 2, 4 and 5 are written out in `transact`,
+    # each a labelled block, because this is the hot path of every shared access and a call
+    # costs about as much as a step (as methods too, they cost 3-5% more instructions on the
+    # heavily shared benchmark); probing and ordering, the steps with rules of their own, are.
 
     def transact(self, core: Core, line: int, event: Event, kind: str, addr: int) -> int:
         """Serve a miss or an upgrade that `core` issues at its clock (`Core` makes sure no
         other agent can act before then); advance the core's clock past it and return the
         transaction's perform time."""
-        now, state_map, me = core.local, core.state, core.id
+        now, me = core.local, core.id
         if line in core.grace:  # a copy still leaving: superseded by this request
             core.regain(line)
-        before = state_map.get(line, I)
+        before = core.state.get(line, I)
         entry = self.entries.get(line) or self._new_entry(line)
         start = entry.busy_until  # the home serves one request at a time
         if start < now:
             start = now
-        holders, paths = entry.holders, self._paths[me]
-        supplier = dirty = None
-        acked = 0  # the probe broadcast's round trip, if it invalidated a copy
-        invalidated: list[int] = []
-        probed: list | None = [] if self.trace.enabled else None  # (core, before, after)
-        # 1. Probe the other holders, as the table says. A read need not probe Shared copies
-        # when the table says a read leaves them alone and only owners supply: then only the
-        # owner (holding it M, O or E), if any, is asked.
+        # 1. Probe the other holders, if there are any.
+        holders = entry.holders
         if not holders or (len(holders) == 1 and me in holders):
-            others = ()
+            supplier, dirty, acked, invalidated, probed = _NOBODY_ELSE
             if event is LOAD:
                 event = LOAD_ONLY  # nobody else holds it: no shared signal
-        elif event is LOAD and self._reads_skip_sharers:
-            owner = entry.owner
-            others = (owner,) if owner is not None and owner is not core else ()
         else:
-            others = [c for c in holders.values() if c is not core]
-        if others:
-            # It reaches them no sooner than `lookahead` after it is issued, and no sooner than
-            # the home takes it (then it was queued, waiting). Until then each
-            # changed copy stays as it was (`Core.lose`, `Core.downgrade`).
-            reach = now + self._lookahead
-            if reach < start:
-                reach = start
-            column = PROBE_WRITE if event is STORE else PROBE_READ
-            for other in others:
-                state = other.state[line]
-                step = self._steps[state][column] or self.protocol.step(state, column)
-                next_state = step.next
-                if step.supplies:
-                    supplier, dirty = other, state in self._dirty
-                if step.writes_back:
-                    self.memory.write_line(line // self._lines_per_chip, now)
-                if probed is not None:
-                    probed.append((other.id, state.name, next_state.name))
-                if next_state is I:  # out of the directory
-                    if entry.owner is other:
-                        entry.owner = None
-                    other.lose(line, reach)
-                    del holders[other.id]
-                    invalidated.append(other.id)
-                    acked = self._ack  # the broadcast's answers, from wherever it is
-                elif next_state is not state:
-                    other.downgrade(line, next_state, reach)
-                    if next_state not in self._owners:
-                        entry.owner = None
-                else:
-                    continue
-                if entry.watchers:
-                    self._wake(entry, other, reach)
+            supplier, dirty, acked, invalidated, probed = self._probe(
+                core, entry, line, event, now, start
+            )
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
-        # 2. Where the data comes from, and what that costs; done only when every invalidated
-        # copy has acknowledged.
+        # 2. Choose the source, and what it costs. An upgrade moves no data (whoever offered to
+        # supply sends none); else the supplying cache sends it, or an L3 or DRAM (`_locate`).
         stats = entry.stats
-        if step.upgrades:  # the requester has the data: whoever offered to supply sends none
-            supplier = dirty = None
+        if step.upgrades:
             source, where, latency = "upgrade", -1, self._l3_latency
         elif supplier is not None:
             where = supplier.id
-            source, latency = paths[where]
+            source, latency = self._paths[me][where]
             stats.transfers += 1
             stats.hitm += dirty
         else:
             source, where, latency = self._locate(core, entry, line, now)
             stats.fills += 1
-        if latency < acked:
-            latency = acked
         if entry.l3 and step.exclusive:  # an exclusive copy is the only copy
             self._drop_l3_copies(entry, line)
-        entry.busy_until = start + (latency if latency < self._occupancy else self._occupancy)
-        end = start + latency
-        leg = (latency + 1) >> 1  # from a copy that has just arrived, back to this core
-        if step.exclusive:  # the new value lands after every copy of the old one has
-            if end < entry.arrived + leg:
-                end = entry.arrived + leg
-            entry.written = end
-        elif end < entry.written + leg:  # a copy of a value still on its way waits for it
-            end = entry.written + leg
-        if end > entry.arrived:
-            entry.arrived = end
-        # 3. The line arrives: state and caches, then clock, counters, trace.
+        if latency < acked:  # done only when every invalidated copy has acknowledged
+            latency = acked
+        # 3. Order the arrival among the line's other transfers.
+        end = self._order(entry, step.exclusive, start, latency)
+        # 4. Land the line: the directory, then the core's state and caches.
         if after in self._owners:
             entry.owner = core
         if before is I:
@@ -271,13 +228,14 @@ class Machine:
             if victim is not None:
                 self._evict(core, victim, now)
         else:  # an upgrade: the line is already in the core's caches
-            state_map[line] = after
+            core.state[line] = after
         core.local = end
+        # 5. Record: counters, and the trace if it is on.
         core.stats.misses[source] += 1
         stats.cores.add(me)
         if invalidated:
             stats.invalidations += len(invalidated)
-        if probed is not None:
+        if self.trace.enabled:
             rec = LineEvent(now, end, me, kind, line, stats.label, source, where, before.name,
                             after.name, tuple(invalidated), start - now, tuple(probed),
                             addr & self._offset_mask)  # fmt: skip
@@ -286,6 +244,83 @@ class Machine:
         # sooner than `lookahead` after it was issued, and no sooner than the home took it.
         reach = now + (latency if latency < self._lookahead else self._lookahead)
         return reach if reach > start else start
+
+    def _probe(
+        self, core: Core, entry: Entry, line: int, event: Event, now: int, start: int
+    ) -> tuple[Core | None, bool | None, int, list[int], list | None]:
+        """Step 1: probe the other holders, as the table says. Returns the core that supplies
+        the data (or None) and whether its copy is dirty, the probe broadcast's round trip if
+        it invalidated a copy (0 if not), the cores invalidated, and what each probed copy went
+        through (core, before, after) when tracing. A read need not probe Shared copies when
+        the table says a read leaves them alone and only owners supply: then only the owner
+        (holding it M, O or E), if any, is asked."""
+        if event is LOAD and self._reads_skip_sharers:
+            owner = entry.owner
+            others = (owner,) if owner is not None and owner is not core else ()
+        else:
+            others = list(entry.holders.values())
+            if core.id in entry.holders:
+                others.remove(core)
+        supplier = dirty = None
+        acked = 0
+        invalidated: list[int] = []
+        probed: list | None = [] if self.trace.enabled else None
+        if not others:
+            return supplier, dirty, acked, invalidated, probed
+        # It reaches them no sooner than `lookahead` after it is issued, and no sooner than the
+        # home takes it (then it was queued, waiting). Until then each changed copy stays as it
+        # was (`Core.lose`, `Core.downgrade`).
+        reach = now + self._lookahead
+        if reach < start:
+            reach = start
+        column = PROBE_WRITE if event is STORE else PROBE_READ
+        steps, holders = self._on_probe[column], entry.holders
+        for other in others:
+            state = other.state[line]
+            step = steps[state] or self.protocol.step(state, column)
+            next_state = step.next
+            if step.supplies:
+                supplier, dirty = other, state in self._dirty
+            if step.writes_back:
+                self.memory.write_line(line // self._lines_per_chip, now)
+            if probed is not None:
+                probed.append((other.id, state.name, next_state.name))
+            if next_state is I:  # out of the directory
+                if entry.owner is other:
+                    entry.owner = None
+                other.lose(line, reach)
+                other_id = other.id
+                del holders[other_id]
+                invalidated.append(other_id)
+                acked = self._ack  # the broadcast's answers, from wherever the copy is
+            elif next_state is not state:
+                other.downgrade(line, next_state, reach)
+                if next_state not in self._owners:
+                    entry.owner = None
+            else:
+                continue
+            if entry.watchers:
+                self._wake(entry, other, reach)
+        return supplier, dirty, acked, invalidated, probed
+
+    def _order(self, entry: Entry, exclusive: bool, start: int, latency: int) -> int:
+        """Step 3: when the data of a request the home takes at `start` arrives, in order with
+        the line's other transfers (the rules in the module docstring). The home is busy for
+        `home_occupancy` (or the whole latency, if shorter); an exclusive request's data lands
+        after every earlier copy's, a read's after the last exclusive one's, each plus the way
+        back. Returns the arrival time."""
+        entry.busy_until = start + (latency if latency < self._occupancy else self._occupancy)
+        end = start + latency
+        leg = (latency + 1) >> 1  # from a copy that has just arrived, back to this core
+        if exclusive:  # the new value lands after every copy of the old one has
+            if end < entry.arrived + leg:
+                end = entry.arrived + leg
+            entry.written = end
+        elif end < entry.written + leg:  # a copy of a value still on its way waits for it
+            end = entry.written + leg
+        if end > entry.arrived:
+            entry.arrived = end
+        return end
 
     def _new_entry(self, line: int) -> Entry:
         stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
