@@ -93,7 +93,7 @@ from .base import Experiment, ExperimentError, Param, Point, finish_point, new_m
 
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores: 16M words a core
 DEFAULT_WORDS = PAPER_WORDS // 512  # the scale model: 32K words, 64 heap pages a core
-MAX_WORDS = 131072  # 256 heap pages a core: about 20 s and 0.6 GB at 16 cores
+MAX_WORDS = 131072  # 256 heap pages a core: about 40 s and 1 GB at 16 cores
 RECORD_WORDS = 8  # entries a simulated store writes: a line's worth (the streaming model)
 
 
