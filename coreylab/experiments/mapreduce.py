@@ -50,23 +50,30 @@ estimate), 0.83M first stores to heap lines (a DRAM miss a line: streamed zeroin
 page uncached), 0.53M input loads, 0.30M in 72 faults (4,200 a fault, Corey's 2,300: the rest
 is mmap_sem and the mm's lines), 0.07M in mmap/brk. A soft fault of a process costs about
 1,750. So at the paper's ratios a fault costs about a tenth of the map work that fills its
-page (43K cycles), and threads' contention (about 1,900 cycles a fault) costs about what
-processes' extra soft faults do: the two Linux designs nearly tie.
+page (43K cycles), and threads' contention (about 1,900 cycles a fault in map, 3,000 in
+reduce, where the copies make every core fault at once) costs about what processes' extra soft
+faults do: the two Linux designs nearly tie. Reduce is about 40% of the run at every core
+count: each line it reads or copies costs a whole miss (the machine has no prefetcher and no
+overlapping misses), where the paper's reducers stream their copies and take a few per cent of
+the run until contention sets in.
 
 The allocator. glibc grows a single-threaded process's heap (the main arena) by brk with
 M_TOP_PAD's 128 KB, the step modelled here for every Linux heap; a thread's arena it grows by
 what each request needs, page-rounded (grow_heap -> mprotect, mmap_sem for writing). Run with
-that rule (a growth per heap page, in map and in reduce), threads took 8.8 ms against Corey's
-2.9 at 16 cores (Corey 3x faster; the paper: 1.25x) and vm_fraction was 0.68: every growth
+that rule (a growth per heap page, in map and in reduce), threads took 8.9 ms against Corey's
+2.5 at 16 cores (Corey 3.6x faster; the paper: 1.25x) and vm_fraction was 0.73: every growth
 is a write hold of the sleeping mmap_sem, and 16 cores growing at once serialize on it. The
 paper measured far less, so the allocator Metis ran on Linux did not grow page by page; which
 one it was the sources here do not say, so the model keeps the 128 KB step for threads too
 (`MapReduceCosts.heap_chunk_pages`). (The paper's own reading of the contention: reduce's
-share of the run grows from 5% at 7 cores to almost 30% at 16.)
+share of the run grows from 5% at 7 cores to almost 30% at 16.) In reduce the step is also
+what glibc's mmap threshold gives at 1 GB: each key's result array reaches 128 KB (15K values
+of 8 bytes, the array doubled to 16K) and gets an mmap of its own, a write-locked call per 32
+pages, as a 128 KB brk step is.
 
 Left out: the index's own structure (the reducers' instruction work is `reduce_entry_cycles`),
 the final merge, hash tables and per-key arrays (a partition's entries are one list of pages
-per map task), malloc's mmap threshold (at 1 GB each key's array reaches 128 KB in reduce) and
+per map task), the VMA of each key's mmap'ed array (one brk-grown heap stands for them) and
 frees, reading input from a file, the caches' state of the 1 GB run (at 1:512 a map's heap
 still fits its L2, so reducers find heap lines in other cores' caches rather than in DRAM).
 """
@@ -103,9 +110,17 @@ class MapReduceCosts:
     the heap. The rest is simulated."""
 
     # Parse a word, hash it, pick its partition: estimate. No per-word time of Metis's inverted
-    # index is published in the sources here (the paper plots the 1 GB run's total only).
+    # index is published in the sources here (the paper plots the 1 GB run's total only). By
+    # the code (Corey's user/metis/wordrevidx.c and pkg/metis) a word costs a toupper and a
+    # state test per letter, djb2 over the key, two divisions (reduce task, hash slot), a
+    # strcmp per key already in the slot and an append: likely more than 40, which would
+    # dilute the kernel's share further.
     map_word_cycles: int = 40
-    reduce_entry_cycles: int = 30  # add an entry to the reducer's index: estimate
+    # Copy an entry into its key's result: the inverted index has no reduce function and keeps
+    # the arrays (wordrevidx.c: reduce_func NULL, keep_reduce_array 1), so Metis's reducer
+    # memcpy's each map task's values, 8 bytes each, and sorts the few keys of a hash slot
+    # (pkg/metis/openhbb.c): a cycle or two an entry, estimate.
+    reduce_entry_cycles: int = 2
     heap_chunk_pages: int = 32  # Linux malloc grows the heap 128 KB at a time: glibc's
     # M_TOP_PAD default (mallopt(3): 128*1024) for the main arena's brk (see the module's
     # "The allocator": a thread's arena grows by what it needs, which the model leaves out)
