@@ -295,7 +295,7 @@ CLAIMS: tuple[Claim, ...] = (
         ),
         lambda r: _reduce_share(r, 8) < 0.15 and _reduce_share(r, 16) > 2 * _reduce_share(r, 8),
         why=(
-            "In the model reduce is 40-45% of the run at every core count: each line a reducer "
+            "In the model reduce is about 40% of the run at every core count: each line a reducer "
             "reads or copies costs a whole miss, because the model has no hardware prefetcher "
             "and no overlapping misses, so a streamed memcpy costs as much a line as a random "
             "access; on the real machine the reducers' copies stream at memory bandwidth and "
