@@ -62,7 +62,13 @@ def test_a_run_without_the_claims_points_says_so():
     short = Result("fd-dup-close", {}, fd_result([100, 60, 55, 58, 52]).rows[:2])
     verdicts = claims.check("fd-dup-close", short)
     assert verdicts[1].figure == "not measured by this run (it lacks the points)"
-    assert not verdicts[1].agrees
+    assert not verdicts[1].agrees and not verdicts[1].measured
+    # Neither "yes" nor "no" in the box, and no reason under it: the reason quotes figures of a
+    # run that has the points, which this one does not.
+    box = claims.markdown(verdicts)
+    row = next(line for line in box.splitlines() if "lacks the points" in line)
+    assert row.endswith("| - |"), row
+    assert "\n- *" not in box  # claim 0 (the drop) agrees, so no note at all
 
 
 def mapreduce_result(seconds: dict, reduce_share: dict, vm: float) -> Result:

@@ -40,6 +40,7 @@ class Verdict:
     claim: Claim
     figure: str
     agrees: bool
+    measured: bool = True  # False: the run lacks the claim's points, so neither yes nor no
 
 
 # -- reading figures off a Result ---------------------------------------------------------------
@@ -425,13 +426,15 @@ def _verdict(claim: Claim, result: Result) -> Verdict:
     try:
         return Verdict(claim, claim.figure(result), bool(claim.holds(result)))
     except (KeyError, StopIteration, ValueError, ZeroDivisionError):
-        return Verdict(claim, "not measured by this run (it lacks the points)", False)
+        return Verdict(claim, "not measured by this run (it lacks the points)", False, False)
 
 
 HEADER = ("the paper says", "source", "the model", "agrees?")
 
 
 def _cells(v: Verdict) -> tuple[str, str, str, str]:
+    if not v.measured:  # a "no" here would read as the model disagreeing
+        return v.claim.says, v.claim.source, v.figure, "-"
     verdict = "yes" if v.agrees else "no"
     if v.claim.calibrated:
         verdict += " (an input of the model)"
@@ -439,7 +442,10 @@ def _cells(v: Verdict) -> tuple[str, str, str, str]:
 
 
 def _notes(verdicts: list[Verdict]) -> list[tuple[str, str]]:
-    return [(v.claim.says, v.claim.why) for v in verdicts if not v.agrees and v.claim.why]
+    """The reasons under the box: for each claim the run measured and the model missed."""
+    return [
+        (v.claim.says, v.claim.why) for v in verdicts if v.measured and not v.agrees and v.claim.why
+    ]
 
 
 def markdown(verdicts: list[Verdict]) -> str:
