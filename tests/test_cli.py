@@ -59,6 +59,11 @@ def test_list_names_experiments_and_hardware_parameters(capsys):
         (["run", "latency-ladder", "--param", "oops"], "NAME=VALUE"),
         (["run", "latency-ladder", "--variant", "x"], "no variant 'x'; its variants: measured"),
         (["run", "latency-ladder", "--jobs", "0"], "--jobs must be at least 1"),
+        # Every core a kernel core: no application core, so no point has a row to print.
+        (
+            ["run", "tcp-connections", "--variant", "corey-dedicated", "--cores", "1", "-q"],
+            "tcp-connections gave no rows",
+        ),
     ],
 )
 def test_mistakes_give_one_line_and_exit_2(capsys, argv, message):

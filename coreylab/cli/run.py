@@ -65,6 +65,11 @@ def command(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             max_memory=args.max_memory,
         )
+    if not result.rows:  # else a blank table and exit 0, which reads as a crash
+        raise CliError(
+            f"{exp.name} gave no rows: at these core counts the chosen variants have nothing to "
+            "measure (corey-dedicated needs more cores than kernel_cores)"
+        )
     print(format_result(result, args.format), end="")
     return 0
 
