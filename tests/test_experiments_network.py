@@ -9,6 +9,7 @@ from coreylab import cli
 from coreylab.experiments import EXPERIMENTS, run
 from coreylab.experiments.network import TCP_CONNECTIONS, WEBSERVER, split_cores
 from coreylab.hardware import HardwareParams
+from coreylab.hardware.params import ParamError
 from coreylab.kernel.params import NetParams
 
 AMD16 = HardwareParams.preset("amd16")
@@ -55,6 +56,49 @@ def test_tcp_more_kernel_cores_move_where_they_fill():
     ]
     one, two = (p.rows[0]["conns_per_sec"] for p in points)
     assert two > 2 * one
+
+
+def test_tcp_the_kernel_core_idles_beside_one_application_core_and_is_full_beside_fifteen():
+    """Where one kernel core's time goes (`kernel_core_cycles`). Beside one application core
+    it spins idle for a good part of each connection (over a third of its time: the
+    application core is the slower); beside fifteen it never waits (under 2% idle), and its
+    work per connection (polling the cards, serving the rings, running the device_buf calls)
+    is still a third or more of what one application core spends per connection alone
+    (2-core cycles per connection: 2e9 / conns/s): so one kernel core cannot feed 15."""
+    from coreylab.experiments.network import kernel_core_cycles
+
+    two, sixteen = (kernel_core_cycles(c, AMD16) for c in (2, 16))
+    assert two["idle"] > 0.35 * sum(two.values())
+    assert sixteen["idle"] < 0.02 * sum(sixteen.values())
+    work = sum(v for k, v in sixteen.items() if k != "idle")
+    alone = TCP_CONNECTIONS.point("corey-dedicated", 2, 0, AMD16, False, **SMALL_TCP)
+    one_app_core = AMD16.clock_mhz * 1e6 / alone.rows[0]["conns_per_sec"]
+    assert work > one_app_core / 3
+    with pytest.raises(ValueError):
+        kernel_core_cycles(1, AMD16)
+
+
+def test_tcp_with_a_stack_eight_times_heavier_one_kernel_core_feeds_seven_and_linux_still_stops():
+    """A what-if, not the default: every variant's stack costs (`NetParams.heavier_stack`) 8x
+    the estimates, driver, ring and register costs unchanged. Then an application core spends
+    about 80k cycles per connection against the kernel core's 6k, and the paper's shapes come
+    out of the same mechanism: 7 application cores serve at least 5.5x what one does, while
+    Linux still gains nothing from 4 cores to 16 (its listen lock is held longer, too)."""
+    heavy = NetParams().heavier_stack(8)
+    assert heavy.accept_cycles == 8 * NetParams().accept_cycles
+    assert heavy.mmio_write_cycles == NetParams().mmio_write_cycles
+    with pytest.raises(ParamError):
+        NetParams().heavier_stack(0)
+
+    def rates(variant, cores):
+        pts = [TCP_CONNECTIONS.point(variant, c, 0, AMD16, False, **SMALL_TCP, nparams=heavy)
+               for c in cores]  # fmt: skip
+        return [p.rows[0]["conns_per_sec"] for p in pts]
+
+    one, seven = rates("corey-dedicated", (2, 8))
+    assert seven > 5.5 * one
+    four, sixteen = rates("linux", (4, 16))
+    assert sixteen < 1.1 * four
 
 
 def test_tcp_dedicated_misses_grow_far_less_than_linux(tcp):

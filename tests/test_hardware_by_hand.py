@@ -417,3 +417,23 @@ def test_a_holder_keeps_its_line_until_the_request_reaches_it():
         (1130, 1251, 0, "store", "upgrade", "O", "M", (1,)),
     ]
     assert m.memory.values[x] == 4
+
+
+@pytest.mark.parametrize("reader", [1, 2])
+def test_an_upgrade_waits_for_the_broadcast_not_for_the_farthest_sharer(reader):
+    """duo, MOESI: core 0 writes x (M), one other core reads it (core 0 keeps it O, the reader
+    S), then core 0 writes again: an upgrade that invalidates the reader's copy. Family 10h
+    broadcasts every probe to every chip and waits for all their answers, so the upgrade
+    costs that round trip, the 121 cycles of a transfer on the chip, wherever the one copy it
+    invalidates sits: the same for core 1 (same chip) and core 2 (one hop away). Data from
+    that far copy would cost more (151: the data's own way back), but an upgrade moves none."""
+    m = machine("duo")
+    x = m.memory.alloc(64, chip=0, label="x")
+    do(m, 0, ("store", x, 1))
+    do(m, reader, ("load", x))
+    start = m.env.now
+    do(m, 0, ("store", x, 2))
+    upgrade = m.trace.records[-1]
+    assert (upgrade.source, upgrade.invalidated) == ("upgrade", (reader,))
+    assert upgrade.t_end - upgrade.t_start == 121
+    assert upgrade.t_start >= start

@@ -372,17 +372,25 @@ def test_a_dedicated_kernel_core_serves_a_connection_and_refuses_a_second_close(
     assert (nic.received, nic.sent) == (2, 3) and not any(k.irqs.taken)
 
 
-def corey_layout(conns):
-    """Corey's TCP layout on tiny: core 0 a kernel core with no stack, core 1 an application
-    with its own stack over its buffers for card 0; one client, `conns` connections served."""
+def corey_pair(nparams=None):
+    """Core 0 a kernel core with no stack driving card 0; core 1 an application with a ring
+    to it and its own stack over its buffers for that card (Corey's TCP layout on tiny)."""
     m = machine()
     k = CoreyKernel(m)
+    if nparams is not None:
+        k.net_params(nparams)
     kt, app = k.create_pcore(0), k.create_pcore(1)
     nic = k.nic_attach(0)
     dev = run_call(kt, k.device_alloc, nic.id)
     kcore = run_call(kt, k.kcore_start, [(k.root_share(kt), dev)], False)
     ring = k.sysmon_attach(app, kcore)
     host = k.jnic_attach(app, nic)
+    return m, k, kt, app, kcore, ring, host, nic
+
+
+def corey_layout(conns, nparams=None):
+    """Corey's TCP layout on tiny (`corey_pair`); one client, `conns` connections served."""
+    m, k, kt, app, kcore, ring, host, nic = corey_pair(nparams)
     closed_loop(nic, 1, random.Random(2), count=conns)
 
     def server(core):
@@ -419,6 +427,127 @@ def test_corey_layout_one_connection_is_five_posted_slots_and_the_stack_stays_ho
     app_lines = {r.label for r in m.trace if r.core == 1 and r.kind != "dma"}
     assert not any(".lwip." in lbl for lbl in kernel_lines)
     assert not any(lbl.startswith(("nic0.", "e1000_0.")) for lbl in app_lines)
+
+
+def kernel_core_traffic(m, groups):
+    """The kernel core's (core 0's) transactions on the lines of `groups` (name -> that
+    group's lines), in order: (name, line index in the group, kind, source)."""
+    where = {ln: (name, i) for name, lines in groups.items() for i, ln in enumerate(lines)}
+    kinds = ("load", "store", "atomic")
+    return [(*where[r.line], r.kind, r.source) for r in m.trace
+            if r.core == 0 and r.line in where and r.kind in kinds]  # fmt: skip
+
+
+def test_one_sent_packet_costs_the_kernel_core_three_transfers_an_upgrade_and_two_misses():
+    """One packet the application sends through Corey's layout, every kernel-core
+    transaction on the shared lines derived by hand (tiny: one chip, so a line another core
+    holds comes from "same-chip-cache"; a line nobody holds from DRAM).
+    1. The application (core 1) writes the packet into its transmit buffer 0 (one line: the
+       header word, then the packet) and posts `device_buf(OUT, 0)` in ring slot 0. Slot 0 is
+       80 bytes: sc_num and arguments on ring line 0, ret and flag on line 1. All of these
+       lines are Modified in core 1's cache.
+    2. The kernel core (core 0) reads slot 0's flag (ring line 1 comes over: transfer 1),
+       clears KERN_CALL (an upgrade: core 1's copy is invalidated), reads sc_num and the two
+       arguments (ring line 0: transfer 2), and frees the slot at once (flag 0: a hit), as
+       sysmon.c does for a call nobody waits for. Then it looks at slot 1's flag (word 19:
+       ring line 2, never written, so from DRAM; its later polls of it are hits until the
+       application writes there).
+    3. e1000_add_txbuf writes transmit descriptor 0 (the ring's line 0, never cached: from
+       DRAM) and the card's tail register; the card sends and DMA-writes the descriptor's done
+       bit, which invalidates the kernel core's copy of that line.
+    4. The next poll reads the descriptor's status (from DRAM again: miss 2 on that line) and
+       marks the buffer done in its header (the buffer's line is in core 1's cache:
+       transfer 3).
+    So per sent packet: three lines move between the two cores, one upgrade, two misses on the
+    descriptor's line; nothing else of the application's is touched."""
+    m, k, kt, app, kcore, ring, host, nic = corey_pair()
+    jnic = ring.jnic
+    run_call(app, lambda t: jnic.xmit(t.core, Packet(SYN, 7)))
+    m.spawn(0, lambda core: k.monitor(kt))
+    m.run()
+    assert (nic.sent, m.memory.values[jnic.tx[0]]) == (1, NB_DONE)
+    groups = {"slots": ring.s.lines["slots"], "desc": nic.tx.lines["desc"],
+              "txbuf": jnic.s.lines["tx"]}  # fmt: skip
+    traffic = kernel_core_traffic(m, groups)
+    cache, dram = "same-chip-cache", "dram-local"
+    assert traffic == [
+        ("slots", 1, "load", cache),
+        ("slots", 1, "store", "upgrade"),
+        ("slots", 0, "load", cache),
+        ("desc", 0, "store", dram),
+        ("slots", 2, "load", dram),
+        ("desc", 0, "load", dram),
+        ("txbuf", 0, "store", cache),
+    ]
+
+
+def test_a_posted_call_finds_its_slot_already_free_when_it_runs():
+    """sysmon.c frees the slot of a call nobody waits for (clears KERN_CALL and INUSE) once
+    it has copied the arguments, before running it: by the time e1000_add_txbuf runs, the
+    application may already reuse the slot, and the kernel core writes the flag's line no
+    more after the call."""
+    m, k, kt, app, kcore, ring, host, nic = corey_pair()
+    driver, seen = kcore.drivers[0], []
+    add_txbuf = driver.add_txbuf
+
+    def watching(core, buf):
+        seen.append(m.memory.values[ring.word(0, FLAG)])
+        yield from add_txbuf(core, buf)
+
+    driver.add_txbuf = watching
+    run_call(app, lambda t: ring.jnic.xmit(t.core, Packet(SYN, 7)))
+    m.spawn(0, lambda core: k.monitor(kt))
+    m.run()
+    assert seen == [0]
+
+
+def test_the_kernel_core_pays_descriptor_steps_and_the_application_its_buffers():
+    """One connection (2 packets in, 3 out), every driver step counted by hand. The kernel
+    core runs Corey's e1000: per packet two descriptor steps, one when it hands the card a
+    descriptor (2 receive buffers fed back, 3 transmit buffers handed over) and one when it
+    takes it back (2 received, 3 sent): 10 steps. The buffer work (lwIP's jif: pbuf_alloc and
+    the copy) is the application's, once per packet: 5. Linux's e1000 does all three steps
+    per packet on the core that runs it (`packet_driver_cycles`). Distinct costs make each
+    step recognisable in the cores' compute calls."""
+    from coreylab.hardware.core import Core
+
+    calls, compute = [], Core.compute
+
+    def counting(self, cycles):
+        calls.append((self.id, cycles))
+        return compute(self, cycles)
+
+    nparams = NetParams(driver_desc_cycles=37, netbuf_cycles=151)
+    Core.compute = counting
+    try:
+        corey_layout(1, nparams)
+    finally:
+        Core.compute = compute
+    assert [calls.count((c, 37)) for c in (0, 1)] == [10, 0]
+    assert [calls.count((c, 151)) for c in (0, 1)] == [0, 5]
+    assert nparams.packet_driver_cycles == 2 * 37 + 151
+
+
+def test_the_kernel_core_s_loop_accounts_for_every_cycle_once():
+    """`KernelCore.cycles` splits the monitor loop's time into polling the cards, serving the
+    rings, running the calls the slots ask for, and spinning idle: over a run the four add up
+    to the kernel core's clock exactly (its last spin, which never ends, is not counted and
+    does not move the clock). One connection: 5 calls (2 buffers fed back, 3 handed over)."""
+    m, k, kt, app, kcore, ring, host, nic = corey_pair()
+    closed_loop(nic, 1, random.Random(2), count=1)
+
+    def server(core):
+        conn = yield from k.accept(app, k.net_listener(app))
+        yield from k.write(app, conn, 128)
+        yield from k.close(app, conn)
+
+    start = m.cores[0].local  # after the set-up calls core 0 made
+    m.spawn(0, lambda core: k.monitor(kt))
+    run(m, {1: server})
+    spent = kcore.cycles
+    assert set(spent) == {"cards", "rings", "calls", "idle"}
+    assert sum(spent.values()) == m.cores[0].local - start
+    assert all(spent[p] > 0 for p in ("cards", "rings", "calls"))
 
 
 def test_corey_layout_serves_connection_after_connection():

@@ -43,6 +43,7 @@ def store(path: str) -> float:
             # nbval wants a count on every cell whose outputs it compares; keep them stable.
             checked += 1
             cell.execution_count = checked
+            cell.outputs = merged_streams(cell.outputs)
             for out in cell.outputs:
                 if out.get("output_type") == "execute_result":
                     out["execution_count"] = checked
@@ -52,6 +53,24 @@ def store(path: str) -> float:
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return took
+
+
+def merged_streams(outputs: list) -> list:
+    """Consecutive prints to one stream as one output: how the kernel split them depends on
+    when it flushed (how long the cell ran), which would make every re-store a diff."""
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and out.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and last.get("name") == out.get("name")
+        ):
+            last["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
 
 
 if __name__ == "__main__":

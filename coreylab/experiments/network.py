@@ -31,30 +31,46 @@ listen lock's hand-offs (every waiter re-reads the lock line on each release) an
 inside its critical sections grow with the number of cores and throughput falls. Polling:
 nothing is shared, so it scales with the cores; its misses are the cards' DMA writes. Dedicated:
 each application core runs the whole stack on its own data, as polling does, and hands the
-kernel core only buffers (one posted ring slot per packet, not waited for); the kernel core
-does per packet a descriptor, a card register write and a buffer header. So throughput grows
-with the application cores until the kernel core's own work per connection, times the
-connections all of them serve, fills it; from there it is the kernel core's rate, which falls
-slowly as application cores on other chips join (their rings and buffers cost more to reach);
-more kernel cores move that point. Misses per connection stay near flat: the ring slots, buffer
-headers and descriptors each connection moves between an application core and the kernel core
-do not depend on how many cores there are. Nothing here is a per-variant constant: the
-variants run the same stack code and costs (`NetParams`) and differ only in who runs it.
+kernel core only buffers (one posted ring slot per packet, not waited for; lwIP's jif copies
+each packet between its pbuf and the buffer on the application core). The kernel core does,
+per packet, what Corey's kern/sysmon.c and kern/dev/e1000.c do: read the slot (its flag's line
+and its arguments' line come from the application core's cache), free it (an upgrade), write a
+descriptor (its line was invalidated by the card's last write-back) and the card's tail
+register, and later re-read the descriptor's status and mark the buffer done in its header (a
+line in the application core's cache). So throughput grows with the application cores until
+the kernel core's own work per connection, times the connections all of them serve, fills it;
+from there it is the kernel core's rate, which falls slowly as application cores on other
+chips join (their rings and buffers cost more to reach); more kernel cores move that point.
+`kernel_core_cycles` splits the kernel core's time by phase of its loop. Misses per connection
+stay near flat: the ring slots, buffer headers and descriptors each connection moves between
+an application core and the kernel core do not depend on how many cores there are. Nothing here
+is a per-variant constant: the variants run the same stack code and costs (`NetParams`) and
+differ only in who runs each step.
 
 Model vs paper (tcp-connections, amd16, default parameters):
   claim    Linux "sees a dropoff in throughput scalability after about 4 cores"; Corey's
            "Dedicated" line (one kernel core, 15 application cores with their own lwIP)
            scales nearly linearly (the paper's TCP figure; Corey's source: num_stacks = 15,
            num_monitors = 1).
-  model    Linux 236k conns/s at 4 cores, 64k at 16: agrees. Dedicated 161k at 2 cores, 316k
-           at 4, then 268k at 8 and 223k at 16: it agrees up to about 3 application cores and
-           not beyond. Here the kernel core's own work per connection (5 ring slots, 5 card
-           register writes, 5 descriptors and buffer headers, about 6.5k cycles) is about half
-           an application core's (the stack, about 12k cycles), so one kernel core keeps 2 to
-           3 application cores busy; the paper's line needs it to be a fifteenth or less (a
-           heavier lwIP, or cheaper register writes and ring transfers, than these estimates).
-           With more kernel cores the point moves: kernel_cores=2 gives 528k at 8 cores,
-           kernel_cores=4 gives 835k at 16.
+  model    Linux 257k conns/s at 4 cores, 245k at 8, 228k at 16: agrees. Dedicated 147k at 2
+           cores, 314k at 4, 316k at 8, 292k at 16: it agrees up to about 3 application cores
+           and not beyond; the kernel core is never idle from 4 cores on. Its work per
+           connection at 16 cores (`kernel_core_cycles`) is about 5.6k cycles: 1.9k serving
+           ring slots, 2.3k running the device_buf calls (five card-register writes of 300
+           cycles each, and descriptors), 1.4k polling the cards (descriptor status, buffer
+           headers). An application core alone spends about 13.6k per connection (2e9 /
+           147k), so one kernel core keeps only 2 to 3 of them busy. The steps are Corey's own
+           (a slot, a register write, a descriptor and a buffer header per packet); for the
+           paper's line an application core's stack would have to cost about 15 x 5.6k = 84k
+           cycles per connection, where the model charges lwIP Linux's estimated stack costs
+           (8.7k of the 13.6k; the rest is misses, jif and ring posts). Of the kernel core's
+           miss cycles about 60% are stores (slot flags, descriptors, buffer headers) that a
+           store buffer could overlap with later work; the model has none. With every
+           variant's stack costs 8x the estimates (`NetParams.heavier_stack(8)`, a what-if)
+           dedicated gives 28.5k 85k 194k 313k at 2/4/8/16 and Linux 64k 65k at 4/16: the
+           paper's shapes, from the same mechanism. A 64-core what-if
+           (chips=8, cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 345k 307k 266k
+           244k; kernel_cores=2 650k 643k 545k 489k; kernel_cores=4 589k 1.25M 1.10M 1.01M.
 
 webserver (the paper's application). Half the cores run the network stack, half the
 application: each request names one of `files` files of `file_pages` pages; the server sums
@@ -228,10 +244,22 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
               nparams: NetParams | None = None) -> Point:  # fmt: skip
     """One point; `nparams` (from Python only) changes the network's costs for every variant.
     corey-dedicated with no core left for the application gives no row."""
-    used = list(range(cores))
     if variant == "corey-dedicated" and cores <= kernel_cores:
         return Point(rows=[])
     machine = new_machine(hw, trace)
+    setup, meter = _tcp_run(machine, variant, cores, seed, conns, warmup, clients,
+                            kernel_cores, nparams)  # fmt: skip
+    return finish_point(machine, setup.kernel, variant, cores, {
+        "conns_per_sec": round(meter.per_second(hw), 1),
+        "l3_misses_per_conn": round(meter.misses_per_connection(L3_MISS_SOURCES), 2),
+    })  # fmt: skip
+
+
+def _tcp_run(machine: Machine, variant: str, cores: int, seed: int, conns: int, warmup: int,
+             clients: int, kernel_cores: int,
+             nparams: NetParams | None) -> tuple[Setup, Meter]:  # fmt: skip
+    """Run Corey's TCP benchmark for `variant` on the first `cores` cores of `machine`."""
+    used = list(range(cores))
     if variant == "linux":
         setup = linux_setup(machine, used, used, nparams)
     elif variant == "corey-polling":
@@ -243,11 +271,23 @@ def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
     def server(task: Task, count: int, meter: Meter):
         return tcp_server(kernel, task, count, meter)
 
-    meter = serve(setup, server, conns, min(warmup, conns - 1), clients, 1, seed)
-    return finish_point(machine, kernel, variant, cores, {
-        "conns_per_sec": round(meter.per_second(hw), 1),
-        "l3_misses_per_conn": round(meter.misses_per_connection(L3_MISS_SOURCES), 2),
-    })  # fmt: skip
+    return setup, serve(setup, server, conns, min(warmup, conns - 1), clients, 1, seed)
+
+
+def kernel_core_cycles(cores: int, hw: HardwareParams, seed: int = 0, kernel_cores: int = 1,
+                       nparams: NetParams | None = None) -> dict[str, float]:  # fmt: skip
+    """corey-dedicated at `cores` (default sizes): where the kernel cores' cycles went, by
+    phase of their loop (`KernelCore.cycles`: cards, rings, calls, idle), summed over the
+    kernel cores and divided by the connections served in the whole run (warm-up included)."""
+    if not kernel_cores < cores:
+        raise ValueError(f"{cores} cores leave no application core beside {kernel_cores}")
+    machine = new_machine(hw, False)
+    sizes = {p.name: p.default for p in (CONNS, WARMUP, CLIENTS)}
+    setup, meter = _tcp_run(machine, "corey-dedicated", cores, seed, sizes["conns"],
+                            sizes["warmup"], sizes["clients"], kernel_cores, nparams)  # fmt: skip
+    served = sum(len(t) for t in meter.times.values())
+    phases = ("cards", "rings", "calls", "idle")
+    return {p: sum(k.cycles[p] for k in setup.kernel.kcores.values()) / served for p in phases}
 
 
 def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,

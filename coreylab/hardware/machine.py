@@ -11,7 +11,8 @@ address's home chip) and what that costs.
 Latency depends only on where the line comes from, all from `HardwareParams`:
 own L1 or L2 (in `Core`), own chip's L3, another core's cache on the same chip, a cache
 `h` hops away on the ring, local or remote DRAM. An upgrade (a write to a line held read-only)
-moves no data and costs the round trip to the farthest copy it invalidates.
+moves no data; if it invalidates a copy it waits for the probe broadcast's answers, which
+come from every chip wherever the copies are: the round trip of a transfer on the chip.
 
 Contention is physical, from four rules and nothing else:
   * a line's home serves one request at a time: each keeps it busy for `home_occupancy`
@@ -115,6 +116,7 @@ class Machine:
         self._lines_per_chip = p.dram_bytes_per_chip >> self._shift  # a line's home chip
         self._l3_latency = p.l3_latency
         self._occupancy = p.home_occupancy
+        self._ack = p.same_chip_cache_latency  # every chip answers a broadcast: see params
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
         self._steps = [[table.get((s, e)) for e in Event] for s in State]
@@ -247,11 +249,11 @@ class Machine:
         self, core: Core, entry: Entry, line: int, event: Event, now: int, start: int
     ) -> tuple[Core | None, bool | None, int, list[int], list | None]:
         """Step 1: probe the other holders, as the table says. Returns the core that supplies
-        the data (or None) and whether its copy is dirty, the round trip to the farthest copy
-        invalidated, the cores invalidated, and what each probed copy went through (core,
-        before, after) when tracing. A read need not probe Shared copies when the table says a
-        read leaves them alone and only owners supply: then only the owner (holding it M, O or
-        E), if any, is asked."""
+        the data (or None) and whether its copy is dirty, the probe broadcast's round trip if
+        it invalidated a copy (0 if not), the cores invalidated, and what each probed copy went
+        through (core, before, after) when tracing. A read need not probe Shared copies when
+        the table says a read leaves them alone and only owners supply: then only the owner
+        (holding it M, O or E), if any, is asked."""
         if event is LOAD and self._reads_skip_sharers:
             owner = entry.owner
             others = (owner,) if owner is not None and owner is not core else ()
@@ -272,7 +274,7 @@ class Machine:
         if reach < start:
             reach = start
         column = PROBE_WRITE if event is STORE else PROBE_READ
-        steps, holders, paths = self._on_probe[column], entry.holders, self._paths[core.id]
+        steps, holders = self._on_probe[column], entry.holders
         for other in others:
             state = other.state[line]
             step = steps[state] or self.protocol.step(state, column)
@@ -290,9 +292,7 @@ class Machine:
                 other_id = other.id
                 del holders[other_id]
                 invalidated.append(other_id)
-                trip = paths[other_id][1]
-                if trip > acked:
-                    acked = trip
+                acked = self._ack  # the broadcast's answers, from wherever the copy is
             elif next_state is not state:
                 other.downgrade(line, next_state, reach)
                 if next_state not in self._owners:

@@ -90,6 +90,8 @@ class HardwareParams:
     # requester waits for all their answers, so the 121 cycles above already pay the probes'
     # round trip across the machine; data from another chip adds only its own way back, half
     # a DRAM hop's round trip (`dram_hop_latency`) per hop: 121 + 30 = 151, 2 hops 181.
+    # For the same reason an upgrade that invalidates copies waits the 121 cycles, wherever
+    # they are: every chip answers the broadcast, and an answer carries no data.
     remote_cache_latency: int = 151
     hop_latency: int = 30  # each further hop on the chip ring (estimate, as above)
     atomic_latency: int = 20  # extra cycles of a locked read-modify-write (estimate)

@@ -44,12 +44,13 @@ scheduler beyond a wake-up cost, and everything `netstack.py` leaves out.
 Invariants: a call given bad input raises `KernelError` and changes no state (validate, then
 act); a ring slot's flag moves INUSE -> +KERN_CALL|KERN_RET (application) -> -KERN_CALL
 (kernel) -> -KERN_RET (kernel, with `ret` written) -> 0 (application); a posted call's
-(`ring_post`, nobody waits) INUSE|KERN_CALL (application) -> -KERN_CALL -> 0 (kernel).
+(`ring_post`, nobody waits) INUSE|KERN_CALL (application) -> -KERN_CALL -> 0 (kernel, once it
+has copied the arguments and before it runs the call, as sysmon.c does).
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from typing import Any, NamedTuple
 
 from ..hardware.core import Core, Op
@@ -66,7 +67,7 @@ RET, FLAG = 8, 9  # word offsets of ret and flag in a slot
 INUSE, KERN_CALL, KERN_RET = 0x10, 0x20, 0x40  # SYSMON_USER_INUSE, _KERN_CALL, _KERN_RET
 SYS_NULL, SYS_ACCEPT, SYS_RECV, SYS_WRITE, SYS_CLOSE, SYS_DEVICE_BUF = 1, 2, 3, 4, 5, 6
 PARKED = object()  # a call the kernel core answers later
-POSTED = object()  # a call nobody waits for: the kernel core frees its slot
+POSTED = object()  # a device_buf call: it returns nothing (0 if the caller waits)
 
 
 class ConnRef(NamedTuple):
@@ -261,6 +262,12 @@ class KernelCore:
         self.task, self.stack, self.drivers = task, stack, drivers
         self.rings: list[Ring] = []
         self.parked: deque[tuple[Ring, int]] = deque()
+        # Where its monitor loop's time went (bookkeeping only, it costs nothing): "cards"
+        # (polling the cards: descriptors taken back and buffers marked done, or packets run
+        # through its stack and parked accepts answered), "rings" (reading and freeing slots,
+        # answering), "calls" (what the slots asked: device_buf, or a call on its stack),
+        # "idle" (spinning on its lines until one changes).
+        self.cycles: Counter[str] = Counter()
 
     def watch(self) -> list[int]:
         """The words whose change gives it work: each card's next descriptor, each ring's next
@@ -500,13 +507,20 @@ class CoreyDevices(NetCommon):
         kcore = self.kcores.get(task.id)
         if kcore is None:
             raise KernelError(Errno.EINVAL, f"{task.name} is not a kernel core")
+        core, spent = task.core, kcore.cycles
         while True:
+            start = core.local
             worked = yield from self._poll_cards(kcore)
             worked = (yield from self._unpark(kcore)) or worked
+            spent["cards"] += core.local - start
+            start, calls = core.local, spent["calls"]
             for ring in kcore.rings:
                 worked = (yield from self._serve_ring(kcore, ring)) or worked
+            spent["rings"] += core.local - start - (spent["calls"] - calls)
             if not worked:
-                yield from spin_until_changed(task.core, kcore.watch())
+                start = core.local
+                yield from spin_until_changed(core, kcore.watch())
+                spent["idle"] += core.local - start
 
     def _poll_cards(self, kcore: KernelCore) -> Op:
         core, budget, worked = kcore.task.core, self.nparams.napi_budget, False
@@ -522,7 +536,11 @@ class CoreyDevices(NetCommon):
         return worked
 
     def _serve_ring(self, kcore: KernelCore, ring: Ring) -> Op:
-        """sysmon_poll: run slots in ring order while the next one has KERN_CALL."""
+        """sysmon_poll: run slots in ring order while the next one has KERN_CALL. As
+        sysmon.c does, a call nobody waits for (no KERN_RET) has its slot freed as soon as its
+        arguments are copied, before it runs: the flag's line is written while the kernel
+        core holds it, not again after the call (when the application may be writing the
+        next slot on the same line)."""
         core, served = kcore.task.core, False
         slot = yield from core.load(ring.kern["next_slot"])
         while (flag := (yield from core.load(ring.word(slot, FLAG)))) & KERN_CALL:
@@ -531,17 +549,22 @@ class CoreyDevices(NetCommon):
             args = []
             for w in range(1, 1 + NARGS.get(sysno, 0)):
                 args.append((yield from core.load(ring.word(slot, w))))
+            waited = flag & KERN_RET
+            if not waited:
+                yield from core.store(ring.word(slot, FLAG), flag & ~(KERN_CALL | INUSE))
             yield from core.compute(self.nparams.slot_dispatch_cycles)
+            start = core.local
             try:
                 ret = yield from self._run_call(kcore, ring, sysno, args, slot)
             except KernelError as e:
                 ring.errors[slot], ret = e, -int(e.errno)
+            kcore.cycles["calls"] += core.local - start
             if ret is PARKED:
                 kcore.parked.append((ring, slot))
-            elif ret is POSTED:
-                yield from core.store(ring.word(slot, FLAG), 0)
+            elif waited:
+                yield from self._answer(core, ring, slot, 0 if ret is POSTED else ret)
             else:
-                yield from self._answer(core, ring, slot, ret)
+                ring.errors.pop(slot, None)  # nobody reads a posted call's result
             slot = (slot + 1) % SLOTS
             yield from core.store(ring.kern["next_slot"], slot)
             served = True

@@ -16,6 +16,10 @@ What it models
 It offers the stack what a driver does (`rx_poll`, `xmit`, `watch`), so the same stack code
 runs over a kernel's driver or over these buffers.
 
+Per packet it also pays lwIP's jif netif work on the buffer (`NetParams.netbuf_cycles`:
+pbuf_alloc and the copy between the pbuf and the card's buffer, jif.c), the part of a driver's
+work that Linux's e1000 does in the kernel and Corey's application does itself.
+
 What it leaves out: packet sizes and payload beyond the header words; the fallback to a trap
 (`sys_device_buf`) when the ring is full: here the application waits for a free slot.
 """
@@ -64,6 +68,7 @@ class JNic:
             for w in range(len(Packet._fields)):
                 header.append((yield from core.load(self.rx[i] + (w + 1) * WORD)))
             packets.append(Packet(*header))
+            yield from core.compute(self.params.netbuf_cycles)  # jif: pbuf_alloc, copy in
             yield from core.store(self.rx[i], 0)
             yield from self.post(core, IN, i)
             i = (i + 1) % n
@@ -77,6 +82,7 @@ class JNic:
         buf = self.tx[i]
         if not (yield from core.load(buf)) & NB_DONE:  # the card still has it: wait
             yield from core.spin_until(buf, lambda v: v & NB_DONE)
+        yield from core.compute(self.params.netbuf_cycles)  # jif: copy the pbuf out
         for w, value in enumerate(packet):
             yield from core.store(buf + (w + 1) * WORD, value)
         yield from core.store(buf, 0)

@@ -241,7 +241,7 @@ class Driver:
             for w in range(len(Packet._fields)):
                 header.append((yield from core.load(nic.rx_buf["w", i * words + w])))
             yield from core.store(nic.rx["d", 2 * i], 0)
-            yield from core.compute(self.params.driver_rx_cycles)
+            yield from core.compute(self.params.packet_driver_cycles)
             packets.append(Packet(*header))
             i = (i + 1) % n
         if packets:
@@ -262,7 +262,7 @@ class Driver:
         yield from core.store(status, packet.kind << 1)
         tail = (i + 1) % self.params.ring_size
         yield from core.store(self.s["next_to_use"], tail)
-        yield from core.compute(self.params.driver_tx_cycles)
+        yield from core.compute(self.params.packet_driver_cycles)
         yield from nic.mmio(core, nic.tx_kick, tail)
         yield from self.tx_lock.release(core)
 
@@ -307,6 +307,7 @@ class CoreyDriver:
         yield from core.store(nic.rx["d", 2 * i], 0)
         yield from core.store(nic.rx["d", 2 * i + 1], buf)
         yield from core.store(self.s["rx_nextq"], (i + 1) % self.params.ring_size)
+        yield from core.compute(self.params.driver_desc_cycles)
         self.rx_pending += 1
         yield from nic.mmio(core, nic.rx_return, 1, (buf,))
 
@@ -320,7 +321,7 @@ class CoreyDriver:
         yield from core.store(nic.tx["d", 2 * i], TXBUF)
         tail = (i + 1) % self.params.ring_size
         yield from core.store(self.s["tx_nextq"], tail)
-        yield from core.compute(self.params.driver_tx_cycles)
+        yield from core.compute(self.params.driver_desc_cycles)
         self.tx_pending += 1
         yield from nic.mmio(core, nic.tx_kick, tail)
 
@@ -339,8 +340,7 @@ class CoreyDriver:
             count = (yield from core.load(ring["d", 2 * i + 1])) if side == "rx" else 0
             buf = yield from core.load(self.s[f"{side}_nb", i])
             yield from core.store(buf, count | NB_DONE)
-            if side == "rx":
-                yield from core.compute(self.params.driver_rx_cycles)
+            yield from core.compute(self.params.driver_desc_cycles)
             yield from core.store(self.s[f"{side}_head"], (i + 1) % n)
             setattr(self, f"{side}_pending", getattr(self, f"{side}_pending") - 1)
             reaped = True

@@ -80,7 +80,16 @@ class NetParams:
     per-packet costs of a few hundred to a few thousand cycles). One set for every variant:
     the driver's per-packet work and register writes are paid by whoever runs the driver
     (Linux's softirq, a polling pcore, a Corey kernel core), the stack's per-connection work
-    by whoever runs the stack (a Linux core, a kernel core, or an application's own lwIP)."""
+    by whoever runs the stack (a Linux core, a kernel core, or an application's own lwIP).
+
+    A packet's driver work is two descriptor steps (hand the card a descriptor; take it back
+    when the card is done) and one buffer step (Linux: allocate and DMA-map the skb, unmap it
+    and hand it up, in e1000_clean_rx_irq / e1000_xmit_frame; Corey: lwIP's jif netif on the
+    application core, pbuf_alloc and the copy between the pbuf and the card's buffer, jif.c
+    low_level_input/_output). Linux's e1000 does all three on the core that runs it; Corey's
+    kernel core only the descriptor steps (e1000.c e1000_add_rxbuf/_txbuf and
+    e1000_intr_rx/_tx, run by e1000_poll). 2 x 50 + 150 = 250 a packet: the one estimate the
+    model had for a whole packet's driver work before the split."""
 
     ring_size: int = 64  # descriptors per receive and per transmit ring
     fifo_packets: int = 64  # packets a card holds while its receive ring is full; more: dropped
@@ -89,8 +98,8 @@ class NetParams:
     wire_cycles: int = 2000  # one way between a card and a client, with the client's stack
     mmio_write_cycles: int = 300  # a posted write to a card register
     irq_entry_cycles: int = 600  # interrupt entry, EOI and return
-    driver_rx_cycles: int = 250  # per received packet: e1000_clean_rx_irq, or Corey's e1000_poll
-    driver_tx_cycles: int = 250  # per sent packet: e1000_xmit_frame, or Corey's e1000_add_txbuf
+    driver_desc_cycles: int = 50  # a descriptor handed to the card, or taken back (e1000.c)
+    netbuf_cycles: int = 150  # a packet's buffer: skb (Linux's e1000), pbuf + copy (lwIP's jif.c)
     rx_proto_cycles: int = 1000  # ip_rcv + tcp_v4_rcv: headers, checksums, demultiplexing
     conn_request_cycles: int = 1200  # tcp_v4_conn_request: request sock, build the SYN-ACK
     create_child_cycles: int = 2000  # tcp_v4_syn_recv_sock: clone and set up the socket
@@ -112,6 +121,29 @@ class NetParams:
                 f"ehash_locks ({self.ehash_locks}) must not exceed ehash_buckets "
                 f"({self.ehash_buckets}): each lock guards at least one bucket"
             )
+
+    # The TCP stack's own instruction work per connection (not the driver's, the rings' or the
+    # card's): what `heavier_stack` scales.
+    STACK_FIELDS = (
+        "rx_proto_cycles",
+        "conn_request_cycles",
+        "create_child_cycles",
+        "accept_cycles",
+        "recvmsg_cycles",
+        "sendmsg_cycles",
+        "close_cycles",
+    )
+
+    def heavier_stack(self, factor: int) -> NetParams:
+        """A what-if: every stack cost (`STACK_FIELDS`) `factor` times as large, for every
+        variant alike; driver, ring, register and wake-up costs unchanged."""
+        check_whole("factor", factor, 1, MAX_CYCLES)
+        return self.replace(**{f: getattr(self, f) * factor for f in self.STACK_FIELDS})
+
+    @property
+    def packet_driver_cycles(self) -> int:
+        """One packet's whole driver work, where one core runs all of it (Linux's e1000)."""
+        return 2 * self.driver_desc_cycles + self.netbuf_cycles
 
     def replace(self, **changes: Any) -> NetParams:
         return _replace(self, changes)
