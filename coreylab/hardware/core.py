@@ -299,7 +299,12 @@ class Core:
         first (a leaving copy went, or its clock waited for the machine's); else issue the
         transaction once no other agent can act before it, wait until its data arrives if
         another may act before that, and return its perform time."""
-        if event is STORE and self.local < self.horizon and self._writable_in_grace(line):
+        if (
+            event is STORE
+            and self.local < self.horizon
+            and line in self.grace
+            and self._writable_in_grace(line)
+        ):
             perform = self.local
             self._hit(line)
             return perform
@@ -401,11 +406,10 @@ class Core:
                 self.horizon = until
 
     def _writable_in_grace(self, line: int) -> bool:
-        """Whether the line is leaving and its leaving copy may still take a store: it was held
-        M or E. (A store to an E copy in this window is not seen by the request already on its
-        way: the model counts that line clean.)"""
-        steps = self.grace.get(line)
-        return steps is not None and self._store_hits.get(steps[0][1]) is not None
+        """Whether the leaving copy may still take a store: it was held M or E. (A store to
+        an E copy in this window is not seen by the request already on its way: the model
+        counts that line clean.)"""
+        return self._store_hits.get(self.grace[line][0][1]) is not None
 
     def _let_go(self) -> None:
         """The core's clock has passed the earliest grace time: drop what has ended (a copy
