@@ -63,3 +63,23 @@ def test_a_run_without_the_claims_points_says_so():
     verdicts = claims.check("fd-dup-close", short)
     assert verdicts[1].figure == "not measured by this run (it lacks the points)"
     assert not verdicts[1].agrees
+
+
+def mapreduce_result(seconds: dict, reduce_share: dict, vm: float) -> Result:
+    rows = [{"variant": v, "cores": c, "seconds": s, "reduce_seconds": s * reduce_share[c],
+             "vm_fraction": vm} for c in (8, 16) for v, s in seconds.items()]  # fmt: skip
+    return Result("mapreduce", {}, rows)
+
+
+def test_the_papers_mapreduce_shape_agrees_and_a_tie_does_not():
+    """The paper's shape (threads before processes, Corey 25% ahead, 30% growing the address
+    space, reduce's share 5% -> 30%) agrees with every claim; the model's near tie with a flat
+    reduce share agrees with none."""
+    paper = mapreduce_result({"linux-threads": 3.0, "linux-procs": 3.5, "corey": 2.4},
+                             {8: 0.05, 16: 0.30}, 0.30)  # fmt: skip
+    assert [v.agrees for v in claims.check("mapreduce", paper)] == [True] * 4
+    tie = mapreduce_result({"linux-threads": 3.1, "linux-procs": 3.0, "corey": 2.9},
+                           {8: 0.40, 16: 0.40}, 0.10)  # fmt: skip
+    verdicts = claims.check("mapreduce", tie)
+    assert [v.agrees for v in verdicts] == [False] * 4
+    assert verdicts[2].figure == "threads, reduce's share: 40% at 8 cores, 40% at 16"

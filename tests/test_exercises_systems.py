@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_experiments_memory import heap_blocks
+from test_experiments_memory import heap_blocks, heap_pages
 
 from coreylab.exercises import SPECS
 from coreylab.exercises.engine import solved
@@ -46,11 +46,12 @@ def test_threads_wait_on_mmap_sem_and_processes_on_nothing():
 @pytest.mark.parametrize("variant", ["linux-threads", "corey"])
 @pytest.mark.parametrize(("cores", "words"), [(2, 512), (4, 2048)])
 def test_shared_page_tables_fault_once_per_heap_page(variant, cores, words):
-    """With one mm or mounted ranges, the timed part faults each page of each map's heap
-    once, nothing else: per map task and partition, its records (8 words each) in pages of
-    64 records, counted by replaying the map's word stream."""
+    """With one mm or mounted ranges, the timed part faults each page of each heap once,
+    nothing else: per map task and partition, its records (8 words each) in pages of 64
+    records, then each reducer's copy of its partition's records, counted by replaying the
+    map's word stream."""
     faults = solved(SPECS["05.faults"], dict(variant=variant, cores=cores, words=words))
-    assert faults == sum(map(sum, heap_blocks(cores, words)))
+    assert faults == heap_pages(cores, words)
 
 
 def test_processes_fault_again_on_their_blocks_in_every_other_heap():
@@ -60,8 +61,9 @@ def test_processes_fault_again_on_their_blocks_in_every_other_heap():
     faults = solved(spec, dict(variant="linux-procs", cores=4, words=1024))
     blocks = heap_blocks(4, 1024)
     others = sum(blocks[m][r] for m in range(4) for r in range(4) if m != r)
-    assert faults == sum(map(sum, blocks)) + 3 * (1024 * 4 // PAGE) + others
-    assert spec.judge(faults, faults + 1) and not spec.judge(faults, sum(map(sum, blocks)))
+    heap = heap_pages(4, 1024)
+    assert faults == heap + 3 * (1024 * 4 // PAGE) + others
+    assert spec.judge(faults, faults + 1) and not spec.judge(faults, heap)
 
 
 def test_ranking_reads_short_names_and_refuses_incomplete_ones():

@@ -17,6 +17,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from coreylab.experiments.mapreduce import MapReduceCosts
 from coreylab.hardware import HardwareParams
 from coreylab.kernel import params as kernel_params
 
@@ -81,6 +82,9 @@ def classes() -> list[tuple[str, type]]:
         obj = getattr(kernel_params, name)
         if dataclasses.is_dataclass(obj) and isinstance(obj, type):
             found.append((f"Kernel: `{name}` (`coreylab/kernel/params.py`)", obj))
+    # The one application whose own instruction work is a model input (Metis's map and reduce).
+    found.append(("Application: `MapReduceCosts` (`coreylab/experiments/mapreduce.py`)",
+                  MapReduceCosts))  # fmt: skip
     return found
 
 

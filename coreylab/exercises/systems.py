@@ -145,7 +145,8 @@ register(
             f"The mapreduce job runs as {v['variant']} on {v['cores']} cores with {v['words']} "
             "words per core (the input is already in memory and mapped by core 0; each map "
             "writes an 8-byte entry per word into a heap of its own, one block of pages per "
-            "reduce partition; pages are 4 KB). "
+            "reduce partition; each reducer then copies every entry of its partition to fresh "
+            "pages of its own heap; pages are 4 KB). "
             "How many page faults do all cores take in the timed part, map and reduce together? "
             "(within 10%, or within 1)"
         ),
@@ -156,7 +157,8 @@ register(
             f"{a} faults on the simulated machine. Each map task's heap holds "
             f"{v['words']} x 8 bytes of entries, in 4 KB pages, one block per reduce "
             "partition (so a part-full page per partition), and each page faults once when "
-            "the map writes it first. "
+            "the map writes it first; each reducer's copy of its partition fills pages of "
+            "its own heap, which fault once too. "
             + (
                 "Separate processes also fault on every page they touch for the first time in "
                 "their own mapping: in reduce, their partition's pages in every other task's "
@@ -164,7 +166,7 @@ register(
                 if v["variant"] == "linux-procs"
                 else "One address space (threads), or address ranges mounted in every core's "
                 "root (Corey), means a page mapped once is mapped for every core: reduce "
-                "takes no faults."
+                "faults only on its own output."
             )
         ),
         hint="Count pages, not words. A first write to a fresh page faults once. Which pages "

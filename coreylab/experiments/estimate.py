@@ -52,7 +52,7 @@ FOOTPRINTS: dict[str, Footprint] = {
     "memclone": Footprint("pages", 4 * MB, 90_000, 0.5, 0.0055, pages=True),
     "mempass": Footprint("pages", 10 * MB, 10_000, 0.5, 0.0009, pages=True),
     "tlb-shootdown": Footprint("ops", 5 * MB, 13_000, 0.5, 0.013, also="pages"),
-    "mapreduce": Footprint("words", 4 * MB, 400, 0.5, 0.00002),  # the streamed scale model
+    "mapreduce": Footprint("words", 7 * MB, 500, 0.5, 0.00002),  # the streamed scale model
     "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.5, 0.042),
     "webserver": Footprint("requests", 4 * MB, 12_500, 0.5, 0.020),
 }

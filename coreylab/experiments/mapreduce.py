@@ -13,8 +13,11 @@ barrier in memory, a reduce task (programs in `workloads/memory.py`):
           maps the whole segment at once and makes its pages on first use). So the heap grows,
           and its pages fault in, through the whole map phase, as in Metis.
   reduce  reaches every map task's heap (Linux processes map each object; Corey mounts each
-          map task's range in its own root) and reads its partition's blocks, checking each
-          value.
+          map task's range in its own root), reads its partition's blocks, checking each
+          value, and copies each record into its output, fresh pages off the top of its own
+          heap (Metis's reducer is the map task's thread, with the same malloc heap: for each
+          key it copies the values from every map task into one array it keeps as the key's
+          result, Corey's pkg/metis/openhbb.c). So the reducers grow the address space too.
 Metrics: `seconds` (simulated, map start to the last reduce's end), `map_seconds`,
 `reduce_seconds`, `faults` (hard + soft, timed part), `line_transfers` (timed part),
 `vm_fraction`: the share of all core time (cores x `seconds`) the cores spent growing the
@@ -25,24 +28,53 @@ the workload clocks its calls, the kernel its fault handler (`FaultStats.cycles`
 The scale model. The paper's run is 1 GB of input on 16 cores: 16M words a core, 128 MB of
 entries (32K pages) a core. The default, 32K words a core, is that run at 1:512 with its
 ratios kept: a heap page per 512 words of map work (8-byte entries), a growth step per 32 heap
-pages, and each reducer reading its partition's blocks, about 1/cores of each heap's pages
-(Metis's per-key arrays are pages long at 1 GB, so a partition's entries fill pages of their
-own). Below about 16K words a core (at 16 cores) the blocks are part-full, so the model
-faults more pages per word than the paper's run: the size sweep shows what that does. And it
-streams: a simulated store writes a line's worth of entries (`RECORD_WORDS`), the other seven
-stores to that line are L1 hits and are charged the L1 latency, and no word is kept (each map
-task draws its words from its own seeded stream as it goes). `run_mapreduce(...,
-record_words=1)` simulates every entry; the tests check the two agree within a few per cent.
+pages, each reducer reading its partition's blocks, about 1/cores of each heap's pages (Metis's
+per-key arrays are pages long at 1 GB, so a partition's entries fill pages of their own), and
+writing as many pages of output as it reads. Below about 16K words a core (at 16 cores) the
+blocks are part-full, so the model faults more pages per word than the paper's run: the size
+sweep shows what that does. And it streams: a simulated store writes a line's worth of
+entries (`RECORD_WORDS`), the other seven stores to that line are L1 hits and are charged the
+L1 latency, and no word is kept (each map task draws its words from its own seeded stream as
+it goes). `run_mapreduce(..., record_words=1)` simulates every entry; the tests check the two
+agree within a few per cent.
 
-What the variants show: threads (one mm) contend on the mm_struct while the maps fault their
-heaps in and grow them (brk takes mmap_sem for writing: faulting threads queue behind it and
-sleep); processes do not, but pay soft faults: on the input, and in reduce on every page of
-their partition's blocks in every other heap; Corey's per-core ranges avoid the contention in
-map and share their page tables in reduce.
+What the variants show: threads (one mm) contend on the mm_struct while the tasks fault their
+heaps in and grow them, in map and in reduce (brk takes mmap_sem for writing: faulting threads
+queue behind it and sleep); processes do not, but pay soft faults: on the input, and in reduce
+on every page of their partition's blocks in every other heap; Corey's per-core ranges avoid
+the contention and share their page tables in reduce.
 
-Left out: the index the reducers build (instruction work only, `reduce_entry_cycles`), the
-final merge, hash tables and per-key arrays (a partition's entries are one list of pages per
-map task), reading input from a file, the caches' state of the 1 GB run (at 1:512 a map's heap
+Where the time goes (16 cores, default size, cycles per core, measured with the kernel's fault
+clock and the workload's): threads' map 3.1M = 1.40M instruction work (40 a word, an
+estimate), 0.83M first stores to heap lines (a DRAM miss a line: streamed zeroing leaves the
+page uncached), 0.53M input loads, 0.30M in 72 faults (4,200 a fault, Corey's 2,300: the rest
+is mmap_sem and the mm's lines), 0.07M in mmap/brk. A soft fault of a process costs about
+1,750. So at the paper's ratios a fault costs about a tenth of the map work that fills its
+page (43K cycles), and threads' contention (about 1,900 cycles a fault in map, 3,000 in
+reduce, where the copies make every core fault at once) costs about what processes' extra soft
+faults do: the two Linux designs nearly tie. Reduce is about 40% of the run at every core
+count: each line it reads or copies costs a whole miss (the machine has no prefetcher and no
+overlapping misses), where the paper's reducers stream their copies and take a few per cent of
+the run until contention sets in.
+
+The allocator. glibc grows a single-threaded process's heap (the main arena) by brk with
+M_TOP_PAD's 128 KB, the step modelled here for every Linux heap; a thread's arena it grows by
+what each request needs, page-rounded (grow_heap -> mprotect, mmap_sem for writing). Run with
+that rule (a growth per heap page, in map and in reduce), threads took 8.9 ms against Corey's
+2.5 at 16 cores (Corey 3.6x faster; the paper: 1.25x) and vm_fraction was 0.73: every growth
+is a write hold of the sleeping mmap_sem, and 16 cores growing at once serialize on it. The
+paper measured far less, so the allocator Metis ran on Linux did not grow page by page; which
+one it was the sources here do not say, so the model keeps the 128 KB step for threads too
+(`MapReduceCosts.heap_chunk_pages`). (The paper's own reading of the contention: reduce's
+share of the run grows from 5% at 7 cores to almost 30% at 16.) In reduce the step is also
+what glibc's mmap threshold gives at 1 GB: each key's result array reaches 128 KB (15K values
+of 8 bytes, the array doubled to 16K) and gets an mmap of its own, a write-locked call per 32
+pages, as a 128 KB brk step is.
+
+Left out: the index's own structure (the reducers' instruction work is `reduce_entry_cycles`),
+the final merge, hash tables and per-key arrays (a partition's entries are one list of pages
+per map task), the VMA of each key's mmap'ed array (one brk-grown heap stands for them) and
+frees, reading input from a file, the caches' state of the 1 GB run (at 1:512 a map's heap
 still fits its L2, so reducers find heap lines in other cores' caches rather than in DRAM).
 """
 
@@ -68,19 +100,30 @@ from .base import Experiment, ExperimentError, Param, Point, finish_point, new_m
 
 PAPER_WORDS = 2**30 // WORD_BYTES // 16  # 1 GiB of input over 16 cores: 16M words a core
 DEFAULT_WORDS = PAPER_WORDS // 512  # the scale model: 32K words, 64 heap pages a core
-MAX_WORDS = 131072  # 256 heap pages a core: about 20 s and 0.6 GB at 16 cores
+MAX_WORDS = 131072  # 256 heap pages a core: about 40 s and 1 GB at 16 cores
 RECORD_WORDS = 8  # entries a simulated store writes: a line's worth (the streaming model)
 
 
 @dataclass(frozen=True)
 class MapReduceCosts:
-    """The application's own constants: instruction work in cycles (estimates) and how its
-    malloc grows the heap. The rest is simulated."""
+    """The application's own constants: instruction work in cycles and how its malloc grows
+    the heap. The rest is simulated."""
 
-    map_word_cycles: int = 40  # parse a word, hash it, pick its partition
-    reduce_entry_cycles: int = 30  # add an entry to the reducer's index
+    # Parse a word, hash it, pick its partition: estimate. No per-word time of Metis's inverted
+    # index is published in the sources here (the paper plots the 1 GB run's total only). By
+    # the code (Corey's user/metis/wordrevidx.c and pkg/metis) a word costs a toupper and a
+    # state test per letter, djb2 over the key, two divisions (reduce task, hash slot), a
+    # strcmp per key already in the slot and an append: likely more than 40, which would
+    # dilute the kernel's share further.
+    map_word_cycles: int = 40
+    # Copy an entry into its key's result: the inverted index has no reduce function and keeps
+    # the arrays (wordrevidx.c: reduce_func NULL, keep_reduce_array 1), so Metis's reducer
+    # memcpy's each map task's values, 8 bytes each, and sorts the few keys of a hash slot
+    # (pkg/metis/openhbb.c): a cycle or two an entry, estimate.
+    reduce_entry_cycles: int = 2
     heap_chunk_pages: int = 32  # Linux malloc grows the heap 128 KB at a time: glibc's
-    # M_TOP_PAD default (mallopt(3): 128*1024)
+    # M_TOP_PAD default (mallopt(3): 128*1024) for the main arena's brk (see the module's
+    # "The allocator": a thread's arena grows by what it needs, which the model leaves out)
 
 
 @dataclass
@@ -97,10 +140,13 @@ class Job:
     shares: dict[int, int] = field(default_factory=dict)  # Corey: map task -> its output share
     blocks: list[list[list[int]]] = field(init=False)  # [map][partition] -> its heap pages
     records: list[list[int]] = field(init=False)  # [map][partition] -> records written
+    top: list[int] = field(init=False)  # [task] -> its heap's next fresh page
+    mapped: list[int] = field(init=False)  # [task] -> pages of its heap mapped so far
 
     def __post_init__(self) -> None:
         self.blocks = [[[] for _ in range(self.cores)] for _ in range(self.cores)]
         self.records = [[0] * self.cores for _ in range(self.cores)]
+        self.top, self.mapped = [0] * self.cores, [0] * self.cores
 
     def rng(self, m: int) -> random.Random:
         """Map task m's word stream (drawn as it runs: no word is kept)."""
@@ -110,11 +156,14 @@ class Job:
         return page_size // (self.record_words * ENTRY)
 
     def heap_pages(self, page_size: int) -> int:
-        """The most pages a map task's heap can take: its records in whole pages, a part-full
-        block per partition, in whole growth steps."""
-        pages = -(-self.words // self.record_words // self.records_per_page(page_size))
+        """The most pages a task's heap can take, in whole growth steps: its map records in
+        whole pages, a part-full block per partition, then its reduce output, which is at most
+        every map task's records (the bound costs address space only: pages are made on
+        first use)."""
+        per_page = self.records_per_page(page_size)
+        pages = -(-self.words // self.record_words // per_page)
         chunk = self.costs.heap_chunk_pages
-        return -(-(pages + self.cores) // chunk) * chunk
+        return -(-(pages * (1 + self.cores) + self.cores) // chunk) * chunk
 
     def value(self, m: int, p: int, n: int) -> int:
         """What record n of partition p in map m's heap holds (the reducer checks it)."""

@@ -143,7 +143,8 @@ def mempass_program(core: Core, kernel, task: Task, addr: int, pages: int, baton
 #         block (a page) gets a fresh page from the heap's top; when the heap is used up,
 #         malloc grows it (Linux: brk, `heap_chunk_pages` at a time; Corey: the task's segment
 #         is mapped whole and its pages are made on first use).
-# reduce: for every map task's heap, read the blocks of my partition.
+# reduce: for every map task's heap, read the blocks of my partition, and copy each record to
+#         my output, taking fresh pages off the top of my own heap as the map did.
 # A barrier in memory separates the phases. Input: 4 bytes a word, already in memory.
 # A record is `record_words` entries written as one store (the scale model: see
 # experiments/mapreduce.py); the other entries of a record hit the same line in L1.
@@ -165,8 +166,8 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
     m, ps, hw = task.id, kernel.params.page_size, kernel.params
     base = output_va(m)
     outputs, start = design(job.variant).outputs, core.local
-    mapped = yield from outputs.make(kernel, task, job, out, m)
-    vm, top = core.local - start, 0
+    job.mapped[m] = yield from outputs.make(kernel, task, job, out, m)
+    out["vm", m] = core.local - start
     rng, k = job.rng(m), job.record_words
     per_page, size = job.records_per_page(ps), k * ENTRY
     blocks, counts = job.blocks[m], job.records[m]
@@ -179,21 +180,30 @@ def map_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
         p = rng.randrange(KEYS) % job.cores
         n = counts[p]
         if n % per_page == 0:  # the partition's block is full: a fresh page off the top
-            if top == mapped:
-                start = core.local
-                mapped += yield from outputs.grow(kernel, task, job, m)
-                vm += core.local - start
-            blocks[p].append(top)
-            top += 1
+            blocks[p].append((yield from take_page(core, kernel, task, job, out)))
         counts[p] = n + 1
         yield from core.compute(work)
         addr = base + blocks[p][-1] * ps + n % per_page * size
         yield from kernel.touch(task, addr, True, job.value(m, p, n))
-    out["vm", m] = vm
+
+
+def take_page(core: Core, kernel, task: Task, job, out: dict) -> Op:
+    """A fresh page off the top of the task's heap, growing the heap when it is used up (the
+    time that takes counts as growing the address space); the page's index in the heap."""
+    m = task.id
+    if job.top[m] == job.mapped[m]:
+        start = core.local
+        job.mapped[m] += yield from design(job.variant).outputs.grow(kernel, task, job, m)
+        out["vm", m] += core.local - start
+    job.top[m] += 1
+    return job.top[m] - 1
 
 
 def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
-    """Reach every map task's heap (map it in), read my partition's blocks."""
+    """Reach every map task's heap (map it in), read my partition's blocks, and copy each
+    record into my output, which goes on from the top of my own heap (Metis's reducer is the
+    same thread as the map task, with the same malloc heap: it copies each key's values from
+    every map task into one array of its own and keeps it as the key's result)."""
     r, ps, hw = task.id, kernel.params.page_size, kernel.params
     outputs, start = design(job.variant).outputs, core.local
     for m in range(job.cores):
@@ -201,17 +211,21 @@ def reduce_task(core: Core, kernel, task: Task, job, out: dict) -> Op:
             yield from outputs.reach(kernel, task, job, out, m)
     out["vm", r] += core.local - start
     k, per_page = job.record_words, job.records_per_page(ps)
-    work = k * job.costs.reduce_entry_cycles + (k - 1) * hw.l1_latency
+    size, mine, written, block = k * ENTRY, output_va(r), 0, 0
+    work = k * job.costs.reduce_entry_cycles + 2 * (k - 1) * hw.l1_latency  # loads and stores
     for m in range(job.cores):
         base, total = output_va(m), job.records[m][r]
         for n in range(total):
             page = job.blocks[m][r][n // per_page]
-            value = yield from kernel.touch(
-                task, base + page * ps + n % per_page * k * ENTRY, False
-            )
+            value = yield from kernel.touch(task, base + page * ps + n % per_page * size, False)
             if value != job.value(m, r, n):
                 raise RuntimeError(f"reduce {r} read {value:#x} for record {n} of map {m}")
             yield from core.compute(work)
+            if written % per_page == 0:
+                block = yield from take_page(core, kernel, task, job, out)
+            addr = mine + block * ps + written % per_page * size
+            yield from kernel.touch(task, addr, True, value)
+            written += 1
 
 
 # Where map task m's heap lives (at `output_va(m)` in every design), how it is set up and
