@@ -7,8 +7,8 @@ import random
 
 from ..hardware import Machine
 from ..playground import run_ops
-from .engine import Spec, register
-from .judging import checked_params, parse_names, parse_number, parse_states, within
+from .engine import Spec, register, register_number
+from .judging import checked_params, parse_names, parse_states
 
 
 # -- 00: the tour and the latency ladder --------------------------------------------------------
@@ -30,26 +30,23 @@ def _remote_solve(v: dict) -> int:
     return last.t_end - last.t_start
 
 
-register(
-    Spec(
-        key="00.remote-load",
-        lesson="00_tour",
-        draw=_remote_draw,
-        ask=lambda v: (
-            f"The machine is amd16 (4 chips of 4 cores, chips on a square), but here a cache one "
-            f"hop away costs {v['remote']} cycles and each further hop {v['hop']} more. Core "
-            f"{v['writer']} has just written line x. How many cycles does core 0's load of x take?"
-        ),
-        solve=_remote_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"core {v['writer']} sits on chip {v['writer'] // 4}; its cache supplies the line in "
-            f"{a} cycles (measured on the simulated machine)."
-        ),
-        hint="Find core 0's and the writer's chips (cores are numbered chip by chip), count hops "
-        "on the square, then use the latency of a cache at that distance.",
-    )
+register_number(
+    0.0,
+    key="00.remote-load",
+    lesson="00_tour",
+    draw=_remote_draw,
+    ask=lambda v: (
+        f"The machine is amd16 (4 chips of 4 cores, chips on a square), but here a cache one "
+        f"hop away costs {v['remote']} cycles and each further hop {v['hop']} more. Core "
+        f"{v['writer']} has just written line x. How many cycles does core 0's load of x take?"
+    ),
+    solve=_remote_solve,
+    explain=lambda v, a: (
+        f"core {v['writer']} sits on chip {v['writer'] // 4}; its cache supplies the line in "
+        f"{a} cycles (measured on the simulated machine)."
+    ),
+    hint="Find core 0's and the writer's chips (cores are numbered chip by chip), count hops "
+    "on the square, then use the latency of a cache at that distance.",
 )
 
 
@@ -75,25 +72,22 @@ def _dram_solve(v: dict) -> int:
     return took[0]
 
 
-register(
-    Spec(
-        key="00.dram-load",
-        lesson="00_tour",
-        draw=_dram_draw,
-        ask=lambda v: (
-            f"On amd16 with local DRAM at {v['dram']} cycles and {v['hop']} more per hop, core 0 "
-            f"loads a line that no cache holds, from memory attached to chip {v['home']}. How "
-            "many cycles does the load take?"
-        ),
-        solve=_dram_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"chip {v['home']} is {min(v['home'], 4 - v['home'])} hops from chip 0 on the "
-            f"square; the load took {a} cycles on the simulated machine."
-        ),
-        hint="Memory is split between the chips; count the hops from chip 0 to the line's home.",
-    )
+register_number(
+    0.0,
+    key="00.dram-load",
+    lesson="00_tour",
+    draw=_dram_draw,
+    ask=lambda v: (
+        f"On amd16 with local DRAM at {v['dram']} cycles and {v['hop']} more per hop, core 0 "
+        f"loads a line that no cache holds, from memory attached to chip {v['home']}. How "
+        "many cycles does the load take?"
+    ),
+    solve=_dram_solve,
+    explain=lambda v, a: (
+        f"chip {v['home']} is {min(v['home'], 4 - v['home'])} hops from chip 0 on the "
+        f"square; the load took {a} cycles on the simulated machine."
+    ),
+    hint="Memory is split between the chips; count the hops from chip 0 to the line's home.",
 )
 
 
@@ -155,25 +149,22 @@ def _counter_solve(v: dict) -> int:
     return m.counters().lines[m.line_of(x)].transfers
 
 
-register(
-    Spec(
-        key="01.counter-transfers",
-        lesson="01_cache_lines",
-        draw=_counter_draw,
-        ask=lambda v: (
-            f"{v['cores']} cores each atomically increment one shared counter {v['rounds']} times, "
-            "all starting together. About how many times does the counter's line move from one "
-            "core's cache to another's? (within 10%)"
-        ),
-        solve=_counter_solve,
-        judge=within(0.10),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} transfers: nearly every increment finds the line in another core's cache, so "
-            "it moves once per increment (the first comes from DRAM)."
-        ),
-        hint="An atomic increment needs the line exclusive. Who held it just before?",
-    )
+register_number(
+    0.10,
+    key="01.counter-transfers",
+    lesson="01_cache_lines",
+    draw=_counter_draw,
+    ask=lambda v: (
+        f"{v['cores']} cores each atomically increment one shared counter {v['rounds']} times, "
+        "all starting together. About how many times does the counter's line move from one "
+        "core's cache to another's? (within 10%)"
+    ),
+    solve=_counter_solve,
+    explain=lambda v, a: (
+        f"{a} transfers: nearly every increment finds the line in another core's cache, so "
+        "it moves once per increment (the first comes from DRAM)."
+    ),
+    hint="An atomic increment needs the line exclusive. Who held it just before?",
 )
 
 
@@ -201,25 +192,22 @@ def _lock_count_solve(v: dict) -> int:
     return lock.stats.acquisitions - before
 
 
-register(
-    Spec(
-        key="02.lock-count",
-        lesson="02_fd_table_and_shares",
-        draw=lambda rng: {"k": rng.randint(1, 8)},
-        ask=lambda v: (
-            f"A Linux thread dups its descriptor {_times(v['k'])}, then closes the "
-            f"{_new_fds(v['k'])}. How many times does it take its table's file_lock?"
-        ),
-        solve=_lock_count_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} times: a dup takes file_lock twice (allocate the lowest free fd, then install "
-            "the file), a close once (clear the slot and the bit), as Linux 2.6.27 does."
-        ),
-        hint="POSIX wants the lowest free fd: allocating it and installing the file are two "
-        "separate critical sections in fs/file.c; closing is one.",
-    )
+register_number(
+    0.0,
+    key="02.lock-count",
+    lesson="02_fd_table_and_shares",
+    draw=lambda rng: {"k": rng.randint(1, 8)},
+    ask=lambda v: (
+        f"A Linux thread dups its descriptor {_times(v['k'])}, then closes the "
+        f"{_new_fds(v['k'])}. How many times does it take its table's file_lock?"
+    ),
+    solve=_lock_count_solve,
+    explain=lambda v, a: (
+        f"{a} times: a dup takes file_lock twice (allocate the lowest free fd, then install "
+        "the file), a close once (clear the slot and the bit), as Linux 2.6.27 does."
+    ),
+    hint="POSIX wants the lowest free fd: allocating it and installing the file are two "
+    "separate critical sections in fs/file.c; closing is one.",
 )
 
 
@@ -322,27 +310,24 @@ def _naming_solve(v: dict) -> int:
     return handoff(v["design"], v["ops"], v["second"], checked_params("duo"))
 
 
-register(
-    Spec(
-        key="02.object-naming",
-        lesson="02_fd_table_and_shares",
-        draw=lambda rng: {
-            "design": rng.choice(sorted(NAMING_WHY)),
-            "ops": rng.randint(1, 6),
-            "second": rng.randint(1, 3),
-        },
-        ask=lambda v: (
-            f"object-naming's {v['design']} design on duo (two chips of two cores): core 0 "
-            f"makes, looks up and drops {v['ops']} object{'s' * (v['ops'] > 1)}, then core "
-            f"{v['second']} does the same, never at once. How many cache lines move from one "
-            f"core's cache to another's while core {v['second']} runs? Predict, then measure with "
-            f"handoff('{v['design']}', {v['ops']}, {v['second']})."
-        ),
-        solve=_naming_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: f"{a}: {NAMING_WHY[v['design']]}.",
-        hint="Which lines does an object's birth, lookup and death write: the id counter, the "
-        "table's lock, size and slots, the object's own page? Which of them did core 0 write?",
-    )
+register_number(
+    0.0,
+    key="02.object-naming",
+    lesson="02_fd_table_and_shares",
+    draw=lambda rng: {
+        "design": rng.choice(sorted(NAMING_WHY)),
+        "ops": rng.randint(1, 6),
+        "second": rng.randint(1, 3),
+    },
+    ask=lambda v: (
+        f"object-naming's {v['design']} design on duo (two chips of two cores): core 0 "
+        f"makes, looks up and drops {v['ops']} object{'s' * (v['ops'] > 1)}, then core "
+        f"{v['second']} does the same, never at once. How many cache lines move from one "
+        f"core's cache to another's while core {v['second']} runs? Predict, then measure with "
+        f"handoff('{v['design']}', {v['ops']}, {v['second']})."
+    ),
+    solve=_naming_solve,
+    explain=lambda v, a: f"{a}: {NAMING_WHY[v['design']]}.",
+    hint="Which lines does an object's birth, lookup and death write: the id counter, the "
+    "table's lock, size and slots, the object's own page? Which of them did core 0 write?",
 )

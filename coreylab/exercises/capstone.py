@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from ..playground import measure
-from .engine import Spec, register
-from .judging import checked_params, parse_number, within
+from .engine import register_number
+from .judging import checked_params
 
 
 def sampled(m: int):
@@ -65,28 +65,25 @@ def _sampled_ask(v: dict) -> str:
     )
 
 
-register(
-    Spec(
-        key="07.shared-counter",
-        lesson="07_capstone",
-        draw=_sampled_draw,
-        ask=_sampled_ask,
-        solve=_transfers_solve,
-        judge=within(0.10),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} per request (measured). "
-            + (
-                "With one core the line never leaves its cache."
-                if v["cores"] == 1
-                else "Each increment almost always comes from another core than the last one, "
-                f"which must take the line exclusive: one move per increment, and there is one "
-                f"increment per {v['every']} request(s)."
-            )
-        ),
-        hint="Who did the previous increment, and where does the line live afterwards? How "
-        "many increments are there per request?",
-    )
+register_number(
+    0.10,
+    key="07.shared-counter",
+    lesson="07_capstone",
+    draw=_sampled_draw,
+    ask=_sampled_ask,
+    solve=_transfers_solve,
+    explain=lambda v, a: (
+        f"{a} per request (measured). "
+        + (
+            "With one core the line never leaves its cache."
+            if v["cores"] == 1
+            else "Each increment almost always comes from another core than the last one, "
+            f"which must take the line exclusive: one move per increment, and there is one "
+            f"increment per {v['every']} request(s)."
+        )
+    ),
+    hint="Who did the previous increment, and where does the line live afterwards? How "
+    "many increments are there per request?",
 )
 
 
@@ -101,23 +98,20 @@ def _batch_solve(v: dict) -> float:
     return r.rows[0]["line_transfers_per_op"]
 
 
-register(
-    Spec(
-        key="07.batched",
-        lesson="07_capstone",
-        draw=_batch_draw,
-        ask=lambda v: (
-            f"Each of {v['cores']} cores counts requests in its own padded counter and adds it "
-            f"into the shared total every {v['k']} requests. About how many line transfers per "
-            "request now? (within 25%)"
-        ),
-        solve=_batch_solve,
-        judge=within(0.25),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"about {a} per request: only the flush every {v['k']} requests touches the shared "
-            "line, so sharing costs 1/k of what it did."
-        ),
-        hint="Which of the per-request operations touch a line another core writes?",
-    )
+register_number(
+    0.25,
+    key="07.batched",
+    lesson="07_capstone",
+    draw=_batch_draw,
+    ask=lambda v: (
+        f"Each of {v['cores']} cores counts requests in its own padded counter and adds it "
+        f"into the shared total every {v['k']} requests. About how many line transfers per "
+        "request now? (within 25%)"
+    ),
+    solve=_batch_solve,
+    explain=lambda v, a: (
+        f"about {a} per request: only the flush every {v['k']} requests touches the shared "
+        "line, so sharing costs 1/k of what it did."
+    ),
+    hint="Which of the per-request operations touch a line another core writes?",
 )

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import record
 from .course import course_id, graded_mode, presenting, seed, warn_if_anonymous
+from .judging import parse_number, within
 
 DRAWS = 200  # draws before a spec that admits no variant is called broken
 NO_ANSWER = "replace None with your prediction, then run the cell again."
@@ -185,6 +186,12 @@ SPECS: dict[str, Spec] = {}
 def register(spec: Spec) -> Spec:
     SPECS[spec.key] = spec
     return spec
+
+
+def register_number(tolerance: float, **fields: Any) -> Spec:
+    """Register an exercise whose answer is a number, right when it is within `tolerance` (a
+    fraction of the simulator's answer; 0 means exactly)."""
+    return register(Spec(judge=within(tolerance), parse=parse_number, **fields))
 
 
 def get_spec(key: str) -> Spec:

@@ -17,8 +17,8 @@ from ..experiments import ExperimentError, get
 from ..experiments.memory import run_memclone, run_mempass
 from ..hardware import HardwareParams, Machine
 from ..trace import Trace
-from .engine import Spec, register
-from .judging import checked_params, parse_number, within
+from .engine import register_number
+from .judging import checked_params
 
 
 # -- a run that keeps its kernel ----------------------------------------------------------------
@@ -113,29 +113,26 @@ def _soft_ask(v: dict) -> str:
     )
 
 
-register(
-    Spec(
-        key="03.soft-faults",
-        lesson="03_soft_page_faults",
-        draw=_soft_draw,
-        ask=_soft_ask,
-        solve=_soft_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} soft faults (counted by the simulated kernel). "
-            + (
-                f"Core 0's {v['pages']} faults are zero-fill faults (it makes the pages); each "
-                f"of the other {v['cores'] - 1} processes has its own page table, empty, so it "
-                "faults once per page to fill its own entry."
-                if v["variant"] == "linux-procs"
-                else "Threads walk one page table: core 0 filled every entry, the others find "
-                "them filled and take no fault at all."
-            )
-        ),
-        hint="A soft fault fills a page-table entry for a page that already exists. Ask: after "
-        "core 0's turn, whose page table has the entries?",
-    )
+register_number(
+    0.0,
+    key="03.soft-faults",
+    lesson="03_soft_page_faults",
+    draw=_soft_draw,
+    ask=_soft_ask,
+    solve=_soft_solve,
+    explain=lambda v, a: (
+        f"{a} soft faults (counted by the simulated kernel). "
+        + (
+            f"Core 0's {v['pages']} faults are zero-fill faults (it makes the pages); each "
+            f"of the other {v['cores'] - 1} processes has its own page table, empty, so it "
+            "faults once per page to fill its own entry."
+            if v["variant"] == "linux-procs"
+            else "Threads walk one page table: core 0 filled every entry, the others find "
+            "them filled and take no fault at all."
+        )
+    ),
+    hint="A soft fault fills a page-table entry for a page that already exists. Ask: after "
+    "core 0's turn, whose page table has the entries?",
 )
 
 
@@ -148,28 +145,25 @@ def _sem_solve(v: dict) -> int:
     return run.lock("mm[0].mmap_sem")["acquisitions"]
 
 
-register(
-    Spec(
-        key="03.mmap-sem",
-        lesson="03_soft_page_faults",
-        draw=_sem_draw,
-        ask=lambda v: (
-            f"memclone with linux-threads on {v['cores']} cores: each thread mmaps its own "
-            f"region and writes one word in each of its first {v['pages']} pages. How many "
-            "times, all threads together, is the process's mmap_sem taken (for reading or "
-            "writing)?"
-        ),
-        solve=_sem_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} times (the kernel's lock statistics): each thread's mmap takes it once for "
-            f"writing, and each of its {v['pages']} page faults once for reading. Every one of "
-            "them writes the same line of the one mm_struct."
-        ),
-        hint="Count the calls that reach the mm: mmap takes mmap_sem for writing; every page "
-        "fault takes it for reading.",
-    )
+register_number(
+    0.0,
+    key="03.mmap-sem",
+    lesson="03_soft_page_faults",
+    draw=_sem_draw,
+    ask=lambda v: (
+        f"memclone with linux-threads on {v['cores']} cores: each thread mmaps its own "
+        f"region and writes one word in each of its first {v['pages']} pages. How many "
+        "times, all threads together, is the process's mmap_sem taken (for reading or "
+        "writing)?"
+    ),
+    solve=_sem_solve,
+    explain=lambda v, a: (
+        f"{a} times (the kernel's lock statistics): each thread's mmap takes it once for "
+        f"writing, and each of its {v['pages']} page faults once for reading. Every one of "
+        "them writes the same line of the one mm_struct."
+    ),
+    hint="Count the calls that reach the mm: mmap takes mmap_sem for writing; every page "
+    "fault takes it for reading.",
 )
 
 
@@ -201,24 +195,21 @@ def _tables_ask(v: dict) -> str:
     )
 
 
-register(
-    Spec(
-        key="04.table-pages",
-        lesson="04_address_ranges",
-        draw=_tables_draw,
-        ask=_tables_ask,
-        solve=_tables_solve,
-        judge=within(0.0),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} page-table pages (walked in the simulated memory after the run). Draw it with "
-            f"viz.page_table_view(viz.page_table_snapshot(memory_run('{v['experiment']}', "
-            f"'{v['variant']}', {v['cores']}, 8).kernel))."
-        ),
-        hint="Each tree has its own PML4 and PDPT. Threads share one tree. A Corey range "
-        "brings its own PD and PT, and a range mounted in several trees is one subtree, "
-        "counted once. 8 pages fit in one PT page.",
-    )
+register_number(
+    0.0,
+    key="04.table-pages",
+    lesson="04_address_ranges",
+    draw=_tables_draw,
+    ask=_tables_ask,
+    solve=_tables_solve,
+    explain=lambda v, a: (
+        f"{a} page-table pages (walked in the simulated memory after the run). Draw it with "
+        f"viz.page_table_view(viz.page_table_snapshot(memory_run('{v['experiment']}', "
+        f"'{v['variant']}', {v['cores']}, 8).kernel))."
+    ),
+    hint="Each tree has its own PML4 and PDPT. Threads share one tree. A Corey range "
+    "brings its own PD and PT, and a range mounted in several trees is one subtree, "
+    "counted once. 8 pages fit in one PT page.",
 )
 
 
@@ -233,28 +224,25 @@ def _ratio_solve(v: dict) -> float:
     return round(shared.cycles_per_page / ranges.cycles_per_page, 2)
 
 
-register(
-    Spec(
-        key="04.cost-ratio",
-        lesson="04_address_ranges",
-        draw=_ratio_draw,
-        ask=lambda v: (
-            f"memclone on {v['cores']} cores, {v['pages']} pages each: how many times more "
-            "cycles per page does linux-threads (one shared address space) spend than corey-ar "
-            "(a Corey address range per core)? A ratio, e.g. 1.5 (within 15%)."
-        ),
-        solve=_ratio_solve,
-        judge=within(0.15),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} times, measured by running both. With one mm, every fault writes mmap_sem's "
-            "and the rss counter's lines, which other cores wrote last; with a range per core, "
-            "no line a fault writes is written by another core, so the cost stays what it is "
-            "on one core."
-        ),
-        hint="Run it: lab.run('memclone', variants=['linux-threads', 'corey-ar'], "
-        "cores=[...], params={'pages': ...}) and divide the cycles_per_page columns.",
-    )
+register_number(
+    0.15,
+    key="04.cost-ratio",
+    lesson="04_address_ranges",
+    draw=_ratio_draw,
+    ask=lambda v: (
+        f"memclone on {v['cores']} cores, {v['pages']} pages each: how many times more "
+        "cycles per page does linux-threads (one shared address space) spend than corey-ar "
+        "(a Corey address range per core)? A ratio, e.g. 1.5 (within 15%)."
+    ),
+    solve=_ratio_solve,
+    explain=lambda v, a: (
+        f"{a} times, measured by running both. With one mm, every fault writes mmap_sem's "
+        "and the rss counter's lines, which other cores wrote last; with a range per core, "
+        "no line a fault writes is written by another core, so the cost stays what it is "
+        "on one core."
+    ),
+    hint="Run it: lab.run('memclone', variants=['linux-threads', 'corey-ar'], "
+    "cores=[...], params={'pages': ...}) and divide the cycles_per_page columns.",
 )
 
 
@@ -292,21 +280,18 @@ def _shootdown_ask(v: dict) -> str:
     )
 
 
-register(
-    Spec(
-        key="04.shootdown-ipis",
-        lesson="04_address_ranges",
-        draw=_shootdown_draw,
-        ask=_shootdown_ask,
-        solve=_shootdown_solve,
-        judge=within(0.01),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a:g}: an unmap interrupts every other core that may cache the translations. "
-            "Linux threads: every core that ran the mm; a process or a private range: none; a "
-            "shared range: the other cores that mount it."
-        ),
-        hint="Who could hold a translation of this memory in its TLB? Linux knows only which "
-        "cores ran the address space; Corey knows which cores mount the range.",
-    )
+register_number(
+    0.01,
+    key="04.shootdown-ipis",
+    lesson="04_address_ranges",
+    draw=_shootdown_draw,
+    ask=_shootdown_ask,
+    solve=_shootdown_solve,
+    explain=lambda v, a: (
+        f"{a:g}: an unmap interrupts every other core that may cache the translations. "
+        "Linux threads: every core that ran the mm; a process or a private range: none; a "
+        "shared range: the other cores that mount it."
+    ),
+    hint="Who could hold a translation of this memory in its TLB? Linux knows only which "
+    "cores ran the address space; Corey knows which cores mount the range.",
 )

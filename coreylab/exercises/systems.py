@@ -22,7 +22,7 @@ from typing import Any
 from ..experiments import run
 from ..experiments.mapreduce import run_mapreduce
 from ..hardware import HardwareParams, Machine
-from .engine import Spec, register
+from .engine import Spec, register, register_number
 from .judging import checked_params, parse_names, parse_number, within
 
 MAPREDUCE_VARIANTS = ("linux-threads", "linux-procs", "corey")
@@ -276,37 +276,34 @@ def _ring_solve(v: dict) -> int:
     return ring_calls(v["app"], v["calls"]).transfers
 
 
-register(
-    Spec(
-        key="06.ring-transfers",
-        lesson="06_kernel_cores",
-        draw=lambda rng: {"app": rng.randrange(1, 16), "calls": rng.randint(1, 8)},
-        ask=lambda v: (
-            f"A Corey kernel core runs on core 0. An application pcore on core {v['app']} hands "
-            f"it {v['calls']} null system call{'s' if v['calls'] > 1 else ''} through its ring, "
-            "one after the other (the ring is warm: one call went through before). How many "
-            "times does a cache line move from one core's cache to the other's during those "
-            "calls? Reason it out from a slot's walk, then measure one call from your core "
-            f"with ring_calls(app_core={v['app']}, calls=1), as the lesson does (within 10%)."
-        ),
-        solve=_ring_solve,
-        judge=within(0.10),
-        parse=parse_number,
-        explain=lambda v, a: (
-            f"{a} transfers for {v['calls']} call(s), measured, all of them lines of the ring's "
-            "slots. One slot is written by both sides in turn: the application takes it and "
-            "writes the call, the kernel core clears KERN_CALL, writes ret and clears KERN_RET, "
-            "the application frees it. In between, each side polls or spins on the slot's "
-            "flag, so its line crosses between the two caches several times per call (and the "
-            "kernel core reads ahead to the next slot's flag). Distance changes the time of "
-            "each transfer, and so, a little, how the polls fall between the other side's "
-            "writes: a far caller can add a crossing or two."
-        ),
-        hint="Follow one slot through a call: which core writes each of its lines, and which "
-        "core reads it next? Every read of a line the other core wrote last is a transfer "
-        "(a slot is 80 bytes: it can straddle two 64-byte lines). Every call costs the same "
-        "number of transfers: measure one with ring_calls, as the lesson does.",
-    )
+register_number(
+    0.10,
+    key="06.ring-transfers",
+    lesson="06_kernel_cores",
+    draw=lambda rng: {"app": rng.randrange(1, 16), "calls": rng.randint(1, 8)},
+    ask=lambda v: (
+        f"A Corey kernel core runs on core 0. An application pcore on core {v['app']} hands "
+        f"it {v['calls']} null system call{'s' if v['calls'] > 1 else ''} through its ring, "
+        "one after the other (the ring is warm: one call went through before). How many "
+        "times does a cache line move from one core's cache to the other's during those "
+        "calls? Reason it out from a slot's walk, then measure one call from your core "
+        f"with ring_calls(app_core={v['app']}, calls=1), as the lesson does (within 10%)."
+    ),
+    solve=_ring_solve,
+    explain=lambda v, a: (
+        f"{a} transfers for {v['calls']} call(s), measured, all of them lines of the ring's "
+        "slots. One slot is written by both sides in turn: the application takes it and "
+        "writes the call, the kernel core clears KERN_CALL, writes ret and clears KERN_RET, "
+        "the application frees it. In between, each side polls or spins on the slot's "
+        "flag, so its line crosses between the two caches several times per call (and the "
+        "kernel core reads ahead to the next slot's flag). Distance changes the time of "
+        "each transfer, and so, a little, how the polls fall between the other side's "
+        "writes: a far caller can add a crossing or two."
+    ),
+    hint="Follow one slot through a call: which core writes each of its lines, and which "
+    "core reads it next? Every read of a line the other core wrote last is a transfer "
+    "(a slot is 80 bytes: it can straddle two 64-byte lines). Every call costs the same "
+    "number of transfers: measure one with ring_calls, as the lesson does.",
 )
 
 
@@ -362,27 +359,24 @@ def _web_explain(v: dict, a: float) -> str:
     return f"x{a} on the simulated machine: the rate {trend}. {why}"
 
 
-register(
-    Spec(
-        key="06.web-growth",
-        lesson="06_kernel_cores",
-        draw=lambda rng: {
-            "variant": rng.choice(["linux", "corey-dedicated"]),
-            **rng.choice(WEB_STEPS),
-            "clients": rng.choice([2, 4, 8]),
-        },
-        ask=lambda v: (
-            f"The webserver experiment, variant {v['variant']}, {v['clients']} clients per "
-            f"card. Going from {v['cores']} to {v['factor'] * v['cores']} cores (half of them run "
-            "the stack, half the application), by what factor does requests_per_sec change? "
-            f"({v['factor']} means it grows as the cores do, 0.5 that it halves; within 20%)"
-        ),
-        solve=_web_solve,
-        judge=within(0.20),
-        parse=parse_number,
-        explain=_web_explain,
-        hint="Ask what the cores share. Corey's pairs share nothing but their own ring; "
-        "Linux's cores share one listen socket, its ticket lock and the stack's counters, so "
-        "adding cores adds waiters on the same lines.",
-    )
+register_number(
+    0.20,
+    key="06.web-growth",
+    lesson="06_kernel_cores",
+    draw=lambda rng: {
+        "variant": rng.choice(["linux", "corey-dedicated"]),
+        **rng.choice(WEB_STEPS),
+        "clients": rng.choice([2, 4, 8]),
+    },
+    ask=lambda v: (
+        f"The webserver experiment, variant {v['variant']}, {v['clients']} clients per "
+        f"card. Going from {v['cores']} to {v['factor'] * v['cores']} cores (half of them run "
+        "the stack, half the application), by what factor does requests_per_sec change? "
+        f"({v['factor']} means it grows as the cores do, 0.5 that it halves; within 20%)"
+    ),
+    solve=_web_solve,
+    explain=_web_explain,
+    hint="Ask what the cores share. Corey's pairs share nothing but their own ring; "
+    "Linux's cores share one listen socket, its ticket lock and the stack's counters, so "
+    "adding cores adds waiters on the same lines.",
 )

@@ -99,15 +99,22 @@ def loop_metrics(m, hw: HardwareParams) -> dict:
     }
 
 
-# point(variant, cores, seed, hw, trace, ops, warmup) -> Point
-point = partial(loop_point, loops_for, loop_metrics)
+def loop_experiment(name: str, summary: str, variants, loops_for, metrics, metric_names,
+                    ops: Param, warmup: Param) -> Experiment:  # fmt: skip
+    """A loop experiment's declaration: each point sets a variant up with `loops_for`, times
+    `ops` iterations of each core's loop after `warmup` (`loop_point`) and makes its row with
+    `metrics`, whose columns are `metric_names`."""
+    return Experiment(
+        name=name,
+        summary=summary,
+        variants=tuple(variants),
+        metrics=metric_names,
+        params=(ops, warmup),
+        point=partial(loop_point, loops_for, metrics),
+    )
 
 
-FD_DUP_CLOSE = Experiment(
-    name="fd-dup-close",
-    summary="each core dups and closes its own fd: one shared table vs private tables",
-    variants=tuple(VARIANTS),
-    metrics=LOOP_METRICS,
-    params=(OPS, WARMUP),
-    point=point,
-)
+FD_DUP_CLOSE = loop_experiment(
+    "fd-dup-close", "each core dups and closes its own fd: one shared table vs private tables",
+    VARIANTS, loops_for, loop_metrics, LOOP_METRICS, OPS, WARMUP,
+)  # fmt: skip

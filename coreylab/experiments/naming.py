@@ -32,15 +32,13 @@ everything `shares.py` leaves out.
 
 from __future__ import annotations
 
-from functools import partial
-
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel
 from ..workloads import Loop, run_program
 from ..workloads.naming import create_lookup_drop
 from ..workloads.placement import pcores
-from .base import Experiment, ExperimentError, Param, new_machine
-from .fd import LOOP_METRICS, loop_metrics, loop_point
+from .base import ExperimentError, Param, new_machine
+from .fd import LOOP_METRICS, loop_experiment, loop_metrics
 from .shares import global_share, percore_shares
 
 # variant -> (where each pcore's table comes from, whether ids come from one global counter)
@@ -85,15 +83,7 @@ def handoff(variant: str, ops: int, second: int = 1, hw: HardwareParams | None =
     return counters().total("transfers") - before
 
 
-# point(variant, cores, seed, hw, trace, ops, warmup) -> Point
-point = partial(loop_point, loops_for, loop_metrics)
-
-
-OBJECT_NAMING = Experiment(
-    name="object-naming",
-    summary="each core makes, looks up and drops kernel objects: global ids/table vs per-core",
-    variants=tuple(VARIANTS),
-    metrics=LOOP_METRICS,
-    params=(OPS, WARMUP),
-    point=point,
-)
+OBJECT_NAMING = loop_experiment(
+    "object-naming", "each core makes, looks up and drops kernel objects: global ids/table vs "
+    "per-core", VARIANTS, loops_for, loop_metrics, LOOP_METRICS, OPS, WARMUP,
+)  # fmt: skip

@@ -28,14 +28,13 @@ What it leaves out: everything `shares.py` (the kernel module) leaves out; user-
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from ..hardware import HardwareParams, Machine
 from ..kernel import CoreyKernel, Task
 from ..workloads import L3_MISS_SOURCES, Loop, dup_close, run_call
 from ..workloads.placement import pcores
-from .base import Experiment, Param
-from .fd import loop_point
+from .base import Param
+from .fd import loop_experiment
 
 OPS = Param("ops", 20, 1, 100_000, "add+remove pairs per core, timed")
 WARMUP = Param("warmup", 2, 0, 10_000, "add+remove pairs per core before timing starts")
@@ -79,15 +78,8 @@ def _metrics(m, hw: HardwareParams) -> dict:
     }
 
 
-# point(variant, cores, seed, hw, trace, ops, warmup) -> Point
-point = partial(loop_point, loops_for, _metrics)
-
-
-SHARES = Experiment(
-    name="shares",
-    summary="each core adds an object to a share and removes it: one global share vs per-core",
-    variants=tuple(VARIANTS),
-    metrics=("ops_per_sec", "l3_misses_per_op", "coherence_misses_per_op"),
-    params=(OPS, WARMUP),
-    point=point,
-)
+SHARES = loop_experiment(
+    "shares", "each core adds an object to a share and removes it: one global share vs per-core",
+    VARIANTS, loops_for, _metrics, ("ops_per_sec", "l3_misses_per_op", "coherence_misses_per_op"),
+    OPS, WARMUP,
+)  # fmt: skip

@@ -218,10 +218,6 @@ class Core:
                     if after is not state:
                         self.state[line] = after
                     break
-                if line in self.grace and self._writable_in_grace(line):
-                    perform = self.local
-                    self._hit(line)
-                    break
             perform = yield from self._miss(line, STORE, "store", addr)
             if perform is not None:
                 break
@@ -298,10 +294,20 @@ class Core:
     # -- the paths behind the operations ---------------------------------------------------------
     def _miss(self, line: int, event: Event, kind: str, addr: int) -> Op:
         """The slow path of a load, store or atomic that did not hit below the horizon.
-        Return None if the core must look in its caches again first (a leaving copy went,
-        or its clock waited for the machine's); else issue the transaction once no other
-        agent can act before it, wait until its data arrives if another may act before that,
-        and return its perform time."""
+        A store (or atomic) may still take a copy on its way out that was held M or E: then
+        it is a hit, performed now. Return None if the core must look in its caches again
+        first (a leaving copy went, or its clock waited for the machine's); else issue the
+        transaction once no other agent can act before it, wait until its data arrives if
+        another may act before that, and return its perform time."""
+        if (
+            event is STORE
+            and self.local < self.horizon
+            and line in self.grace
+            and self._writable_in_grace(line)
+        ):
+            perform = self.local
+            self._hit(line)
+            return perform
         env = self.env
         while True:
             if self.local >= self.grace_ends:
@@ -336,10 +342,6 @@ class Core:
                     perform = self.local
                     self._hit(line)
                     self.state[line] = after
-                    break
-                if line in self.grace and self._writable_in_grace(line):
-                    perform = self.local
-                    self._hit(line)
                     break
             perform = yield from self._miss(line, STORE, "atomic", addr)
             if perform is not None:
