@@ -298,9 +298,10 @@ CLAIMS: tuple[Claim, ...] = (
         why=(
             "In the model reduce is about 40% of the run at 8 and at 16 cores (the paper's "
             "scale): each line a reducer reads or copies costs a whole miss, because the model "
-            "has no hardware prefetcher and no overlapping misses, so a streamed memcpy costs as much a line as a random "
-            "access; on the real machine the reducers' copies stream at memory bandwidth and "
-            "reduce is a few per cent of the run until contention sets in."
+            "has no hardware prefetcher and no overlapping misses, so a streamed memcpy costs "
+            "as much a line as a random access; on the real machine the reducers' copies "
+            "stream at memory bandwidth and reduce is a few per cent of the run until "
+            "contention sets in."
         ),
     ),
     Claim(
