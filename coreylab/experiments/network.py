@@ -239,12 +239,51 @@ def serve(setup: Setup, server: Callable, count: int, warmup: int, clients: int,
     return meter
 
 
+class TcpVariant(NamedTuple):
+    """How a variant of Corey's TCP benchmark is set up on the first cores: `setup(machine,
+    cores, kernel_cores, nparams)`, and whether it spends `kernel_cores` of them on kernel
+    cores (then it needs at least one core more for an application)."""
+
+    setup: Callable[[Machine, list[int], int, NetParams | None], Setup]
+    kernel_cores: bool = False
+
+
+def _linux_tcp(machine: Machine, used: list[int], _: int, nparams: NetParams | None) -> Setup:
+    return linux_setup(machine, used, used, nparams)  # every core runs the stack and the app
+
+
+def _polling_tcp(machine: Machine, used: list[int], _: int, nparams: NetParams | None) -> Setup:
+    return corey_polling_setup(machine, used, nparams)
+
+
+def _dedicated_tcp(machine: Machine, used: list[int], kernel_cores: int,
+                   nparams: NetParams | None) -> Setup:  # fmt: skip
+    return corey_kernel_cores_setup(machine, used[:kernel_cores], used[kernel_cores:], nparams)
+
+
+def _dedicated_web(machine: Machine, stack: list[int], app: list[int],
+                   nparams: NetParams | None) -> Setup:  # fmt: skip
+    return corey_dedicated_setup(machine, stack, app, 1, nparams)
+
+
+TCP_VARIANTS = {
+    "linux": TcpVariant(_linux_tcp),
+    "corey-polling": TcpVariant(_polling_tcp),
+    "corey-dedicated": TcpVariant(_dedicated_tcp, kernel_cores=True),
+}
+# The web server's variants: (machine, stack cores, application cores, nparams) -> Setup.
+WEB_VARIANTS: dict[str, Callable[[Machine, list[int], list[int], NetParams | None], Setup]] = {
+    "linux": linux_setup,
+    "corey-dedicated": _dedicated_web,
+}
+
+
 def tcp_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool,
               conns: int, warmup: int, clients: int, kernel_cores: int = 1,
               nparams: NetParams | None = None) -> Point:  # fmt: skip
     """One point; `nparams` (from Python only) changes the network's costs for every variant.
     corey-dedicated with no core left for the application gives no row."""
-    if variant == "corey-dedicated" and cores <= kernel_cores:
+    if TCP_VARIANTS[variant].kernel_cores and cores <= kernel_cores:
         return Point(rows=[])
     machine = new_machine(hw, trace)
     setup, meter = _tcp_run(machine, variant, cores, seed, conns, warmup, clients,
@@ -259,13 +298,7 @@ def _tcp_run(machine: Machine, variant: str, cores: int, seed: int, conns: int, 
              clients: int, kernel_cores: int,
              nparams: NetParams | None) -> tuple[Setup, Meter]:  # fmt: skip
     """Run Corey's TCP benchmark for `variant` on the first `cores` cores of `machine`."""
-    used = list(range(cores))
-    if variant == "linux":
-        setup = linux_setup(machine, used, used, nparams)
-    elif variant == "corey-polling":
-        setup = corey_polling_setup(machine, used, nparams)
-    else:
-        setup = corey_kernel_cores_setup(machine, used[:kernel_cores], used[kernel_cores:], nparams)
+    setup = TCP_VARIANTS[variant].setup(machine, list(range(cores)), kernel_cores, nparams)
     kernel = setup.kernel
 
     def server(task: Task, count: int, meter: Meter):
@@ -295,11 +328,7 @@ def web_point(variant: str, cores: int, seed: int, hw: HardwareParams, trace: bo
               nparams: NetParams | None = None) -> Point:  # fmt: skip
     """One point; `nparams` (from Python only) changes the network's costs for every variant."""
     machine = new_machine(hw, trace)
-    stack_cores, app_cores = split_cores(cores)
-    if variant == "linux":
-        setup = linux_setup(machine, stack_cores, app_cores, nparams)
-    else:
-        setup = corey_dedicated_setup(machine, stack_cores, app_cores, 1, nparams)
+    setup = WEB_VARIANTS[variant](machine, *split_cores(cores), nparams)
     kernel, lines = setup.kernel, _files(machine, files, file_pages)
 
     def server(task: Task, count: int, meter: Meter):
@@ -328,7 +357,7 @@ def _files(machine: Machine, files: int, pages: int) -> list[list[int]]:
 TCP_CONNECTIONS = Experiment(
     name="tcp-connections",
     summary="accept, write 128 bytes, close: Linux's shared stack vs Corey's kernel cores",
-    variants=("linux", "corey-polling", "corey-dedicated"),
+    variants=tuple(TCP_VARIANTS),
     metrics=("conns_per_sec", "l3_misses_per_conn"),
     params=(CONNS, WARMUP, CLIENTS, KERNEL_CORES),
     point=tcp_point,
@@ -337,7 +366,7 @@ TCP_CONNECTIONS = Experiment(
 WEBSERVER = Experiment(
     name="webserver",
     summary="half the cores run the network stack, half the application",
-    variants=("linux", "corey-dedicated"),
+    variants=tuple(WEB_VARIANTS),
     metrics=("requests_per_sec",),
     params=(REQUESTS, WARMUP, CLIENTS, FILES, FILE_PAGES),
     point=web_point,
