@@ -130,6 +130,8 @@ class CoreStats:
     # Misses on a line this core held until another core's write (or a device's) took it: the
     # coherence misses, wherever their data then came from (so the same under every protocol).
     coherence_misses: int = 0
+    # DRAM misses the prefetcher had already fetched (counted in `misses` as DRAM misses too).
+    prefetched: int = 0
 
     @property
     def accesses(self) -> int:

@@ -437,3 +437,50 @@ def test_an_upgrade_waits_for_the_broadcast_not_for_the_farthest_sharer(reader):
     assert (upgrade.source, upgrade.invalidated) == ("upgrade", (reader,))
     assert upgrade.t_end - upgrade.t_start == 121
     assert upgrade.t_start >= start
+
+
+def _load_lines(m, lines):
+    """Core 0 loads the first word of each line in turn; the end of each load."""
+    ends = []
+
+    def program(core):
+        for line in lines:
+            yield from core.load(line * 64)
+            ends.append(core.local)
+
+    m.spawn(0, program)
+    m.run()
+    return ends
+
+
+def test_the_prefetcher_covers_a_run_of_lines_from_its_fourth():
+    """AMD's rule: after misses on lines l and l + 1 the prefetcher fetches l + 3 and keeps
+    ahead. Lines 0, 1, 2 each wait for DRAM (200 cycles); 3 was fetched ahead and costs an L1
+    hit (3); so was 4, but its fetch still took its turn at the controller, busy 12 cycles a
+    line (`dram_cycles_per_line`) since 600: it waits until 612, then 3. Without a prefetcher
+    each of the five costs 200."""
+    m = machine()
+    assert _load_lines(m, range(5)) == [200, 400, 600, 603, 615]
+    assert m.counters().cores[0].prefetched == 2
+    assert all(r.source == "dram-local" for r in m.trace.records)  # still DRAM misses
+    assert _load_lines(machine(prefetch_streams=0), range(5)) == [200, 400, 600, 800, 1000]
+
+
+def test_the_prefetcher_stops_at_a_page_end():
+    """A tiny page is 64 lines: lines 61, 62, 63 start a run, but it ends with the page, so
+    64..67 start again: only 67, the new page's fourth, is covered."""
+    ends = _load_lines(machine(), range(61, 68))
+    assert ends == [200, 400, 600, 800, 1000, 1200, 1203]
+
+
+ONE_STREAM = [200 * i for i in range(1, 9)]
+TWO_STREAMS = [200, 400, 600, 800, 1000, 1200, 1203, 1215]
+
+
+@pytest.mark.parametrize("streams, ends", [(1, ONE_STREAM), (2, TWO_STREAMS)])
+def test_the_prefetcher_follows_as_many_runs_as_it_has_streams(streams, ends):
+    """Two runs interleaved (lines 0, 8, 1, 9, ...): one stream loses each run to the other;
+    two streams follow both, and each run's fourth line is covered (the second one waits for
+    the controller as above)."""
+    lines = [0, 8, 1, 9, 2, 10, 3, 11]
+    assert _load_lines(machine(prefetch_streams=streams), lines) == ends

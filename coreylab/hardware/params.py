@@ -50,6 +50,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "l3_assoc": (1, 256),
     "dram_bytes_per_chip": (1, 1024 * GB),
     "page_size": (4 * KB, 64 * KB),
+    "prefetch_streams": (0, 64),  # 0: no prefetcher
 }
 POWERS_OF_TWO = ("line_size", "page_size")
 MIN_PAGES_PER_CHIP = 64  # one allocator chunk (MemoryParams.chunk_pages) per chip at least
@@ -108,6 +109,13 @@ class HardwareParams:
     dram_cycles_per_line: int = 12  # DRAM controller busy per line: ~10.6 GB/s a chip (estimate)
     dram_bytes_per_chip: int = 16 * 2**30  # physical memory behind each chip
     page_size: int = 4096  # bytes per page
+    # The hardware prefetcher: sequential streams of DRAM misses it follows at once, per core
+    # (0: none). After misses on line l and then l + 1 it fetches l + 3 and keeps ahead, so a
+    # run of consecutive lines misses on its first three and costs an L1 hit from the fourth
+    # (it still takes its turn at the memory controller); it stops at a page's end. Source:
+    # AMD's Software Optimization Guide for AMD64 Processors (25112, 2005) 5.6 for the rule;
+    # Family 10h fills the L1. How many streams: estimate (Intel's of the time follow 8).
+    prefetch_streams: int = 8
 
     # -- how programs spin ---------------------------------------------------------------------
     spin_loop_cycles: int = 10  # one iteration of a spin loop: an L1 hit and a `pause` (estimate)
