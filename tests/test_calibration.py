@@ -23,3 +23,14 @@ def test_the_page_lists_the_talks_figures_and_the_occupancy():
     assert missing == []
     assert "| `same_chip_cache_latency` | 121 | source |" in text
     assert "| `home_occupancy` | 10 | estimate |" in text
+
+
+def test_one_cores_page_fault_costs_what_mosbench_measured():
+    """`fault_work_cycles` is calibrated on one measurement: MOSBENCH's memclone, one core,
+    Linux 2.6.35 on Family 10h: 5,560 cycles a page (processes). The rest of a fault (its
+    accesses, the page's zeroing, mmap's share) is simulated; together they must stay within
+    2% of it, so a change to any of them shows here."""
+    from coreylab.experiments import run
+
+    row = run("memclone", variants=["linux-procs"], cores=[1], params={"pages": 1024}).rows[0]
+    assert abs(row["cycles_per_page"] - 5560) <= 0.02 * 5560

@@ -55,7 +55,13 @@ class MemoryParams:
     which are read when it is made, take effect.)"""
 
     fault_trap_cycles: int = 400  # page-fault exception entry and iret: estimate
-    fault_work_cycles: int = 250  # fault handler instructions besides its accesses: estimate
+    # Fault handler instructions besides its accesses (handle_mm_fault, the page's rmap, LRU
+    # and accounting), calibrated: with it one core's memclone costs about 5,560 cycles a page
+    # (1,024 pages), as MOSBENCH measured it on Family 10h under Linux 2.6.35 (processes 5,560,
+    # threads 5,802: micro/data/memclone.data, Boyd-Wickizer et al., OSDI 2010). How the total
+    # splits between this work and the page's zeroing, and that a soft fault pays the same
+    # work, are estimates: no source here times either part.
+    fault_work_cycles: int = 3880
     page_alloc_cycles: int = 100  # take a page off a per-CPU free list: estimate
     map_work_cycles: int = 600  # mmap/munmap/ar_* instructions beyond their accesses: estimate
     ipi_cycles: int = 2000  # per core a TLB shootdown interrupts, until it acks: estimate
