@@ -332,19 +332,19 @@ CLAIMS: tuple[Claim, ...] = (
         ),
         lambda r: ratio(r, "corey-dedicated", "conns_per_sec", 16, 2) >= 8,
         why=(
-            "In the model one kernel core feeds only 2-3 application cores and is never idle "
-            "from 4 cores on. Its work per connection at 16 cores (kernel_core_cycles) is about "
-            "5.6k cycles: 1.9k reading and freeing ring slots, 2.3k running the device_buf "
-            "calls (five card-register writes and the descriptors), 1.4k polling the cards "
-            "(descriptor status, buffer headers). These are Corey's own steps per packet "
-            "(kern/sysmon.c, kern/dev/e1000.c); an application core alone spends about 13.6k "
-            "per connection, so for the paper's line its lwIP would have to cost about 15 x "
-            "5.6k = 84k cycles, where the model charges Linux's estimated stack costs. About 60% "
-            "of the kernel core's miss cycles are stores, which a store buffer (the model has "
-            "none) could overlap. With every variant's stack costs 8x the estimates (a what-if, "
+            "In the model one kernel core feeds only 2-3 application cores and is idle under 2% "
+            "of the time from 4 cores on. Its work per connection at 16 cores "
+            "(kernel_core_cycles) is about 5.6k cycles: 1.9k reading and freeing ring slots, 2.3k"
+            " running the device_buf calls (five card-register writes and the descriptors), 1.4k "
+            "polling the cards (descriptor status, buffer headers). These are Corey's own steps "
+            "per packet (kern/sysmon.c, kern/dev/e1000.c); an application core alone spends about"
+            " 13.0k per connection, so for the paper's line its lwIP would have to cost about 15 "
+            "x 5.6k = 84k cycles, where the model charges Linux's estimated stack costs. About "
+            "60% of the kernel core's miss cycles are stores, which a store buffer (the model has"
+            " none) could overlap. With every variant's stack costs 8x the estimates (a what-if, "
             "NetParams.heavier_stack) the same mechanism gives 6.8x at 8 cores and Linux still "
-            "stops after 4. More kernel cores (`--param kernel_cores=2`) move the point where "
-            "it saturates."
+            "stops after 4. More kernel cores (`--param kernel_cores=2`) move the point where it "
+            "saturates."
         ),
     ),
     Claim(

@@ -52,25 +52,29 @@ Model vs paper (tcp-connections, amd16, default parameters):
            "Dedicated" line (one kernel core, 15 application cores with their own lwIP)
            scales nearly linearly (the paper's TCP figure; Corey's source: num_stacks = 15,
            num_monitors = 1).
-  model    Linux 257k conns/s at 4 cores, 245k at 8, 228k at 16: agrees. Dedicated 147k at 2
-           cores, 314k at 4, 316k at 8, 292k at 16: it agrees up to about 3 application cores
-           and not beyond; the kernel core is never idle from 4 cores on. Its work per
-           connection at 16 cores (`kernel_core_cycles`) is about 5.6k cycles: 1.9k serving
+  model    Linux 243k conns/s at 4 cores, 251k at 8, 228k at 16: agrees. Dedicated 154k at 2
+           cores, 355k at 4, 334k at 8, 288k at 16: it agrees up to about 3 application cores
+           and not beyond; the kernel core is idle under 2% of the time from 4 cores on. Its
+           work per connection at 16 cores (`kernel_core_cycles`) is 5.6k cycles: 1.9k serving
            ring slots, 2.3k running the device_buf calls (five card-register writes of 300
            cycles each, and descriptors), 1.4k polling the cards (descriptor status, buffer
-           headers). An application core alone spends about 13.6k per connection (2e9 /
-           147k), so one kernel core keeps only 2 to 3 of them busy. The steps are Corey's own
+           headers). An application core alone spends about 13.0k per connection (2e9 /
+           154k), so one kernel core keeps only 2 to 3 of them busy. The steps are Corey's own
            (a slot, a register write, a descriptor and a buffer header per packet); for the
            paper's line an application core's stack would have to cost about 15 x 5.6k = 84k
            cycles per connection, where the model charges lwIP Linux's estimated stack costs
-           (8.7k of the 13.6k; the rest is misses, jif and ring posts). Of the kernel core's
+           (8.7k of the 13.0k; the rest is misses, jif and ring posts). Of the kernel core's
            miss cycles about 60% are stores (slot flags, descriptors, buffer headers) that a
            store buffer could overlap with later work; the model has none. With every
            variant's stack costs 8x the estimates (`NetParams.heavier_stack(8)`, a what-if)
-           dedicated gives 28.5k 85k 194k 313k at 2/4/8/16 and Linux 64k 65k at 4/16: the
-           paper's shapes, from the same mechanism. A 64-core what-if
-           (chips=8, cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 345k 307k 266k
-           244k; kernel_cores=2 650k 643k 545k 489k; kernel_cores=4 589k 1.25M 1.10M 1.01M.
+           dedicated gives 28.8k 86k 195k 313k at 2/4/8/16 and Linux 63k 64k at 4/16: the
+           paper's shapes, from the same mechanism. How heavy a real stack is no source here
+           says for 2008; a later measurement (Fastsocket's README: Linux 2.6.32 and nginx
+           serving 64 bytes, 470k connections/s on 24 cores at 83% efficiency, about 24k a
+           second a core, HTTP included) puts a short connection at tens of thousands of
+           cycles, between the default's 13k and the what-if's 70k. A 64-core what-if
+           (chips=8, cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 336k 306k 264k
+           243k; kernel_cores=2 705k 645k 538k 487k; kernel_cores=4 617k 1.19M 1.07M 1.00M.
 
 webserver (the paper's application). Half the cores run the network stack, half the
 application: each request names one of `files` files of `file_pages` pages; the server sums
