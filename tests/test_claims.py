@@ -89,3 +89,21 @@ def test_the_papers_mapreduce_shape_agrees_and_a_tie_does_not():
     verdicts = claims.check("mapreduce", tie)
     assert [v.agrees for v in verdicts] == [False] * 4
     assert verdicts[2].figure == "threads, reduce's share: 40% at 8 cores, 40% at 16"
+
+
+def test_a_lead_within_the_seeds_spread_is_a_tie_and_half_of_25_percent_is_not_about_25():
+    """Threads 0.5% ahead of processes is within what the seed moves (under 1%): a tie, so the
+    ranking claim says no; Corey 2.00/1.78 - 1 = 12% ahead is not "about 25%" (within 10
+    points), nor is 2.00/1.40 - 1 = 43%; 0.30 of the time growing the address space is the
+    talk's 30%."""
+    model = mapreduce_result({"linux-threads": 0.002, "linux-procs": 0.00201, "corey": 0.00178},
+                             {8: 0.37, 16: 0.36}, 0.30)  # fmt: skip
+    verdicts = claims.check("mapreduce", model)
+    assert [v.agrees for v in verdicts] == [False, True, False, False]
+    assert verdicts[0].figure == (
+        "16 cores: threads 2,000.0 us, processes 2,010.0 us (processes +0.5%)"
+    )
+    assert verdicts[3].figure.startswith("Corey is +12% faster than the faster Linux variant")
+    far = mapreduce_result({"linux-threads": 0.002, "linux-procs": 0.0021, "corey": 0.0014},
+                           {8: 0.05, 16: 0.30}, 0.30)  # fmt: skip
+    assert [v.agrees for v in claims.check("mapreduce", far)] == [True, True, True, False]

@@ -244,10 +244,11 @@ def _ranking_explain(v: dict, a: Ranking) -> str:
     )
     return (
         f"fastest first: {', '.join(a)} ({times}, simulated). Each core has the same work at "
-        "every size, so a flat line would be perfect scaling; none is flat. Threads grow "
-        "fastest with the cores (all of them map at once, queueing on mmap_sem and the mm's "
-        "lines); processes pay a soft fault in reduce on every page another core wrote; Corey "
-        "pays for a segment and an address range per map task, and little else."
+        "every size, so a flat line would be perfect scaling; none is flat. Threads and "
+        "processes grow about as fast with the cores: threads all map at once, queueing on "
+        "mmap_sem and the mm's lines; processes pay a soft fault in reduce on every page "
+        "another core wrote. Corey's time grows least: it pays for a segment and an address "
+        "range per map task, and little else."
     )
 
 

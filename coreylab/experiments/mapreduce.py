@@ -44,24 +44,30 @@ queue behind it and sleep); processes do not, but pay soft faults: on the input,
 on every page of their partition's blocks in every other heap; Corey's per-core ranges avoid
 the contention and share their page tables in reduce.
 
-Where the time goes (16 cores, default size, cycles per core, measured with the kernel's fault
-clock and the workload's): threads' map 3.1M = 1.40M instruction work (40 a word, an
-estimate), 0.83M first stores to heap lines (a DRAM miss a line: streamed zeroing leaves the
-page uncached), 0.53M input loads, 0.30M in 72 faults (4,200 a fault, Corey's 2,300: the rest
-is mmap_sem and the mm's lines), 0.07M in mmap/brk. A soft fault of a process costs about
-1,750. So at the paper's ratios a fault costs about a tenth of the map work that fills its
-page (43K cycles), and threads' contention (about 1,900 cycles a fault in map, 3,000 in
-reduce, where the copies make every core fault at once) costs about what processes' extra soft
-faults do: the two Linux designs nearly tie. Reduce is about 40% of the run at every core
-count: each line it reads or copies costs a whole miss (the machine has no prefetcher and no
-overlapping misses), where the paper's reducers stream their copies and take a few per cent of
-the run until contention sets in.
+Where the time goes (16 cores, default size, seed 0, cycles per core, measured with the kernel's
+fault clock, the workload's clocks and the cores' counters; threads' run is 4.5M): threads' map
+2.88M = 1.40M instruction work (40 a word, an estimate), 0.76M first stores to heap lines (186
+a store, a DRAM miss: streamed zeroing leaves the page uncached, and the prefetcher's 8 streams
+cannot follow 16 partitions' blocks written in turn; at 4,096 words 32 streams make it 24), 0.60M
+in 72 faults (8,300 a fault, Corey's 5,900: the rest is mmap_sem and the mm's lines), 0.08M in
+mmap/brk, 0.04M input loads (prefetched: 20 a load). Threads' reduce 1.59M = 0.64M in 65
+faults on its copies (9,900 a fault, Corey's 6,000), 0.60M loads of the entries (147 a load,
+a miss to the writer's cache: the prefetcher follows DRAM misses only), 0.24M instruction work,
+0.06M stores (prefetched), 0.04M brk. A process's soft fault costs about 5,400 (the trap and
+the fault's work, 4,280, as a zero-fill fault pays). So at the paper's ratios a fault costs a
+fifth of the rest of the map work that fills its page (30K cycles), and threads' contention
+(about 2,400 cycles a fault in map, 3,800 in reduce, where the copies make every core fault at
+once, and 0.1M more in mmap/brk: 0.51M) costs what processes' 98 extra soft faults do (0.53M):
+the two Linux designs tie, and the seed or the input size decides their order. Corey's lead
+is that contention, 12% of the run. Reduce is 36% of the threads' run (37% at 8 cores; Corey's
+34%): its faults on the copies and its loads from other cores' caches, where the paper's
+reducers take a few per cent of the run until contention sets in.
 
 The allocator. glibc grows a single-threaded process's heap (the main arena) by brk with
 M_TOP_PAD's 128 KB, the step modelled here for every Linux heap; a thread's arena it grows by
 what each request needs, page-rounded (grow_heap -> mprotect, mmap_sem for writing). Run with
-that rule (a growth per heap page, in map and in reduce), threads took 8.9 ms against Corey's
-2.5 at 16 cores (Corey 3.6x faster; the paper: 1.25x) and vm_fraction was 0.73: every growth
+that rule (a growth per heap page, in map and in reduce), threads took 10.2 ms against Corey's
+2.0 at 16 cores (Corey 5.0x faster; the paper: 1.25x) and vm_fraction was 0.83: every growth
 is a write hold of the sleeping mmap_sem, and 16 cores growing at once serialize on it. The
 paper measured far less, so the allocator Metis ran on Linux did not grow page by page; which
 one it was the sources here do not say, so the model keeps the 128 KB step for threads too
