@@ -107,3 +107,37 @@ def test_a_lead_within_the_seeds_spread_is_a_tie_and_half_of_25_percent_is_not_a
     far = mapreduce_result({"linux-threads": 0.002, "linux-procs": 0.0021, "corey": 0.0014},
                            {8: 0.05, 16: 0.30}, 0.30)  # fmt: skip
     assert [v.agrees for v in claims.check("mapreduce", far)] == [True, True, True, False]
+
+
+def memclone_result(cycles: dict) -> Result:
+    """cycles: {(variant, cores): cycles per page}."""
+    rows = [{"variant": v, "cores": c, "cycles_per_page": x} for (v, c), x in cycles.items()]
+    return Result("memclone", {}, rows)
+
+
+def test_mosbenchs_own_memclone_agrees_with_every_memclone_claim():
+    """MOSBENCH's measured rows (Linux 2.6.35, processes and threads at 1 and 16 cores), with
+    Corey's ranges costing what processes do, agree with the talk's claim and with the three
+    MOSBENCH rows: the thresholds are such that the real machine passes them."""
+    measured = {("linux-procs", 1): 5560, ("linux-threads", 1): 5802,
+                ("linux-procs", 16): 12690, ("linux-threads", 16): 18314,
+                ("corey-ar", 1): 5560, ("corey-ar", 16): 12690}  # fmt: skip
+    verdicts = claims.check("memclone", memclone_result(measured))
+    assert [v.agrees for v in verdicts] == [True] * 4
+    assert verdicts[2].figure == "16 cores: threads 1.44x processes (18,314 vs 12,690 cycles)"
+    assert verdicts[3].figure == "16 cores vs 1: processes 2.28x, threads 3.16x"
+
+
+def test_flat_processes_miss_mosbenchs_growth_and_equal_costs_miss_the_talk():
+    """Processes flat from 1 to 16 cores (nothing shared per chip) miss MOSBENCH's growth; threads
+    costing what processes cost miss the talk's claim and MOSBENCH's ratio."""
+    flat = {("linux-procs", 1): 5600, ("linux-procs", 16): 5600,
+            ("linux-threads", 1): 5600, ("linux-threads", 16): 8000,
+            ("corey-ar", 1): 5600, ("corey-ar", 16): 5600}  # fmt: skip
+    agrees = [v.agrees for v in claims.check("memclone", memclone_result(flat))]
+    assert agrees == [True, True, True, False]  # 8000 / 5600 = 1.43: the ratio agrees
+    same = flat | {("linux-threads", 16): 5600}
+    agrees = [v.agrees for v in claims.check("memclone", memclone_result(same))]
+    assert agrees == [False, True, False, False]
+    far = flat | {("linux-procs", 1): 7000}  # 26% above MOSBENCH's one core
+    assert not claims.check("memclone", memclone_result(far))[1].agrees

@@ -6,9 +6,12 @@ but "and the mm_struct lines are what moves between cores".
 
 import pytest
 
+from coreylab.exercises import memory_run
 from coreylab.experiments import EXPERIMENTS, ExperimentError, run
+from coreylab.experiments.claims import ABOUT
 from coreylab.experiments.mapreduce import KEYS, Job, run_mapreduce
 from coreylab.hardware import HardwareParams
+from coreylab.kernel.params import MemoryParams
 
 PAGES = 16
 
@@ -66,7 +69,15 @@ def test_memclone_private_address_spaces_stay_flat(memclone, variant):
     assert four <= one + 3 * (p.page_size // p.line_size) * p.dram_cycles_per_line
     prefix = "mm[" if variant == "linux-procs" else "ar["
     assert transfers(memclone, variant, 16, prefix) == 0
-    assert cpp(memclone, "linux-threads", 16) > 1.5 * cpp(memclone, variant, 16)
+    # the talk's claim at this size too: "clearly more" is claims.ABOUT (MOSBENCH: 1.44x)
+    assert cpp(memclone, "linux-threads", 16) > ABOUT * cpp(memclone, variant, 16)
+
+
+def test_memclone_one_core_threads_and_processes_do_the_same_work(memclone):
+    """On one core a thread's mm is nobody else's: the same faults, the same lines, the same
+    cycles as a process's. (MOSBENCH measured threads 4% dearer on one core, 5,802 vs 5,560;
+    the model has no cost a lone thread pays and a process does not.)"""
+    assert cpp(memclone, "linux-threads", 1) == cpp(memclone, "linux-procs", 1)
 
 
 def test_memclone_every_page_is_one_hard_fault(memclone):
@@ -82,9 +93,15 @@ def test_mempass_soft_faults_only_with_private_page_tables(mempass):
         assert mempass.row(variant="linux-procs", cores=cores)["soft_faults"] == PAGES * (cores - 1)
         for variant in ("linux-threads", "corey-ar"):
             assert mempass.row(variant=variant, cores=cores)["soft_faults"] == 0
-    procs = cpp(mempass, "linux-procs", 8)
-    assert procs > 1.5 * cpp(mempass, "linux-threads", 8)
-    assert procs > 1.5 * cpp(mempass, "corey-ar", 8)
+    # A later process's turn is a thread's (a walk, a store) plus a soft fault per page, whose
+    # trap and handler work alone cost fault_trap_cycles + fault_work_cycles.
+    work = MemoryParams().fault_trap_cycles + MemoryParams().fault_work_cycles
+    later = {}
+    for variant in ("linux-threads", "linux-procs", "corey-ar"):
+        run8 = memory_run("mempass", variant, 8, PAGES)
+        later[variant] = sum(run8.cycles[c] for c in range(1, 8)) / 7 / PAGES
+    for shared in ("linux-threads", "corey-ar"):
+        assert later["linux-procs"] >= later[shared] + work, shared
 
 
 def test_points_are_deterministic_and_carry_a_labelled_trace():

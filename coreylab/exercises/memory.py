@@ -238,8 +238,9 @@ register_number(
     explain=lambda v, a: (
         f"{a} times, measured by running both. With one mm, every fault writes mmap_sem's "
         "and the rss counter's lines, which other cores wrote last; with a range per core, "
-        "no line a fault writes is written by another core, so the cost stays what it is "
-        "on one core."
+        "no line a fault writes is written by another core, so its cost rises only while "
+        "a chip's cores come to share its memory controller (up to 4 cores), not with "
+        "every core."
     ),
     hint="Run it: lab.run('memclone', variants=['linux-threads', 'corey-ar'], "
     "cores=[...], params={'pages': ...}) and divide the cycles_per_page columns.",

@@ -5,7 +5,8 @@ beside what the simulation gives at the default preset.
     verdicts = claims.check("fd-dup-close")      # runs the experiment at its defaults
     print(claims.markdown(verdicts))             # the box a lesson and the report show
 
-A claim is the paper's statement in a student's words, where it comes from, how to read the
+A claim is the paper's statement in a student's words (or a later measurement of the same
+benchmark on real hardware: MOSBENCH's memclone), where it comes from, how to read the
 simulated figure off a Result, and a test of whether the model agrees. The figure is always
 read from the run, never written here; only the paper's side is text. `calibrated` marks a
 figure the model takes as an input (so agreement there is by construction, not a finding), and
@@ -70,6 +71,34 @@ def threads_vs(result: Result, base: int) -> float:
 
 def ladder(result: Result, source: str) -> int:
     return next(r["cycles"] for r in result.rows if r["source"] == source)
+
+
+# MOSBENCH's memclone, the same benchmark on Linux 2.6.35 (48-core AMD Family 10h, 2.4 GHz):
+# cycles per page by cores, (processes, threads), from micro/data/memclone.data of
+# github.com/KunZheng/mosbench (commit ce9d78e), the harness of Boyd-Wickizer et al., "An
+# Analysis of Linux Scalability to Many Cores", OSDI 2010.
+MOSBENCH = {1: (5_560, 5_802), 16: (12_690, 18_314)}
+MOSBENCH_SOURCE = "MOSBENCH memclone, Linux 2.6.35 on 48-core Family 10h (OSDI 2010)"
+# "About" is within 20% either way, and "clearly more" is beyond it: MOSBENCH's threads at 16
+# cores pay 1.44x processes, which a claim that the real machine fails could not call "clearly".
+ABOUT = 1.2
+
+
+def _about(model: float, measured: float) -> bool:
+    return 1 / ABOUT <= model / measured <= ABOUT
+
+
+def _mosbench_per() -> float:
+    return MOSBENCH[16][1] / MOSBENCH[16][0]
+
+
+def _mosbench_growth(i: int) -> float:
+    """16 cores over 1: i = 0 processes, 1 threads."""
+    return MOSBENCH[16][i] / MOSBENCH[1][i]
+
+
+def _growth(r: Result, variant: str) -> float:
+    return ratio(r, variant, "cycles_per_page", 16, 1)
 
 
 # -- the claims -----------------------------------------------------------------------------
@@ -185,8 +214,60 @@ CLAIMS: tuple[Claim, ...] = (
             f"(threads {_per(r, 'linux-threads', 'linux-procs'):.2f}x processes)"
         ),
         lambda r: (
-            _per(r, "linux-threads", "linux-procs") > 1.5
-            and _per(r, "corey-ar", "linux-procs") < 1.2
+            _per(r, "linux-threads", "linux-procs") > ABOUT
+            and _per(r, "corey-ar", "linux-procs") < ABOUT
+        ),
+    ),
+    Claim(
+        "memclone",
+        f"One core: a zero-fill page fault, zeroing included, costs about "
+        f"{MOSBENCH[1][0]:,} cycles a page (a process; a thread {MOSBENCH[1][1]:,}).",
+        MOSBENCH_SOURCE,
+        lambda r: f"1 core: {value(r, 'linux-procs', 'cycles_per_page', 1):,.0f} cycles per page",
+        # fault_work_cycles is set so 1,024 pages land within 2% (test_calibration); at fewer
+        # pages a run's one-off costs (the mmap, the first page-table pages) weigh a little more
+        lambda r: abs(value(r, "linux-procs", "cycles_per_page", 1) / MOSBENCH[1][0] - 1) <= 0.05,
+        calibrated=True,
+    ),
+    Claim(
+        "memclone",
+        f"At 16 cores threads pay about {_mosbench_per():.2f}x what processes pay per page "
+        f"({MOSBENCH[16][1]:,} vs {MOSBENCH[16][0]:,} cycles).",
+        MOSBENCH_SOURCE,
+        lambda r: (
+            f"16 cores: threads {_per(r, 'linux-threads', 'linux-procs'):.2f}x processes "
+            f"({value(r, 'linux-threads', 'cycles_per_page', 16):,.0f} vs "
+            f"{value(r, 'linux-procs', 'cycles_per_page', 16):,.0f} cycles)"
+        ),
+        lambda r: _about(_per(r, "linux-threads", "linux-procs"), _mosbench_per()),
+    ),
+    Claim(
+        "memclone",
+        f"From 1 core to 16 the cost per page grows {_mosbench_growth(0):.1f}x for processes "
+        f"and {_mosbench_growth(1):.1f}x for threads: even private address spaces share "
+        "something.",
+        MOSBENCH_SOURCE,
+        lambda r: (
+            f"16 cores vs 1: processes {_growth(r, 'linux-procs'):.2f}x, "
+            f"threads {_growth(r, 'linux-threads'):.2f}x"
+        ),
+        lambda r: (
+            _about(_growth(r, "linux-procs"), _mosbench_growth(0))
+            and _about(_growth(r, "linux-threads"), _mosbench_growth(1))
+        ),
+        why=(
+            "In the model a process pays more only while the cores of one chip come to share "
+            "its memory controller (1 to 4 cores: zeroing a page is 64 streaming stores, at "
+            "`dram_cycles_per_line`, an estimate); from 4 cores on each chip brings its own and "
+            "the cost stays flat. MOSBENCH's processes also rise within one chip (to 13,762 "
+            "cycles at 6 cores, its chip's six) and then stay near 13,000-15,000, which "
+            "suggests (an inference: the data do not say which) that what they share is per "
+            "chip: besides the controller, Linux refills its per-CPU page lists under the "
+            "zone lock and adds pages to the LRU under the LRU lock, both of the chip's NUMA "
+            "node, which the model leaves out (its per-CPU page lists touch no shared line). "
+            "Threads pay that too, on top of the mm_struct, so their growth falls short as "
+            "well; the ratio of threads to processes (the row before) cancels much of what "
+            "both miss and comes out close."
         ),
     ),
     Claim(

@@ -6,12 +6,18 @@ What they measure (the paper's address-range benchmarks; programs in `workloads/
             `max_cycles_per_page` the slowest core's; `faults` all page faults (hard + soft).
             With one address space (`linux-threads`) every fault takes mmap_sem and bumps the
             rss counter in the one mm_struct, so its lines bounce and the cost per page grows
-            with cores; `linux-procs` (an mm each) and `corey-ar` (a range each) stay flat.
+            with cores; `linux-procs` (an mm each) and `corey-ar` (a range each) rise only
+            while a chip's cores come to share its memory controller (1 to 4 cores: zeroing
+            pages) and then stay flat. One core's cost is calibrated on MOSBENCH's memclone
+            (Linux 2.6.35 on Family 10h, 5,560 cycles a page: `fault_work_cycles`); there
+            processes keep rising to 2.3x at 16 cores, which the model does not (claims.py).
   mempass   one buffer, each core in turn writes one word per page. `cycles_per_page` is the
             mean over cores of each core's turn / pages; `soft_faults` counts faults that only
             filled an entry. Separate processes (`linux-procs`, a MAP_SHARED buffer) take a soft
             fault per page per core after the first; one address space (`linux-threads`) and
-            one shared Corey range (`corey-ar`) share the page table, so they take none.
+            one shared Corey range (`corey-ar`) share the page table, so they take none. A soft
+            fault pays the same handler work as a zero-fill one (an estimate: no source here
+            times a soft fault), so it costs nearly as much.
 
 Everything is simulated: costs come from the machine's caches and DRAM and the kernels' data
 on lines; the instruction work of kernel paths is `KernelParams.memory` (estimates). No randomness:
