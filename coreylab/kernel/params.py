@@ -69,6 +69,7 @@ class MemoryParams:
     chunk_pages: int = 64  # pages the allocator takes from a chip's DRAM at a time
     ar_slots: int = 64  # Corey: mappings an address range holds (its object page), at least
     # two per core on machines of more than 32 cores
+
     # Linux: a PTE lock per page-table page and atomic rss counters, as 2.6.27 builds for
     # NR_CPUS >= 4 (SPLIT_PTLOCK_CPUS); False: one mm->page_table_lock for every fault.
     split_ptlock: bool = True
