@@ -1,14 +1,18 @@
 """How an experiment's points run: what running them fast must not change. A point runs without
-the cyclic garbage collector and leaves it as it found it."""
+the cyclic garbage collector and leaves it as it found it; counters cross from a worker process
+(pickled) unchanged; a machine's last counters are handed over, the same as a copy."""
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import pickle
 
 import pytest
 
 from coreylab import experiments
+from coreylab.hardware import HardwareParams, Machine
+from coreylab.trace import CoreStats, Counters, LineStats
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -30,3 +34,39 @@ def test_a_point_runs_without_the_cyclic_collector_and_restores_it(monkeypatch, 
     finally:
         (gc.enable if was else gc.disable)()
     assert seen == [False]
+
+
+def test_counters_pickle_as_they_are():
+    """Two lines' counters by hand, the way a point's come back from a worker process."""
+    counters = Counters(
+        [CoreStats(0, l1_hits=3, misses={"dram-local": 1})],
+        {7: LineStats("x", transfers=2, hitm=1, cores={0, 1}), 9: LineStats("y", fills=1)},
+        [1, 0],
+        [0, 2],
+    )
+    back = pickle.loads(pickle.dumps(counters))
+    assert back == counters and list(back.lines) == [7, 9]
+    assert back.lines[7].cores == {0, 1} and isinstance(back.lines[9], LineStats)
+
+
+def two_cores_share_a_line() -> Machine:
+    """Core 0 writes x, then core 1 writes it: a transfer, an invalidation."""
+    m = Machine(HardwareParams.preset("tiny"))
+    x = m.memory.alloc(64, label="x")
+
+    def writer(core, delay):
+        yield from core.compute(delay)
+        yield from core.store(x, core.id)
+
+    m.spawn(0, writer, 0)
+    m.spawn(1, writer, 1000)
+    m.run()
+    return m
+
+
+def test_a_machines_last_counters_are_its_own_and_equal_a_copy():
+    m = two_cores_share_a_line()
+    copy, final = m.counters(), m.counters(final=True)
+    assert final == copy and final.lines is m.lines and copy.lines is not m.lines
+    (x,) = copy.lines.values()
+    assert (x.transfers, x.invalidations, x.cores) == (1, 1, {0, 1})

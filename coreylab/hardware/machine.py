@@ -537,8 +537,10 @@ class Machine:
             self.trace.append(rec)
 
     # -- reading the results ------------------------------------------------------------------
-    def counters(self) -> Counters:
-        """A snapshot of every counter (plain data)."""
+    def counters(self, final: bool = False) -> Counters:
+        """A snapshot of every counter (plain data). `final`: the machine will not run again,
+        so its per-line counters are handed over as they are rather than copied (a big run
+        has 100k+ lines)."""
         cores = []
         for core in self.cores:
             s = core.stats
@@ -554,12 +556,15 @@ class Machine:
                     s.prefetched,
                 )
             )
-        lines = {
-            line: LineStats(
-                st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
-            )
-            for line, st in self.lines.items()
-        }
+        if final:
+            lines = self.lines
+        else:
+            lines = {
+                line: LineStats(
+                    st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
+                )
+                for line, st in self.lines.items()
+            }
         return Counters(cores, lines, list(self.memory.reads), list(self.memory.writes))
 
     def line_of(self, addr: int) -> int:
