@@ -1,6 +1,7 @@
 """How an experiment's points run: what running them fast must not change. A point runs without
 the cyclic garbage collector and leaves it as it found it; counters cross from a worker process
-(pickled) unchanged; a machine's last counters are handed over, the same as a copy."""
+(pickled) unchanged; a machine's last counters are handed over, the same as a copy; several
+experiments swept at once (the report) give each one's own run, whatever order the points ran in."""
 
 from __future__ import annotations
 
@@ -70,3 +71,37 @@ def test_a_machines_last_counters_are_its_own_and_equal_a_copy():
     assert final == copy and final.lines is m.lines and copy.lines is not m.lines
     (x,) = copy.lines.values()
     assert (x.transfers, x.invalidations, x.cores) == (1, 1, {0, 1})
+
+
+SMALL = ["fd-dup-close", "latency-ladder", "shares"]
+
+
+def test_a_sweep_gives_each_experiments_own_run_in_order():
+    results = experiments.run_many(SMALL, preset="duo", seed=3)
+    assert [r.experiment for r in results] == SMALL
+    for result in results:
+        alone = experiments.run(result.experiment, preset="duo", seed=3)
+        assert result.to_json() == alone.to_json()
+        assert result.counters == alone.counters and result.lock_stats == alone.lock_stats
+
+
+def test_a_sweep_on_two_processes_gives_the_serial_results():
+    """The points come back pickled from the workers: rows, counters and locks unchanged."""
+    serial = experiments.run_many(SMALL, preset="duo")
+    parallel = experiments.run_many(SMALL, preset="duo", jobs=2)
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.to_json(), a.counters, a.lock_stats) == (b.to_json(), b.counters, b.lock_stats)
+
+
+def test_a_sweep_submits_its_longest_points_first(monkeypatch):
+    """Ordered by the estimate: mapreduce's biggest point first, the latency ladder's last."""
+    submitted = []
+
+    def record(fn, args, executor, jobs, progress, label):
+        submitted.extend((a[0], a[2]) for a in args)
+        return [experiments.Point([]) for _ in args]
+
+    monkeypatch.setattr(experiments.pool, "map_points", record)
+    experiments.run_many(["latency-ladder", "mapreduce", "fd-dup-close"], jobs=2)
+    assert submitted[0] == ("mapreduce", 16) and submitted[-1] == ("latency-ladder", 16)
+    assert len(submitted) == 1 + 15 + 20

@@ -29,7 +29,9 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines where there is no termina
 
 def map_points(fn: Callable, args: list, executor: Executor | None, jobs: int, progress: bool,
                label: str) -> list:  # fmt: skip
-    """fn over args, in order: through `executor`, a process pool of `jobs`, or serially."""
+    """fn over args, in order: through `executor`, a process pool of `jobs`, or serially.
+    Every point is submitted at once, in the order given (list the long ones first, and no
+    worker idles at the end while another runs one); progress counts them in that order."""
     if executor is None and jobs > 1 and len(args) > 1:
         workers = ProcessPoolExecutor(max_workers=min(jobs, len(args)), initializer=_ignore_sigint)
         try:
