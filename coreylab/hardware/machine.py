@@ -485,8 +485,10 @@ class Machine:
     def _clear(self, base: int) -> None:
         """The words of the line at `base` read 0 (the functional memory's default)."""
         values = self.memory.values
-        for addr in range(base, base + self.params.line_size):
-            values.pop(addr, None)
+        words = range(base, base + self.params.line_size)
+        if not values.keys().isdisjoint(words):  # (most lines streamed held no value)
+            for addr in words:
+                values.pop(addr, None)
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
