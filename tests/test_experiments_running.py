@@ -105,3 +105,15 @@ def test_a_sweep_submits_its_longest_points_first(monkeypatch):
     experiments.run_many(["latency-ladder", "mapreduce", "fd-dup-close"], jobs=2)
     assert submitted[0] == ("mapreduce", 16) and submitted[-1] == ("latency-ladder", 16)
     assert len(submitted) == 1 + 15 + 20
+
+
+def collector_on(_) -> bool:
+    return gc.isenabled()
+
+
+def test_pool_workers_collect_garbage_between_points_and_the_parent_is_restored():
+    """The parent waits with the collector off (it only unpickles points); its workers, forked
+    meanwhile, have it on between points, so one point's machine does not outlive it."""
+    assert gc.isenabled()
+    assert experiments.pool.map_points(collector_on, [0, 1], None, 2, False, "t") == [True] * 2
+    assert gc.isenabled()

@@ -11,10 +11,8 @@ the rows come back in the same order either way.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager
 from typing import Any
 
 from ..hardware import HardwareParams, ParamError
@@ -244,23 +242,7 @@ def _unique(items: list, name: str) -> list:
 def _run_point(args: tuple) -> Point:
     name, variant, cores, seed, hw, trace, values = args
     try:
-        with _cyclic_gc_paused():
+        with pool.cyclic_gc_paused():
             return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
     except (KernelError, OutOfMemory) as e:  # a limit of the simulated machine: say where
         raise ExperimentError(f"{name} {variant} on {cores} cores: {e}") from e
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Run a point without Python's cyclic garbage collector (as it was, after). A point
-    allocates up to millions of objects that live until it ends (each line's entry and
-    counters, the words stored) and leaves no cycles behind that matter: a mapreduce point
-    peaks at the same memory either way, but the collector's passes over those live objects
-    cost it a sixth of its time. Reference counting still frees everything else."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
