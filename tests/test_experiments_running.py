@@ -117,3 +117,12 @@ def test_pool_workers_collect_garbage_between_points_and_the_parent_is_restored(
     assert gc.isenabled()
     assert experiments.pool.map_points(collector_on, [0, 1], None, 2, False, "t") == [True] * 2
     assert gc.isenabled()
+
+
+def test_a_closed_machine_keeps_the_counters_it_handed_over():
+    m = two_cores_share_a_line()
+    final = m.counters(final=True)
+    m.close()
+    assert m.entries == {} and m.holders == {}
+    (x,) = final.lines.values()
+    assert (x.transfers, x.invalidations, x.cores) == (1, 1, {0, 1})
