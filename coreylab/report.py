@@ -7,9 +7,9 @@ its largest core count (as /proc/lock_stat would show them), and the paper's cla
 the figures this run gave (`experiments.claims`). BokehJS is inlined, so the page
 opens offline and needs no server and no kernel.
 
-The experiments run through `experiments.run` exactly as `coreylab run` runs them, in parallel
-over `jobs` processes; progress shows on stderr (a bar on a terminal, a line every few seconds
-elsewhere) unless `progress` is False.
+The experiments run as `coreylab run` runs them (`experiments.run_many`: the rows are the
+same), their points all in one pool of `jobs` processes, the longest first; progress shows on
+stderr (a bar on a terminal, a line every few seconds elsewhere) unless `progress` is False.
 """
 
 from __future__ import annotations
@@ -41,19 +41,15 @@ def build(
     executor: Executor | None = None,
 ) -> str:
     """The report as one HTML string. Every experiment's run is estimated and checked
-    against `max_memory` before the first one starts. Points run on `executor` (a dask
+    against `max_memory` before the first point starts. Points run on `executor` (a dask
     cluster's, say) when one is given."""
     exps = [experiments.get(n) for n in (names or list(experiments.EXPERIMENTS))]
     started = time.perf_counter()
-    for exp in exps:  # refuse before anything runs, not after the first experiments
-        experiments.check(exp.name, seed=seed, preset=preset, jobs=jobs, executor=executor,
-                          max_memory=max_memory)  # fmt: skip
-    sections = []
-    for exp in exps:
-        result = experiments.run(exp.name, seed=seed, preset=preset, jobs=jobs, executor=executor,
-                                 progress=progress, max_memory=max_memory)  # fmt: skip
-        sections.append(_section(exp, result))
+    results = experiments.run_many([exp.name for exp in exps], seed=seed, preset=preset,
+                                   jobs=jobs, executor=executor, progress=progress,
+                                   max_memory=max_memory, label="report")  # fmt: skip
     took = time.perf_counter() - started
+    sections = [_section(exp, result) for exp, result in zip(exps, results, strict=True)]
     head = Div(
         text=(
             "<h1>coreylab report</h1><p>Every experiment of the lab, run on the simulated "

@@ -32,18 +32,18 @@ def test_run_on_a_cluster_gives_the_serial_rows(scheduler, capsys):
 
 
 def test_report_sends_its_points_to_the_cluster(scheduler, tmp_path, monkeypatch):
-    """The report runs every experiment through `experiments.run` with the cluster's
+    """The report runs its experiments through `experiments.run_many` with the cluster's
     executor (the rows that gives are the serial ones: the test above)."""
     from coreylab import experiments
 
     seen = []
-    real_run = experiments.run
+    real_run = experiments.run_many
 
     def spy(*args, **kwargs):
         seen.append(type(kwargs.get("executor")).__name__)
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(experiments, "run", spy)
+    monkeypatch.setattr(experiments, "run_many", spy)
     out = tmp_path / "report.html"
     argv = ["report", "--experiment", "latency-ladder", "--preset", "tiny", "-o", str(out)]
     assert main([*argv, "--scheduler", scheduler]) == 0

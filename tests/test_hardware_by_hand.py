@@ -300,6 +300,21 @@ def test_streaming_stores_zero_lines_at_the_controllers_rate_and_fetch_nothing(r
     assert [c.coherence_misses for c in m.counters().cores] == [0, 1]
 
 
+def test_a_streamed_line_forgets_every_word_it_held_and_only_those():
+    """Words put in memory directly (no cache holds them), at any byte of the line: zeroing
+    the line makes each read 0; the next line keeps its word."""
+    m = machine()
+    a = m.memory.alloc(128, label="page")
+    m.memory.values.update({a: 1, a + 13: 2, a + 63: 3, a + 64: 4})
+
+    def zeroer(core):
+        yield from core.stream_zero(a, 64)
+
+    m.spawn(0, zeroer)
+    m.run()
+    assert m.memory.values == {a + 64: 4}
+
+
 def test_dram_bandwidth_is_shared_per_chip():
     """Two cores miss to two different lines of chip 0's DRAM at once: the controller moves one
     line per 12 cycles, so the second waits 12."""

@@ -11,6 +11,7 @@ the rows come back in the same order either way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -57,6 +58,7 @@ __all__ = [
     "MemoryLimitError",
     "hardware",
     "run",
+    "run_many",
 ]
 
 
@@ -93,6 +95,12 @@ def run(
                                                       hw, 1 if executor else jobs))  # fmt: skip
     args = [(name, v, c, seed, hw, trace, values) for v, c in points]
     outcomes = pool.map_points(_run_point, args, executor, jobs, progress, label=name)
+    return _gather(name, seed, hw, values, outcomes)
+
+
+def _gather(name: str, seed: int, hw: HardwareParams, values: dict[str, Any],
+            outcomes: list[Point]) -> Result:  # fmt: skip
+    """A run's Result from its points' outcomes, in the order of its points."""
     result = Result(name, {"seed": seed, "hardware": hw.name, **values}, [])
     for point in outcomes:
         if not point.rows:  # a variant with no such point (corey-dedicated on one core)
@@ -102,6 +110,46 @@ def run(
         result.traces.append(point.trace)
         result.lock_stats.append(point.locks)
     return result
+
+
+def run_many(
+    names: Sequence[str],
+    seed: int = 0,
+    preset: str = "amd16",
+    jobs: int = 1,
+    executor: Executor | None = None,
+    progress: bool = False,
+    max_memory: int | None = None,
+    label: str = "sweep",
+) -> list[Result]:
+    """Several experiments at their defaults, each as `run` would run it, in one sweep: all
+    their points go to one pool of `jobs` processes (or `executor`) at once, the longest first
+    by their estimates, so that no worker waits at the end of one experiment while another
+    has points left. Everything is checked before anything runs, and the whole sweep's memory
+    estimated (its biggest points may run at once). Progress, if asked for, counts every point
+    under `label`."""
+    plans = [(name, *_plan(name, seed=seed, preset=preset, jobs=jobs, executor=executor,
+                           max_memory=max_memory)) for name in names]  # fmt: skip
+    workers = 1 if executor else jobs
+    args, need = [], []
+    for name, hw, values, points in plans:
+        args += [(name, v, c, seed, hw, False, values) for v, c in points]
+        need += [estimate.point(get(name), values, c, hw) for _, c in points]
+    whole = estimate.together(need, workers)
+    estimate.check(whole, " ".join(names), max_memory)
+    if progress:
+        pool.announce(label, len(args), whole)
+    longest_first = sorted(range(len(args)), key=lambda i: -need[i].seconds)
+    outcomes = pool.map_points(_run_point, [args[i] for i in longest_first], executor, jobs,
+                               progress, label)  # fmt: skip
+    ordered: list[Point] = [None] * len(args)  # type: ignore[list-item]
+    for i, outcome in zip(longest_first, outcomes, strict=True):
+        ordered[i] = outcome
+    results, at = [], 0
+    for name, hw, values, points in plans:
+        results.append(_gather(name, seed, hw, values, ordered[at : at + len(points)]))
+        at += len(points)
+    return results
 
 
 def check(name: str, **arguments: Any) -> estimate.Estimate:
@@ -194,6 +242,7 @@ def _unique(items: list, name: str) -> list:
 def _run_point(args: tuple) -> Point:
     name, variant, cores, seed, hw, trace, values = args
     try:
-        return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
+        with pool.cyclic_gc_paused():
+            return EXPERIMENTS[name].point(variant, cores, seed, hw, trace, **values)
     except (KernelError, OutOfMemory) as e:  # a limit of the simulated machine: say where
         raise ExperimentError(f"{name} {variant} on {cores} cores: {e}") from e

@@ -191,10 +191,13 @@ def new_machine(hw: HardwareParams, trace: bool) -> Machine:
 
 def finish_point(machine: Machine, kernel: Any, variant: str, cores: int, metrics: dict) -> Point:
     """The point of a run that has ended: its row (variant, cores, then `metrics`), the
-    machine's counters, its trace if one was recorded, the kernel's lock statistics."""
+    machine's counters (its last use: handed over, not copied, and the machine closed), its
+    trace if one was recorded, the kernel's lock statistics."""
     row = {"variant": variant, "cores": cores, **metrics}
     trace = machine.trace if machine.trace.enabled else None
-    return Point([row], machine.counters(), trace, kernel.lock_stats())
+    point = Point([row], machine.counters(final=True), trace, kernel.lock_stats())
+    machine.close()
+    return point
 
 
 def hardware(preset: str = "amd16", **overrides: Any) -> HardwareParams:

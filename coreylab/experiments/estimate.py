@@ -88,7 +88,12 @@ def point(exp: Experiment, values: dict[str, Any], cores: int, hw: HardwareParam
 def run(exp: Experiment, values: dict[str, Any], cores: list[int], hw: HardwareParams,
         workers: int) -> Estimate:  # fmt: skip
     """A run of points on these core counts, `workers` at a time (1: in this process)."""
-    each = [point(exp, values, c, hw) for c in cores]
+    return together([point(exp, values, c, hw) for c in cores], workers)
+
+
+def together(each: list[Estimate], workers: int) -> Estimate:
+    """Points run `workers` at a time (1: in this process), whatever experiments they are of:
+    the biggest ones may run at once."""
     workers = max(1, min(workers, len(each)))  # a single point runs in this process
     at_once = sorted((e.bytes for e in each), reverse=True)[:workers]
     extra = PROCESS_BYTES * workers if workers > 1 else 0

@@ -485,8 +485,10 @@ class Machine:
     def _clear(self, base: int) -> None:
         """The words of the line at `base` read 0 (the functional memory's default)."""
         values = self.memory.values
-        for addr in range(base, base + self.params.line_size):
-            values.pop(addr, None)
+        words = range(base, base + self.params.line_size)
+        if not values.keys().isdisjoint(words):  # (most lines streamed held no value)
+            for addr in words:
+                values.pop(addr, None)
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
@@ -537,8 +539,10 @@ class Machine:
             self.trace.append(rec)
 
     # -- reading the results ------------------------------------------------------------------
-    def counters(self) -> Counters:
-        """A snapshot of every counter (plain data)."""
+    def counters(self, final: bool = False) -> Counters:
+        """A snapshot of every counter (plain data). `final`: the machine will not run again,
+        so its per-line counters are handed over as they are rather than copied (a big run
+        has 100k+ lines)."""
         cores = []
         for core in self.cores:
             s = core.stats
@@ -554,13 +558,23 @@ class Machine:
                     s.prefetched,
                 )
             )
-        lines = {
-            line: LineStats(
-                st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
-            )
-            for line, st in self.lines.items()
-        }
+        if final:
+            lines = self.lines
+        else:
+            lines = {
+                line: LineStats(
+                    st.label, st.transfers, st.invalidations, st.hitm, st.fills, set(st.cores)
+                )
+                for line, st in self.lines.items()
+            }
         return Counters(cores, lines, list(self.memory.reads), list(self.memory.writes))
+
+    def close(self) -> None:
+        """Let go of the directory now, for a machine that will not run again: its cores and
+        it refer to each other, so without this a big run's 100k+ entries wait for the next
+        collection of cyclic garbage, which must first look at each. What `counters(final=True)`
+        handed over stays."""
+        self.entries = {}
 
     def line_of(self, addr: int) -> int:
         return addr >> self._shift

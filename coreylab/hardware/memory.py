@@ -61,8 +61,8 @@ class PhysicalMemory:
     def label(self, addr: int, size: int, label: str) -> None:
         """Name the lines covering [addr, addr + size)."""
         shift = self.params.line_size.bit_length() - 1
-        for line in range(addr >> shift, ((addr + size - 1) >> shift) + 1):
-            self.labels[line] = label
+        lines = range(addr >> shift, ((addr + size - 1) >> shift) + 1)
+        self.labels.update(dict.fromkeys(lines, label))  # (a fresh page's 64 at once)
 
     def label_of(self, line: int) -> str:
         return self.labels.get(line, "")
@@ -86,6 +86,7 @@ class PhysicalMemory:
         return self._occupy(chip, now) + self.params.dram_cycles_per_line
 
     def _occupy(self, chip: int, now: int) -> int:
-        start = max(now, self.free_at[chip])
+        free = self.free_at[chip]
+        start = now if now > free else free  # (not max(): this runs on every DRAM access)
         self.free_at[chip] = start + self.params.dram_cycles_per_line
         return start - now

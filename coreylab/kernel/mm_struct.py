@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ..hardware.core import Core, Op
@@ -76,6 +77,9 @@ class VMA:
         return self.pgoff + (va - self.start) // page_size
 
 
+_start = attrgetter("start")
+
+
 class MM:
     """A process's address space: its mm_struct, its VMAs (sorted) and its page-table root."""
 
@@ -103,7 +107,7 @@ class MM:
         return self.s
 
     def find(self, va: int) -> VMA | None:
-        i = bisect.bisect_right([v.start for v in self.vmas], va) - 1
+        i = bisect.bisect_right(self.vmas, va, key=_start) - 1  # (looks at log2(n) starts)
         return self.vmas[i] if i >= 0 and va < self.vmas[i].end else None
 
     def hole(self, length: int) -> int | None:
@@ -176,7 +180,7 @@ class MmOps:
         head = self.vma_at[prev_at].s["vm_next"] if prev_at else s["mmap"]
         yield from core.store(head, f.base)
         self.vma_at[f.base] = vma
-        bisect.insort(mm.vmas, vma, key=lambda v: v.start)
+        bisect.insort(mm.vmas, vma, key=_start)
         yield from self.add(core, s["map_count"], 1)
 
     def unlink_range(self, core: Core, mm: MM, start: int, end: int, spare) -> Op:
