@@ -82,9 +82,9 @@ def test_environment_pins_python_and_installs_the_package():
 
 
 def test_console_script_entry_point():
-    """The `coreylab` command runs coreylab.cli:main."""
+    """The `coreylab` command runs coreylab.cli:entry (main's code as the exit status)."""
     scripts = load_pyproject()["project"]["scripts"]
-    assert scripts == {"coreylab": "coreylab.cli:main"}
+    assert scripts == {"coreylab": "coreylab.cli:entry"}
 
 
 # What the lab's pictures and server need; the simulator must import without any of them.

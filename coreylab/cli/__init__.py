@@ -22,6 +22,7 @@ and exit code 1 (COREYLAB_DEBUG=1 shows its traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -65,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coreylab: internal error (a bug; please report it with the command): "
               f"{type(e).__name__}: {_one_line(e)}", file=sys.stderr)  # fmt: skip
         return EXIT_BUG
+
+
+def entry() -> None:
+    """The `coreylab` command: exit with main's code. After Ctrl-C it leaves at once
+    (`os._exit`, once its output is flushed and the workers are ended): a normal exit first
+    joins the process pool's manager thread (CPython's ProcessPoolExecutor, at interpreter
+    exit), which can wait forever on a worker that was ended while it sent a point back."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to say
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _one_line(e: BaseException) -> str:

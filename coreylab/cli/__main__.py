@@ -1,7 +1,5 @@
 """`python -m coreylab.cli ...` is the `coreylab` command."""
 
-import sys
+from . import entry
 
-from . import main
-
-sys.exit(main())
+entry()
