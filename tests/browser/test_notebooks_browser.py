@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -64,18 +64,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = None):
-    """Start a server, wait until it takes connections on `url`'s port; stop it on leaving.
-    (A connection, not a page: each request of a Voila page starts a kernel that runs the
-    whole notebook, so probing the page piled up kernels on a busy machine.)"""
+    """Start a server, wait until `url` answers; stop it on leaving."""
     env = env or dict(os.environ, BOKEH_RESOURCES="inline")
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    address = urllib.parse.urlsplit(url)
     try:
         deadline = time.time() + 60
         while True:
             try:
-                socket.create_connection((address.hostname, address.port), timeout=2).close()
+                urllib.request.urlopen(url, timeout=2)
                 break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
