@@ -196,7 +196,7 @@ def test_mapreduce_ranking_at_16_cores(mapreduce):
     copies), processes soft-fault their slice of the input (8 pages at 8k words) and at least
     one page of their partition's block in each of the 15 other heaps. At this size the two
     costs nearly cancel, so their order is not asserted: the talk's "threads beat processes" is
-    a claim the model does not reproduce here (experiments/claims.py says why)."""
+    a claim the model does not reproduce here (experiments/claims/table.py says why)."""
     row = {v: mapreduce.row(variant=v, cores=16) for v in MR_VARIANTS}
     sec = {v: r["seconds"] for v, r in row.items()}
     assert sec["corey"] < min(sec["linux-threads"], sec["linux-procs"])

@@ -10,7 +10,7 @@ What they measure (the paper's address-range benchmarks; programs in `workloads/
             while a chip's cores come to share its memory controller (1 to 4 cores: zeroing
             pages) and then stay flat. One core's cost is calibrated on MOSBENCH's memclone
             (Linux 2.6.35 on Family 10h, 5,560 cycles a page: `fault_work_cycles`); there
-            processes keep rising to 2.3x at 16 cores, which the model does not (claims.py).
+            processes keep rising to 2.3x at 16 cores, which the model does not (claims/table.py).
   mempass   one buffer, each core in turn writes one word per page. `cycles_per_page` is the
             mean over cores of each core's turn / pages; `soft_faults` counts faults that only
             filled an entry. Separate processes (`linux-procs`, a MAP_SHARED buffer) take a soft
