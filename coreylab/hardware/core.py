@@ -54,6 +54,7 @@ from ..trace import CoreStats
 from .caches import Cache
 from .memory import PhysicalMemory
 from .params import HardwareParams
+from .prefetcher import Prefetcher
 from .protocols import Event, Protocol, State
 
 Op = Generator[Any, Any, Any]
@@ -86,7 +87,7 @@ class Core:
         "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
         "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
         "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log", "_transact",
-        "taken", "streams",
+        "taken", "prefetcher",
     )  # fmt: skip
 
     def __init__(self, machine: Host, core_id: int) -> None:
@@ -108,9 +109,7 @@ class Core:
         # Lines another agent's write took from this core, until it misses on them again:
         # that miss is a coherence miss (`CoreStats.coherence_misses`).
         self.taken: set[int] = set()
-        # The hardware prefetcher's streams: the line each expects next -> how many lines of
-        # its run came before it, least recently used first (`Machine._prefetched`).
-        self.streams: dict[int, int] = {}
+        self.prefetcher = Prefetcher(p)  # asked by the machine on each miss DRAM serves
         self.l1 = Cache(f"core{core_id}.l1", p.l1_size, p.l1_assoc, p.line_size)
         self.l2 = Cache(f"core{core_id}.l2", p.l2_size, p.l2_assoc, p.line_size)
         self.stats = CoreStats(core_id, misses=defaultdict(int))  # counted by `transact`

@@ -118,7 +118,6 @@ class Machine:
         self._occupancy = p.home_occupancy
         self._streams = p.prefetch_streams
         self._l1_latency = p.l1_latency
-        self._lines_per_page = p.page_size >> self._shift
         self._ack = p.same_chip_cache_latency  # every chip answers a broadcast: see params
         # The table as a list of lists, indexed [state][event] (None where it has no cell).
         table = self.protocol.table
@@ -345,26 +344,10 @@ class Machine:
         home = line // self._lines_per_chip
         source, latency = self._dram_paths[core.chip][home]
         wait = self.memory.read_line(home, now)
-        if self._streams and self._prefetched(core, line):
+        if self._streams and core.prefetcher.covers(line):
             core.stats.prefetched += 1
             latency = self._l1_latency
         return source, home, wait + latency
-
-    def _prefetched(self, core: Core, line: int) -> bool:
-        """The prefetcher sees a DRAM miss; True if it had fetched the line ahead. AMD's rule:
-        after line l and then l + 1 it fetches l + 3, and on from there, so a run of misses on
-        consecutive lines is covered from its fourth line on (l + 2 is fetched by the core
-        itself). A stream ends at its page's end (the prefetcher works on physical addresses).
-        Each core follows `prefetch_streams` streams: `core.streams` maps the line each
-        expects next to how many lines of its run came before; the least recently used one
-        makes room for a new one."""
-        streams = core.streams
-        run = streams.pop(line, 0)
-        if (line + 1) % self._lines_per_page:
-            if len(streams) == self._streams:
-                del streams[next(iter(streams))]
-            streams[line + 1] = run + 1
-        return run >= 3
 
     # -- the topology, worked out once ------------------------------------------------------------
     def _plan_paths(self) -> None:
