@@ -5,7 +5,8 @@ Read in this order: `objects` (structures laid out on named lines), `locks` (tic
 rw-semaphore, MCS reader-writer), `params` (every kernel tunable), `base` (tasks, errors,
 system-call entry), then each subsystem with its two designs side by side: `descriptors` (with
 `shares`), `address_space` (with `mm_struct`, `address_range`, `mmu`, `pagetables`, `tlb`),
-`devices` (with `nic`, `netstack`); then the short assemblies `linux` and `corey`.
+`devices` (with `nic`, `netstack`, `jnic`, `syscall_ring`, `kernel_core`); then the short
+assemblies `linux` and `corey`.
 
 Each subsystem is an object whose constructor names what it touches (`KernelBase`: the machine,
 parameters, lock list, system-call entry; and, for Corey's memory and devices, the kernel's

@@ -72,8 +72,8 @@ class Task:
     shares: dict[int, Any] = field(default_factory=dict)  # id -> shares.Share, those it holds
     root_share: int | None = None  # the id of the pcore's own private share
     root_range: int | None = None  # the id of the address range the pcore runs in
-    ring: Any = None  # devices.Ring: its system-call ring to a kernel core, once attached
-    stack: Any = None  # devices.UserStack: its own TCP stack (lwIP) over its buffers, if any
+    ring: Any = None  # syscall_ring.Ring: its system-call ring to a kernel core, once attached
+    stack: Any = None  # kernel_core.UserStack: its own TCP stack (lwIP) over its buffers, if any
 
     @property
     def core_id(self) -> int:

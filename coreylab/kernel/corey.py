@@ -9,14 +9,16 @@ its own root address range; sharing is a share or a range mounted in several pla
 
 The assembly: `base` (machine, parameters, tasks, locks, system-call entry), `shares` (kernel
 objects and the shares that name them, `shares.py`), `memory` (segments and address ranges,
-`address_space.py`) and `devices` (cards, kernel cores and rings, `devices.py`). Memory and
-devices name their objects through `shares`, given to their constructors; the calls each
-makes public are listed below.
+`address_space.py`) and `devices` (cards and kernel cores, `devices.py` with `kernel_core.py`).
+Memory and devices name their objects through `shares`, given to their constructors; the calls
+each makes public are listed below, with the application's side of the system-call ring
+(`syscall_ring.py`), which needs no subsystem: a task's ring is all it touches.
 """
 
 from __future__ import annotations
 
 from ..hardware import Machine
+from . import syscall_ring
 from .address_space import CoreyMemory
 from .base import Assembly, KernelParams, Task, publish
 from .devices import CoreyDevices
@@ -28,8 +30,9 @@ SHARE_CALLS = ("share_alloc", "kobject_alloc", "share_addobj", "share_delobj", "
 MEMORY_CALLS = ("segment_alloc", "ar_alloc", "ar_set_seg", "ar_set_ar", "ar_unset", "touch",
                 "root_range")  # fmt: skip
 DEVICE_CALLS = ("net_params", "nic_attach", "device_alloc", "kcore_start", "sysmon_attach",
-                "net_listener", "accept", "recv", "write", "close", "ring_call", "ring_submit",
-                "ring_wait", "ring_post", "jnic_attach", "monitor", "send_buffer")  # fmt: skip
+                "net_listener", "accept", "recv", "write", "close", "jnic_attach", "monitor",
+                "send_buffer")  # fmt: skip
+RING_CALLS = ("ring_call", "ring_submit", "ring_wait", "ring_post")
 
 
 class CoreyKernel(Assembly):
@@ -44,6 +47,7 @@ class CoreyKernel(Assembly):
         publish(self, self.shares, SHARE_CALLS)
         publish(self, self.memory, MEMORY_CALLS)
         publish(self, self.devices, DEVICE_CALLS)
+        publish(self, syscall_ring, RING_CALLS)
         # What tests and lessons read of the subsystems, by the names they have always used.
         self.kobjects, self.pcore_shares = self.shares.kobjects, self.shares.pcore_shares
         self.mem_objects = self.memory.mem_objects
