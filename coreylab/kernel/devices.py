@@ -314,6 +314,14 @@ class CoreyDevices(NetCommon):
         self.kcores[task.id] = kcore
         return kcore
 
+    def monitor(self, task: Task) -> Op:
+        """The kernel core's loop, forever (`KernelCore.monitor`): poll cards, answer parked
+        accepts, serve rings; with nothing to do, spin on the lines that would bring work."""
+        kcore = self.kcores.get(task.id)
+        if kcore is None:
+            raise KernelError(Errno.EINVAL, f"{task.name} is not a kernel core")
+        yield from kcore.monitor()
+
     def sysmon_attach(self, task: Task, kcore: KernelCore) -> Ring:
         """Give `task` a ring to `kcore` in a page of its own (set-up: Corey's device_conf)."""
         if kcore not in self.kcores.values():
@@ -397,11 +405,3 @@ class CoreyDevices(NetCommon):
         if kcore is None or kcore.stack is None:
             raise KernelError(Errno.EINVAL, f"no TCP stack serves {task.name}")
         return kcore
-
-    def monitor(self, task: Task) -> Op:
-        """The kernel core's loop, forever (`KernelCore.monitor`): poll cards, answer parked
-        accepts, serve rings; with nothing to do, spin on the lines that would bring work."""
-        kcore = self.kcores.get(task.id)
-        if kcore is None:
-            raise KernelError(Errno.EINVAL, f"{task.name} is not a kernel core")
-        yield from kcore.monitor()

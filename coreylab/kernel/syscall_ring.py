@@ -138,14 +138,8 @@ def serve(core: Core, ring: Ring, run: Run, dispatch_cycles: int, parked: deque)
     served = False
     slot = yield from core.load(ring.kern["next_slot"])
     while (flag := (yield from core.load(ring.word(slot, FLAG)))) & KERN_CALL:
-        yield from core.store(ring.word(slot, FLAG), flag & ~KERN_CALL)
-        sysno = yield from core.load(ring.word(slot, 0))
-        args = []
-        for w in range(1, 1 + NARGS.get(sysno, 0)):
-            args.append((yield from core.load(ring.word(slot, w))))
+        sysno, args = yield from _take(core, ring, slot, flag)
         waited = flag & KERN_RET
-        if not waited:
-            yield from core.store(ring.word(slot, FLAG), flag & ~(KERN_CALL | INUSE))
         yield from core.compute(dispatch_cycles)
         try:
             ret = yield from run(ring, sysno, args)
@@ -161,6 +155,19 @@ def serve(core: Core, ring: Ring, run: Run, dispatch_cycles: int, parked: deque)
         yield from core.store(ring.kern["next_slot"], slot)
         served = True
     return served
+
+
+def _take(core: Core, ring: Ring, slot: int, flag: int) -> Op:
+    """Clear the slot's KERN_CALL, read sc_num and its arguments; free the slot at once if
+    nobody waits for the call. Returns (sysno, args)."""
+    yield from core.store(ring.word(slot, FLAG), flag & ~KERN_CALL)
+    sysno = yield from core.load(ring.word(slot, 0))
+    args = []
+    for w in range(1, 1 + NARGS.get(sysno, 0)):
+        args.append((yield from core.load(ring.word(slot, w))))
+    if not flag & KERN_RET:
+        yield from core.store(ring.word(slot, FLAG), flag & ~(KERN_CALL | INUSE))
+    return sysno, args
 
 
 def answer(core: Core, ring: Ring, slot: int, ret: int) -> Op:
