@@ -253,6 +253,22 @@ def ring_machine(preset="tiny"):
     return m, k, kt, app, kcore, ring
 
 
+def test_network_parameters_are_fixed_once_a_card_or_a_kernel_core_exists():
+    """Cards and kernel cores are made with the parameters of the moment: changing them later
+    is refused (EINVAL) and leaves the old ones in place."""
+    first, second = NetParams(ring_size=4), NetParams(ring_size=8)
+    linux = LinuxKernel(machine())
+    linux.net_params(first)
+    linux.nic_attach(0)
+    with pytest.raises(KernelError) as err:
+        linux.net_params(second)
+    assert err.value.errno == Errno.EINVAL and linux.net.nparams is first
+    m, k, kt, app, kcore, ring = ring_machine()
+    with pytest.raises(KernelError) as err:
+        k.net_params(second)
+    assert err.value.errno == Errno.EINVAL and k.devices.nparams is kcore.nparams
+
+
 def ring_traffic(m, ring):
     """(transfers, upgrades) on the ring's lines so far, from the trace."""
     lines = set(ring.s.lines["slots"])

@@ -264,6 +264,13 @@ class CoreyDevices(NetCommon):
         self._device_nic: dict[int, NIC] = {}  # device object id -> its card
         self._served: set[int] = set()  # cards some kernel core drives
 
+    def net_params(self, nparams: NetParams) -> None:
+        """As `NetCommon.net_params`; a kernel core keeps the parameters it started with, so
+        they are fixed once one runs, too."""
+        if self.kcores:
+            raise KernelError(Errno.EINVAL, "network parameters are fixed once a kernel core runs")
+        super().net_params(nparams)
+
     def nic_attach(self, chip: int) -> NIC:
         """A card whose rings live in `chip`'s memory; kernel cores poll it (its interrupt
         stays masked). Set-up, outside the clock."""
