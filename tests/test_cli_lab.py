@@ -1,9 +1,15 @@
 """`coreylab lab`: which folder it opens, and the lecturer's Voila server: a token, 127.0.0.1
-unless told otherwise, a port, and lessons that cannot name a file outside their folder."""
+unless told otherwise, a port, lessons that cannot name a file outside their folder, and no
+kernel left behind by a page that has gone."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -85,6 +91,70 @@ def test_a_bad_port_is_a_one_line_error(capsys):
         capsys.readouterr().err
         == "coreylab: error: --port must be between 1 and 65535, not 70000\n"
     )
+
+
+# A lesson of one cell: what is culled does not depend on what the kernel ran.
+ONE_CELL = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "one", "metadata": {},
+               "outputs": [], "source": "x = 1"}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}  # fmt: skip
+
+
+def test_voila_shuts_down_the_kernel_of_a_page_that_has_gone(tmp_path, monkeypatch):
+    """Each request of a lesson starts a kernel. One whose client read the page and left is
+    shut down once idle for the cull time; one a page is still connected to (a websocket, as
+    an open dashboard holds) stays. The server runs with voila_argv's options, with the idle
+    time cut to 2 s and a check every second."""
+    if not (Path(sys.executable).parent / "voila").exists():
+        pytest.skip("voila is not installed")
+    import tornado.websocket
+
+    (tmp_path / "one.ipynb").write_text(json.dumps(ONE_CELL))
+    monkeypatch.setenv("JUPYTER_TOKEN", "")  # voila_argv sets its own; put back afterwards
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(lab, "KERNEL_IDLE_SECONDS", 2)
+    monkeypatch.setattr(lab, "CULL_EVERY_SECONDS", 1)
+    argv = lab.voila_argv(tmp_path, "one", "127.0.0.1", port)
+    token = os.environ["JUPYTER_TOKEN"]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+
+    def open_page() -> str:
+        page = urllib.request.urlopen(f"{base}/?token={token}", timeout=120).read().decode()
+        return re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
+
+    def alive(kernel: str) -> bool:
+        return _status(f"{base}/api/kernels/{kernel}?token={token}") == 200
+
+    async def hold_one_drop_one() -> None:
+        held = open_page()
+        url = f"ws://127.0.0.1:{port}/api/kernels/{held}/channels?token={token}"
+        ws = await tornado.websocket.websocket_connect(url)
+        gone = open_page()
+        deadline = time.monotonic() + 60
+        while alive(gone):
+            assert time.monotonic() < deadline, "the kernel of the page that went is still there"
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(2)  # two more checks of the culler
+        assert alive(held), "the kernel of the open page was shut down"
+        ws.close()
+
+    try:
+        for _ in range(300):
+            if proc.poll() is not None or _status(f"{base}/voila/static/voila.js") == 200:
+                break
+            time.sleep(0.2)
+        asyncio.run(hold_one_drop_one())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
 
 
 def _status(url: str) -> int:

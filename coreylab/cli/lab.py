@@ -29,6 +29,13 @@ DEFAULT_DIR = "coreylab-lessons"
 # out. Stylesheets only from the server itself: the browser never tries the CDN.
 CSP = "style-src 'self' 'unsafe-inline' data: blob:; frame-ancestors 'self'"
 VOILA_PORT = 8866
+# Voila starts a kernel for each request of a page, runs the whole lesson in it even when the
+# client has gone, and keeps it until the page says goodbye (on unload) or the server stops. A
+# page that never says it (a laptop closed, a network dropped, a script or a link preview
+# fetching the URL) left its kernel, and the lesson's memory, for the rest of the lecture. A
+# kernel idle this long with no page connected is shut down; an open page keeps its own.
+KERNEL_IDLE_SECONDS = 600
+CULL_EVERY_SECONDS = 60
 
 
 def add(sub) -> None:
@@ -107,6 +114,9 @@ def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
         "--Voila.port_retries=0",  # another port would not be the URL printed above
         "--Voila.auto_token=True",  # the token is JUPYTER_TOKEN's
         f"--Voila.tornado_settings={json.dumps({'headers': {'Content-Security-Policy': CSP}})}",
+        f"--MappingKernelManager.cull_idle_timeout={KERNEL_IDLE_SECONDS}",
+        f"--MappingKernelManager.cull_interval={CULL_EVERY_SECONDS}",
+        "--MappingKernelManager.cull_connected=False",  # a page still open keeps its kernel
         "--no-browser",
     ]
 

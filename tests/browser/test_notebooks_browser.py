@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -62,22 +62,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_listening(proc: subprocess.Popen, url: str, seconds: float = 60) -> None:
+    """Return once `url`'s port takes connections; fail if `proc` ends or `seconds` pass.
+
+    A connection, never a request: each request of a Voila page starts a kernel that runs the
+    whole notebook, even once the client has given up, and that kernel stays until the server
+    stops. Probing the page with a 2 s timeout every 0.5 s left one kernel per timed-out probe
+    on a loaded machine, each making the server slower to answer the next probe, all running
+    the tour beside the browser's own: in CI the page then outlasted its 180 s, twice."""
+    address = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection((address.hostname, address.port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail(f"server {proc.args[2]} did not start")
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = None):
-    """Start a server, wait until `url` answers; stop it on leaving."""
+    """Start a server, wait until it takes connections on `url`'s port; stop it on leaving."""
     env = env or dict(os.environ, BOKEH_RESOURCES="inline")
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    pytest.fail(f"server {argv[2]} did not start")
-                time.sleep(0.5)
+        wait_until_listening(proc, url)
         yield
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -16,8 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,6 +31,7 @@ from test_notebooks_browser import (
     run_all,
     serve,
     sync_playwright,
+    wait_until_listening,
 )
 
 TOUR = NOTEBOOKS[0]
@@ -96,12 +95,7 @@ def test_the_lecturers_server_needs_its_token_and_no_cdn(chromium):
                             start_new_session=True)  # fmt: skip
     try:
         url = proc.stdout.readline().split()[-1]
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_listening(proc, url)  # not by opening the page: that starts a kernel
         page, external = offline_page(chromium)
         page.goto(f"http://127.0.0.1:{port}/", timeout=60_000, wait_until="commit")
         assert "/login" in page.url  # no token, no lesson
