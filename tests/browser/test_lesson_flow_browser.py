@@ -21,6 +21,7 @@ from test_notebooks_browser import (  # noqa: F401  fixtures and markers, shared
     browser,
     free_port,
     lab,
+    local_page,
     pytestmark,
     run_all,
     serve,
@@ -55,7 +56,7 @@ def outputs(page) -> list[str]:
 
 def test_predict_then_see_and_check_then_reveal(lab, browser):  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = local_page(browser)
     try:
         run_all(page, lab, LESSON)
         shown = outputs(page)
@@ -95,7 +96,7 @@ def test_presentation_shows_predictions_but_no_answer(browser, tmp_path, monkeyp
     url = f"http://127.0.0.1:{port}/"
     assert os.environ["COREYLAB_PRESENT"] == "1"  # serve() passes os.environ on
     with serve(argv, url, tmp_path):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = local_page(browser)
         try:
             page.goto(url, timeout=180_000)
             page.wait_for_selector("canvas", timeout=180_000)

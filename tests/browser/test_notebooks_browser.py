@@ -82,12 +82,39 @@ def wait_until_listening(proc: subprocess.Popen, url: str, seconds: float = 60) 
             time.sleep(0.5)
 
 
+def server_log(name: str, port: int | None):
+    """A file in test-artifacts/ for a server's output: evidence if a page does not load."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return open(ARTIFACTS / f"server-{name}-{port}.log", "wb")  # noqa: SIM115  (closed by caller)
+
+
+def local_page(browser, external: list[str] | None = None, width: int = 1400):
+    """A page whose requests beyond 127.0.0.1 fail at once (each one recorded in `external`,
+    if given). CI's network drops them silently, so a page that links a CDN (Voila's template
+    links Font Awesome from jsDelivr) would otherwise wait for its load event until the
+    request timed out."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+
+    def route(r):
+        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            if external is not None:
+                external.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return page
+
+
 @contextlib.contextmanager
 def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = None):
     """Start a server, wait until it takes connections on `url`'s port; stop it on leaving."""
     env = env or dict(os.environ, BOKEH_RESOURCES="inline")
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    log = server_log(argv[2], urllib.parse.urlsplit(url).port)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    log.close()  # the server has its own copy
     try:
         wait_until_listening(proc, url)
         yield
@@ -168,7 +195,7 @@ def check_play(page) -> None:
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
 def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = local_page(browser)
     try:
         run_all(page, lab, notebook.name)
         check_page(page, ARTIFACTS / f"lab-{notebook.stem}.png")
@@ -188,7 +215,7 @@ def test_tour_as_a_voila_dashboard(browser, tmp_path):
             f"--port={port}", "--Voila.ip=127.0.0.1"]  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     with serve(argv, url, tmp_path):
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = local_page(browser)
         page.goto(url, timeout=180_000)
         page.wait_for_selector("canvas", timeout=180_000)
         page.wait_for_timeout(3000)

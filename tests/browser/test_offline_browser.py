@@ -27,9 +27,11 @@ from test_notebooks_browser import (
     SETTINGS,
     check_page,
     free_port,
+    local_page,
     pytestmark,  # noqa: F401  (the same skips: no Chromium or no playwright)
     run_all,
     serve,
+    server_log,
     sync_playwright,
     wait_until_listening,
 )
@@ -47,19 +49,8 @@ def chromium():
 
 def offline_page(browser):
     """A page whose requests beyond 127.0.0.1 fail, and the list of what it asked for."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     external: list[str] = []
-
-    def route(r):
-        local = r.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-        if local:
-            r.continue_()
-        else:
-            external.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    return page, external
+    return local_page(browser, external), external
 
 
 def test_plain_jupyter_lab_draws_the_plots_offline(chromium, tmp_path):
@@ -91,8 +82,10 @@ def test_plain_jupyter_lab_draws_the_plots_offline(chromium, tmp_path):
 def test_the_lecturers_server_needs_its_token_and_no_cdn(chromium):
     port = free_port()
     argv = [sys.executable, "-m", "coreylab.cli", "lab", "--voila", TOUR.stem, f"--port={port}"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    log = server_log("lecturer", port)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True,
                             start_new_session=True)  # fmt: skip
+    log.close()  # the server has its own copy
     try:
         url = proc.stdout.readline().split()[-1]
         wait_until_listening(proc, url)  # not by opening the page: that starts a kernel
