@@ -32,13 +32,15 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+PROMPTS = ".jp-CodeCell .jp-InputArea-prompt"  # "[ ]:", "[*]:" queued or running, "[3]:" run
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking"]  # fmt: skip
 
 try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+    sync_playwright = PlaywrightTimeout = None
 
 pytestmark = [
     pytest.mark.browser,
@@ -158,12 +160,24 @@ def run_all(page, url: str, name: str) -> None:
     page.wait_for_timeout(1000)
     if page.locator(".jp-Dialog").count():  # a kernel chooser: take the default
         page.click(".jp-Dialog button.jp-mod-accept")
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    page.wait_for_timeout(2000)
+    # Run All until the prompts change ("[*]:" queued, new counts): on a loaded machine the
+    # first notebook's page can show "idle" before its kernel has started, and a Run All then
+    # does nothing (the stored outputs stay, so a missing canvas was the only sign).
+    prompts = f"() => [...document.querySelectorAll({PROMPTS!r})].map(p => p.textContent)"
+    before = page.evaluate(prompts)
+    for attempt in range(3):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function(f"before => ({prompts})().join() !== before.join()",
+                                   arg=before, timeout=30_000)  # fmt: skip
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+        f"() => ![...document.querySelectorAll({PROMPTS!r})]"
         ".some(p => p.textContent.includes('*'))",
         timeout=120_000,
     )
