@@ -440,11 +440,11 @@ class Machine:
         done = start + self.memory.stream_line(line // self._lines_per_chip, start)
         stats = entry.stats
         stats.invalidations += len(holders)
-        base = line << self._shift
+        clear = self.memory.clear_line
         if in_flight:  # others may still read the old words until it lands
-            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: self._clear(base))
+            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: clear(line))
         else:
-            self._clear(base)
+            clear(line)
         if self.trace.enabled:
             rec = LineEvent(now, done, me, "stream", line, stats.label, "dram-write",
                             line // self._lines_per_chip, before.name, "I",
@@ -464,14 +464,6 @@ class Machine:
         if entry.l3:
             self._drop_l3_copies(entry, line)
         return holders
-
-    def _clear(self, base: int) -> None:
-        """The words of the line at `base` read 0 (the functional memory's default)."""
-        values = self.memory.values
-        words = range(base, base + self.params.line_size)
-        if not values.keys().isdisjoint(words):  # (most lines streamed held no value)
-            for addr in words:
-                values.pop(addr, None)
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:
