@@ -315,6 +315,28 @@ def test_a_streamed_line_forgets_every_word_it_held_and_only_those():
     assert m.memory.values == {a + 64: 4}
 
 
+def test_clearing_lines_one_after_another_misses_no_word_written_between():
+    """The memory remembers which lines hold words (so zeroing an empty line is cheap): a word
+    written after a clear, into a line cleared before or into a fresh one, is forgotten by
+    the next clear of its line, and a clear leaves every other line's words alone."""
+    m = machine()
+    a = m.memory.alloc(256, label="page")
+    values, line = m.memory.values, m.line_of(a)
+    values.update({a: 1, a + 64: 2})
+    m.memory.clear_line(line)
+    assert values == {a + 64: 2}
+    values.update({a + 5: 3, a + 130: 4, a + 64: 5})  # a cleared line, a fresh one, a rewrite
+    m.memory.clear_line(line + 2)
+    assert values == {a + 64: 5, a + 5: 3}
+    m.memory.clear_line(line)
+    m.memory.clear_line(line + 3)
+    assert values == {a + 64: 5}
+    values[a] = 6  # written again after its clear
+    m.memory.clear_line(line)
+    m.memory.clear_line(line + 1)
+    assert values == {}
+
+
 def test_dram_bandwidth_is_shared_per_chip():
     """Two cores miss to two different lines of chip 0's DRAM at once: the controller moves one
     line per 12 cycles, so the second waits 12."""

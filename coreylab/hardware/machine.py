@@ -50,10 +50,10 @@ from .caches import Cache
 from .core import Core
 from .memory import PhysicalMemory
 from .params import HardwareParams, ParamError
-from .protocols import Action, Event, State, protocol
+from .protocols import Event, State, protocol
 
 I = State.I  # noqa: E741
-LOAD, LOAD_ONLY, STORE = Event.LOAD, Event.LOAD_ONLY, Event.STORE
+LOAD, LOAD_ONLY, STORE, EVICT = Event.LOAD, Event.LOAD_ONLY, Event.STORE, Event.EVICT
 PROBE_READ, PROBE_WRITE = Event.PROBE_READ, Event.PROBE_WRITE
 # What probing finds when no other core holds the line: no supplier, nothing invalidated.
 _NOBODY_ELSE: tuple = (None, None, 0, (), ())
@@ -384,8 +384,8 @@ class Machine:
     def _evict(self, core: Core, line: int, now: int) -> None:
         """A line pushed out of a core's L2: write it back if dirty, keep it in the chip's L3."""
         state = core.state[line]
-        step = self.protocol.step(state, Event.EVICT)
-        if Action.WRITEBACK in step.actions:
+        step = self._steps[state][EVICT] or self.protocol.step(state, EVICT)
+        if step.writes_back:
             self.memory.write_line(line // self._lines_per_chip, now)
         entry = self.entries[line]
         if entry.owner is core:
@@ -395,7 +395,7 @@ class Machine:
         if not entry.holders:  # the last copy leaves: the chip's L3 keeps it, clean
             self._l3_insert(core.chip, entry, line)
         if self.trace.enabled:
-            source = "writeback" if Action.WRITEBACK in step.actions else "drop"
+            source = "writeback" if step.writes_back else "drop"
             rec = LineEvent(now, now, core.id, "evict", line, entry.stats.label, source,
                             core.chip, state.name, "I", (), 0)  # fmt: skip
             self.trace.append(rec)
@@ -433,18 +433,22 @@ class Machine:
         before = core.state.pop(line, I)
         if entry.holders.pop(me, None) is not None:  # its own copy leaves its caches now
             core._leave(line)
-        holders = self._take_copies(entry, line, lands)
+        # (Most lines streamed are fresh: no copy anywhere, nothing to take.)
+        if entry.holders or entry.owner is not None or entry.l3:
+            holders = self._take_copies(entry, line, lands)
+        else:
+            holders = entry.holders
         entry.busy_until = start + self._occupancy
         in_flight = holders or entry.arrived > now
         entry.arrived = entry.written = lands
         done = start + self.memory.stream_line(line // self._lines_per_chip, start)
         stats = entry.stats
         stats.invalidations += len(holders)
-        base = line << self._shift
+        clear = self.memory.clear_line
         if in_flight:  # others may still read the old words until it lands
-            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: self._clear(base))
+            self.env.timeout(lands - self.env.now).callbacks.append(lambda _: clear(line))
         else:
-            self._clear(base)
+            clear(line)
         if self.trace.enabled:
             rec = LineEvent(now, done, me, "stream", line, stats.label, "dram-write",
                             line // self._lines_per_chip, before.name, "I",
@@ -464,14 +468,6 @@ class Machine:
         if entry.l3:
             self._drop_l3_copies(entry, line)
         return holders
-
-    def _clear(self, base: int) -> None:
-        """The words of the line at `base` read 0 (the functional memory's default)."""
-        values = self.memory.values
-        words = range(base, base + self.params.line_size)
-        if not values.keys().isdisjoint(words):  # (most lines streamed held no value)
-            for addr in words:
-                values.pop(addr, None)
 
     # -- devices ------------------------------------------------------------------------------
     def dma_write(self, writes: dict[int, int]) -> None:

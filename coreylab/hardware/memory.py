@@ -10,6 +10,13 @@ is performed. Caches model only which lines they hold, in which state, and what 
 costs (the split gem5 calls functional vs timing). Accesses are performed in simulated-time
 order (see `core.py`), so a load returns the last value stored before it.
 
+Zeroing a line (`clear_line`, a streaming store landing) removes its words from the dictionary.
+Most lines zeroed never held a value, and asking the dictionary about each of a line's 64 byte
+addresses costs more than the rest of the streaming store: so the memory keeps the lines that
+hold a value (a superset: `_holding`), learning of new keys from the dictionary's insertion
+order (the newest keys are the last ones), which is exact because keys are removed only by
+`clear_line`. Code may write `values` directly; it must not delete from it.
+
 Labels name the object and field that own each line (`files.file_lock`): allocators pass them,
 and traces and counters are read by them. The memory knows nothing of what a label means.
 
@@ -18,6 +25,8 @@ pools on top of `alloc`).
 """
 
 from __future__ import annotations
+
+from itertools import islice
 
 from .params import HardwareParams
 
@@ -30,6 +39,11 @@ class PhysicalMemory:
     def __init__(self, params: HardwareParams) -> None:
         self.params = params
         self.values: dict[int, int] = {}
+        # The lines holding a value (or that did: a superset), for `clear_line`, complete up to
+        # the first `_indexed` keys of `values` in insertion order.
+        self._holding: set[int] = set()
+        self._indexed = 0
+        self._shift = params.line_size.bit_length() - 1
         self.labels: dict[int, str] = {}  # line -> owner label
         self._next = [chip * params.dram_bytes_per_chip for chip in range(params.chips)]
         self.free_at = [0] * params.chips  # when each chip's controller can start a line
@@ -66,6 +80,23 @@ class PhysicalMemory:
 
     def label_of(self, line: int) -> str:
         return self.labels.get(line, "")
+
+    # -- zeroing ----------------------------------------------------------------------------------
+    def clear_line(self, line: int) -> None:
+        """The words of `line` read 0 (the default value) from now on."""
+        values = self.values
+        new = len(values) - self._indexed  # keys added since the last call, the newest last
+        if new > 0:
+            shift = self._shift
+            self._holding.update(addr >> shift for addr in islice(reversed(values), new))
+        elif new < 0:  # a key was deleted behind our back: learn every line again
+            self._holding = {addr >> self._shift for addr in values}
+        if line in self._holding:
+            self._holding.discard(line)
+            base = line << self._shift
+            for addr in range(base, base + self.params.line_size):
+                values.pop(addr, None)
+        self._indexed = len(values)
 
     # -- the controller: one line at a time per chip -------------------------------------------
     def read_line(self, chip: int, now: int) -> int:

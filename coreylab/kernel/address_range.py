@@ -86,8 +86,13 @@ class AddressRange:
         self.page_size = m.params.page_size
 
     def find(self, va: int) -> Mapping | None:
+        """The mapping that holds `va` (mappings never overlap), or None. (A loop, not a
+        generator: Corey's every user access asks this of one or two ranges.)"""
         ps = self.page_size
-        return next((m for m in self.slots if m and m.va <= va < m.va + m.npages * ps), None)
+        for m in self.slots:
+            if m and m.va <= va < m.va + m.npages * ps:
+                return m
+        return None
 
     def overlaps(self, va: int, end: int) -> bool:
         ps = self.page_size
