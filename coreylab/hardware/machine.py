@@ -51,6 +51,7 @@ from .core import Core
 from .memory import PhysicalMemory
 from .params import HardwareParams, ParamError
 from .protocols import Event, State, protocol
+from .topology import plan_paths
 
 I = State.I  # noqa: E741
 LOAD, LOAD_ONLY, STORE, EVICT = Event.LOAD, Event.LOAD_ONLY, Event.STORE, Event.EVICT
@@ -134,7 +135,8 @@ class Machine:
             and shared_read.next is State.S
             and self.protocol.suppliers <= self._owners
         )
-        self._plan_paths()
+        # Every path a line can take, and its cost (`topology.py`).
+        self._paths, self._far_l3s, self._dram_paths = plan_paths(p)
 
     # -- running programs ---------------------------------------------------------------------
     def spawn(self, core_id: int, program: Callable[..., Generator], *args: Any) -> simpy.Process:
@@ -348,37 +350,6 @@ class Machine:
             core.stats.prefetched += 1
             latency = self._l1_latency
         return source, home, wait + latency
-
-    # -- the topology, worked out once ------------------------------------------------------------
-    def _plan_paths(self) -> None:
-        """Source name and latency of every cache-to-cache and DRAM path, and each chip's other
-        chips' L3s nearest first: the miss path looks these up instead of computing them."""
-        p = self.params
-
-        def cache_path(hops: int) -> tuple[str, int]:
-            if hops == 0:
-                return "same-chip-cache", p.same_chip_cache_latency
-            return f"other-chip-cache-{hops}hop", p.remote_cache_cycles(hops)
-
-        chip = p.chip_of
-        self._paths = [
-            [cache_path(p.hops(chip(a), chip(b))) for b in range(p.cores)] for a in range(p.cores)
-        ]
-        self._far_l3s = [
-            [
-                (c, f"remote-l3-{h}hop", p.remote_cache_cycles(h))
-                for h, c in sorted((p.hops(a, c), c) for c in range(p.chips))
-                if h
-            ]
-            for a in range(p.chips)
-        ]
-        self._dram_paths = [
-            [
-                ("dram-local" if a == b else "dram-remote", p.dram_cycles(p.hops(a, b)))
-                for b in range(p.chips)
-            ]
-            for a in range(p.chips)
-        ]
 
     # -- state bookkeeping ----------------------------------------------------------------------
     def _evict(self, core: Core, line: int, now: int) -> None:
