@@ -56,7 +56,8 @@ def _build(exps: list[Experiment], seed, preset, jobs, progress, max_memory, exe
     started = time.perf_counter()
     results = experiments.run_many([exp.name for exp in exps], seed=seed, preset=preset,
                                    jobs=jobs, executor=executor, progress=progress,
-                                   max_memory=max_memory, label="report")  # fmt: skip
+                                   max_memory=max_memory, label="report",
+                                   counters=False)  # fmt: skip
     took = time.perf_counter() - started
     sections = [_section(exp, result) for exp, result in zip(exps, results, strict=True)]
     head = Div(

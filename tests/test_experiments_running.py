@@ -93,6 +93,18 @@ def test_a_sweep_on_two_processes_gives_the_serial_results():
         assert (a.to_json(), a.counters, a.lock_stats) == (b.to_json(), b.counters, b.lock_stats)
 
 
+def test_a_sweep_without_counters_gives_the_same_rows_and_no_counters():
+    """What the report asks for: each point's counters left in its worker, rows and locks as
+    with them, serially and on two processes."""
+    full = experiments.run_many(SMALL, preset="duo")
+    for jobs in (1, 2):
+        bare = experiments.run_many(SMALL, preset="duo", jobs=jobs, counters=False)
+        for a, b in zip(full, bare, strict=True):
+            assert (a.to_json(), a.lock_stats) == (b.to_json(), b.lock_stats)
+            assert b.counters == [None] * len(a.counters)
+    assert all(c is not None for c in full[0].counters + full[2].counters)  # fd, shares
+
+
 def test_a_sweep_submits_its_longest_points_first(monkeypatch):
     """Ordered by the estimate: mapreduce's biggest point first, the latency ladder's last."""
     submitted = []
