@@ -26,6 +26,8 @@ from bokeh.models import (
     HoverTool,
     Legend,
     LegendItem,
+    Line,
+    Scatter,
     Title,
 )
 from bokeh.plotting import figure
@@ -102,21 +104,23 @@ def scaling_chart(
 
 def _variant(fig, legend: Legend, data: dict[str, list], index: int):
     """A variant's line, markers and dashed linear reference, under one legend entry; returns
-    the markers (what hover reads)."""
+    the markers (what hover reads). Each is added as its glyph alone: `fig.line` would also
+    build a faded copy for unselected and for muted data, which nothing here selects or mutes
+    (the legend hides), and a page of 28 charts is then a sixth fewer models to build."""
     source = ColumnDataSource(data)
     name = data["variant"][0]
     colour, marker = style.variant_style(index)  # never yellow: too faint on white
-    line = fig.line(
-        "cores", "value", source=source, color=colour, line_width=3, name=f"variant:{name}"
+    line = fig.add_glyph(
+        source, Line(x="cores", y="value", line_color=colour, line_width=3), name=f"variant:{name}"
     )
-    dots = fig.scatter("cores", "value", source=source, color=colour, marker=marker, size=11)
-    ref = fig.line(
-        "cores",
-        "linear",
-        source=source,
-        color=colour,
-        line_width=2,
-        line_dash="dashed",
+    dots = fig.add_glyph(
+        source,
+        Scatter(x="cores", y="value", fill_color=colour, line_color=colour, hatch_color=colour,
+                marker=marker, size=11),
+    )  # fmt: skip
+    ref = fig.add_glyph(
+        source,
+        Line(x="cores", y="linear", line_color=colour, line_width=2, line_dash="dashed"),
         name=f"linear:{name}",
     )
     legend.items.append(LegendItem(label=name, renderers=[line, dots, ref]))
