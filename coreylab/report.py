@@ -10,12 +10,16 @@ opens offline and needs no server and no kernel.
 The experiments run as `coreylab run` runs them (`experiments.run_many`: the rows are the
 same), their points all in one pool of `jobs` processes, the longest first; progress shows on
 stderr (a bar on a terminal, a line every few seconds elsewhere) unless `progress` is False.
+
+The same experiments, seed and preset give the same bytes (a course's CI can diff two
+reports): the page holds no clock time, and the ids Bokeh draws at random for the document and
+its element are renamed in the order they appear.
 """
 
 from __future__ import annotations
 
 import html
-import time
+import re
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -29,6 +33,8 @@ from .experiments import Experiment, Result, claims
 from .experiments.base import format_value
 from .experiments.pool import cyclic_gc_paused
 
+# Bokeh's fresh ids (uuid4): the document's, its root element's and its data block's.
+BOKEH_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 THROUGHPUT_SUFFIXES = ("_per_sec",)  # metrics where higher is better; the rest are costs
 
 
@@ -53,23 +59,28 @@ def build(
 
 
 def _build(exps: list[Experiment], seed, preset, jobs, progress, max_memory, executor) -> str:
-    started = time.perf_counter()
     results = experiments.run_many([exp.name for exp in exps], seed=seed, preset=preset,
                                    jobs=jobs, executor=executor, progress=progress,
                                    max_memory=max_memory, label="report",
                                    counters=False)  # fmt: skip
-    took = time.perf_counter() - started
     sections = [_section(exp, result) for exp, result in zip(exps, results, strict=True)]
     head = Div(
         text=(
             "<h1>coreylab report</h1><p>Every experiment of the lab, run on the simulated "
-            f"<b>{html.escape(preset)}</b> machine with seed <b>{seed}</b> "
-            f"({took:.0f} s of simulation). Each number below was measured by the simulation; "
+            f"<b>{html.escape(preset)}</b> machine with seed <b>{seed}</b>. "
+            "Each number below was measured by the simulation; "
             "rerun any figure with <code>coreylab run EXPERIMENT --seed N --preset P</code>.</p>"
         ),
         width=980,
     )
-    return file_html(column(head, *sections), INLINE, title="coreylab report")
+    return _stable_ids(file_html(column(head, *sections), INLINE, title="coreylab report"))
+
+
+def _stable_ids(page: str) -> str:
+    """`page` with each of Bokeh's random ids renamed coreylab-1, coreylab-2, ... in order of
+    first appearance (they need be unique only within the page, which embeds one document)."""
+    names: dict[str, str] = {}
+    return BOKEH_UUID.sub(lambda m: names.setdefault(m[0], f"coreylab-{len(names) + 1}"), page)
 
 
 def _section(exp: Experiment, result: Result):

@@ -1,5 +1,8 @@
 """`coreylab report`: one standalone page, BokehJS inline, every figure's parameters and seed."""
 
+import subprocess
+import sys
+
 from coreylab import report
 from coreylab.cli import main
 
@@ -41,3 +44,18 @@ def test_a_section_names_the_locks_each_variant_waited_for():
     procs = [i for i, v in enumerate(data["variant"]) if v == "linux-procs"]
     assert procs and all(data["contended"][i] == "0%" for i in procs)
     assert report._locks(experiments.run("latency-ladder", preset="tiny")) == []
+
+
+def test_the_same_run_gives_the_same_page(tmp_path):
+    """Two processes, the same experiments, seed and preset: the same bytes. The page holds
+    no clock time, and Bokeh's random ids (a uuid4 each) come out renamed in order."""
+    pages = []
+    for name in ("a.html", "b.html"):
+        out = tmp_path / name
+        argv = ["report", "-q", "--experiment", "latency-ladder,shares", "--preset", "tiny"]
+        subprocess.run([sys.executable, "-m", "coreylab", *argv, "-o", str(out)], check=True)
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
+    page = pages[0].decode()
+    assert report.BOKEH_UUID.search(page) is None
+    assert page.count("coreylab-2") >= 2  # the element's id, and where the script finds it

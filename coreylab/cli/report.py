@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 from .. import experiments
@@ -35,9 +36,11 @@ def command(args: argparse.Namespace) -> int:
     folder = Path(args.output).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise CliError(f"cannot write {args.output}: no writable folder {folder}")
+    started = time.perf_counter()
     with cluster.executor(args.scheduler) as executor:
         page = report.build(names, args.seed, args.preset, args.jobs, progress=not args.quiet,
                             max_memory=args.max_memory, executor=executor)  # fmt: skip
     write_atomic(args.output, page)
-    print(f"wrote {args.output} ({len(page) // 1024} KB)")
+    took = time.perf_counter() - started
+    print(f"wrote {args.output} ({len(page) // 1024} KB) in {took:.0f} s")
     return 0
