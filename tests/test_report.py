@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from coreylab import report
+from coreylab import experiments, report
 from coreylab.cli import main
 
 
@@ -32,8 +32,6 @@ def test_cli_refuses_a_bad_experiment_or_folder_before_running(tmp_path, capsys)
 def test_a_section_names_the_locks_each_variant_waited_for():
     """fd-dup-close on `duo` (2 chips x 2 cores): a shared table's file_lock is waited for by the
     threads; each process's own lock is taken but never contended."""
-    from coreylab import experiments
-
     result = experiments.run("fd-dup-close", variants=["linux-threads", "linux-procs"],
                              preset="duo", params={"ops": 2, "warmup": 1})  # fmt: skip
     title, table = report._locks(result)
@@ -59,3 +57,19 @@ def test_the_same_run_gives_the_same_page(tmp_path):
     page = pages[0].decode()
     assert report.BOKEH_UUID.search(page) is None
     assert page.count("coreylab-2") >= 2  # the element's id, and where the script finds it
+
+
+def test_a_pages_layout_passes_bokehs_integrity_checks():
+    """The report writes its page with Bokeh's checks off (a fifth of the page's time), so
+    they run here: no error and no warning on the layout of every kind of section."""
+    from bokeh.core.validation.check import check_integrity
+    from bokeh.settings import settings
+
+    names = ["latency-ladder", "fd-dup-close", "tcp-connections"]
+    results = experiments.run_many(names, preset="tiny")
+    layout = report._layout([experiments.get(n) for n in names], results, 0, "tiny")
+    issues = check_integrity(layout.references())
+    assert issues.error == [] and issues.warning == []
+    assert settings.perform_document_validation()  # (and the setting is left as it was)
+    report._page(layout)
+    assert settings.perform_document_validation()

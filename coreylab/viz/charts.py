@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from bokeh.models import (
     BasicTickFormatter,
+    CDSView,
     ColumnDataSource,
     CustomJSTickFormatter,
     HoverTool,
@@ -106,21 +107,28 @@ def _variant(fig, legend: Legend, data: dict[str, list], index: int):
     """A variant's line, markers and dashed linear reference, under one legend entry; returns
     the markers (what hover reads). Each is added as its glyph alone: `fig.line` would also
     build a faded copy for unselected and for muted data, which nothing here selects or mutes
-    (the legend hides), and a page of 28 charts is then a sixth fewer models to build."""
+    (the legend hides), and a view of the source each: the three read all of one source, so
+    they share one view. A page of 28 charts is then a quarter fewer models to build."""
     source = ColumnDataSource(data)
+    view = CDSView()
     name = data["variant"][0]
     colour, marker = style.variant_style(index)  # never yellow: too faint on white
     line = fig.add_glyph(
-        source, Line(x="cores", y="value", line_color=colour, line_width=3), name=f"variant:{name}"
+        source,
+        Line(x="cores", y="value", line_color=colour, line_width=3),
+        view=view,
+        name=f"variant:{name}",
     )
     dots = fig.add_glyph(
         source,
         Scatter(x="cores", y="value", fill_color=colour, line_color=colour, hatch_color=colour,
                 marker=marker, size=11),
+        view=view,
     )  # fmt: skip
     ref = fig.add_glyph(
         source,
         Line(x="cores", y="linear", line_color=colour, line_width=2, line_dash="dashed"),
+        view=view,
         name=f"linear:{name}",
     )
     legend.items.append(LegendItem(label=name, renderers=[line, dots, ref]))
