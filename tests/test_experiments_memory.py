@@ -4,6 +4,8 @@ Each claim is checked with the mechanism that should cause it: not only "threads
 but "and the mm_struct lines are what moves between cores".
 """
 
+import dataclasses
+
 import pytest
 
 from coreylab.exercises import memory_run
@@ -206,3 +208,25 @@ def test_mapreduce_ranking_at_16_cores(mapreduce):
     assert row["linux-threads"]["map_seconds"] > row["linux-procs"]["map_seconds"]
     for linux in ("linux-threads", "linux-procs"):
         assert row[linux]["reduce_seconds"] > row["corey"]["reduce_seconds"]
+
+
+def test_mapreduce_too_big_for_the_machine_is_refused_before_any_point_runs(monkeypatch):
+    """tiny (one chip of 256 pages), 2 cores, 32,768 words a core: the input is 64 pages and
+    each map task's entries 64 (32,768 / 8 a record / 64 records a page), copied again by the
+    reducers: at least 64 + 2 x 2 x 64 = 320 pages. Refused in one line, nothing run."""
+    from coreylab import experiments
+
+    mr = EXPERIMENTS["mapreduce"]
+    ran = []
+    monkeypatch.setitem(EXPERIMENTS, "mapreduce",
+                        dataclasses.replace(mr, point=lambda *a, **k: ran.append(a)))  # fmt: skip
+    with pytest.raises(ExperimentError, match="at least 320 pages .* tiny machine has 256"):
+        run("mapreduce", preset="tiny", params={"words": 32768})
+    with pytest.raises(ExperimentError, match="at least 320 pages"):
+        experiments.check("mapreduce", preset="tiny", params={"words": 32768})
+    assert ran == []
+    monkeypatch.undo()
+    # 24,192 words (47 pages of entries a task, 48 of input: 236) runs on the real machine
+    result = run("mapreduce", variants=["linux-threads"], cores=[2], preset="tiny",
+                 params={"words": 24192})  # fmt: skip
+    assert result.rows[0]["cores"] == 2

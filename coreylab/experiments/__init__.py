@@ -177,6 +177,8 @@ def _plan(name, variants=None, cores=None, seed=0, hw=None, preset="amd16", para
         raise ExperimentError(f"params must be a dict of NAME: VALUE, not {params!r}")
     values = exp.resolve(params or {})
     points = _points(exp, variants, cores, hw)
+    if exp.fits is not None and points:
+        exp.fits(hw, max(c for _, c in points), **values)
     need = estimate.run(exp, values, [c for _, c in points], hw, 1 if executor else jobs)
     shown = " ".join([name, *(f"{k}={v}" for k, v in (params or {}).items())])
     estimate.check(need, shown, max_memory)

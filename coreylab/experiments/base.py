@@ -76,6 +76,9 @@ class Experiment:
     point: PointFn  # point(variant, cores, seed, hw, trace, **params) -> Point
     default_cores: tuple[int, ...] = (1, 2, 4, 8, 16)
     sweeps_cores: bool = True  # False: one point per variant, on the whole machine
+    # fits(hw, cores, **params) raises ExperimentError if the simulated machine cannot hold a
+    # point of that size: checked before any point runs, not found out of memory mid-run.
+    fits: Callable[..., None] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -213,6 +213,23 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     return metrics, machine, kernel
 
 
+def mapreduce_fits(hw: HardwareParams, cores: int, words: int) -> None:
+    """Refuse a job the simulated machine's memory cannot hold. It needs at least the input,
+    every map task's entries in whole pages and the reducers' copies of them (as many again),
+    against all its chips' DRAM: a bound below the true need (page tables, part-full blocks and
+    the kernel's own pages come on top), so a run it passes may still find a chip full."""
+    per_page = hw.page_size // (RECORD_WORDS * ENTRY)
+    need = -(-cores * words * WORD_BYTES // hw.page_size) + 2 * cores * (words // RECORD_WORDS
+                                                                        // per_page)  # fmt: skip
+    have = hw.chips * hw.dram_bytes_per_chip // hw.page_size
+    if need > have:
+        raise ExperimentError(
+            f"mapreduce with {words} words a core on {cores} cores needs at least {need} pages "
+            f"of simulated memory, and the {hw.name} machine has {have}: use fewer words or "
+            "cores, or more dram_bytes_per_chip"
+        )
+
+
 def mapreduce_point(
     variant: str, cores: int, seed: int, hw: HardwareParams, trace: bool, words: int
 ) -> Point:
@@ -244,6 +261,7 @@ MAPREDUCE = Experiment(
         ),
     ),  # fmt: skip
     point=mapreduce_point,
+    fits=mapreduce_fits,
 )
 
 __all__ = ["ENTRY", "KEYS", "MAPREDUCE", "MapReduceCosts", "mapreduce_point"]
