@@ -132,6 +132,16 @@ class MapReduceCosts:
     # "The allocator": a thread's arena grows by what it needs, which the model leaves out)
 
 
+def records_per_page(page_size: int, record_words: int) -> int:
+    """Records (of `record_words` entries) on one heap page."""
+    return page_size // (record_words * ENTRY)
+
+
+def input_pages(cores: int, words: int, page_size: int) -> int:
+    """Pages of the input text: `words` a core."""
+    return -(-cores * words * WORD_BYTES // page_size)
+
+
 @dataclass
 class Job:
     """The input, who reduces what, and where each map task put each partition's entries."""
@@ -159,7 +169,7 @@ class Job:
         return random.Random(f"mapreduce:{self.seed}:{m}")
 
     def records_per_page(self, page_size: int) -> int:
-        return page_size // (self.record_words * ENTRY)
+        return records_per_page(page_size, self.record_words)
 
     def heap_pages(self, page_size: int) -> int:
         """The most pages a task's heap can take, in whole growth steps: its map records in
@@ -187,10 +197,10 @@ def run_mapreduce(variant: str, cores: int, seed: int, hw: HardwareParams, trace
     machine = new_machine(hw, trace)
     kernel, tasks = make_tasks(variant, machine, cores)
     job = Job(variant, cores, words, seed, record_words)
-    input_pages = -(-cores * words * WORD_BYTES // hw.page_size)
-    job.input_addr = mempass_setup(variant, kernel, tasks, input_pages, INPUT_VA)
+    pages = input_pages(cores, words, hw.page_size)
+    job.input_addr = mempass_setup(variant, kernel, tasks, pages, INPUT_VA)
     design(variant).outputs.setup(kernel, tasks, job)  # Corey: each map task's share (untimed)
-    run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], input_pages))
+    run_program(tasks[0].core, touch_pages(kernel, tasks[0], job.input_addr[0], pages))
     barrier = machine.memory.alloc(hw.line_size, 0, "mapreduce.barrier")
     faults_before = kernel.faults.hard_total + kernel.faults.soft_total
     fault_cycles_before = sum(kernel.faults.cycles.values())
@@ -218,9 +228,8 @@ def mapreduce_fits(hw: HardwareParams, cores: int, words: int) -> None:
     every map task's entries in whole pages and the reducers' copies of them (as many again),
     against all its chips' DRAM: a bound below the true need (page tables, part-full blocks and
     the kernel's own pages come on top), so a run it passes may still find a chip full."""
-    per_page = hw.page_size // (RECORD_WORDS * ENTRY)
-    need = -(-cores * words * WORD_BYTES // hw.page_size) + 2 * cores * (words // RECORD_WORDS
-                                                                        // per_page)  # fmt: skip
+    entry_pages = words // RECORD_WORDS // records_per_page(hw.page_size, RECORD_WORDS)
+    need = input_pages(cores, words, hw.page_size) + 2 * cores * entry_pages
     have = hw.chips * hw.dram_bytes_per_chip // hw.page_size
     if need > have:
         raise ExperimentError(
