@@ -21,6 +21,7 @@ from test_notebooks_browser import (  # noqa: F401  fixtures and markers, shared
     browser,
     free_port,
     lab,
+    load_dashboard,
     local_page,
     pytestmark,
     run_all,
@@ -95,10 +96,10 @@ def test_presentation_shows_predictions_but_no_answer(browser, tmp_path, monkeyp
             "--Voila.ip=127.0.0.1"]  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     assert os.environ["COREYLAB_PRESENT"] == "1"  # serve() passes os.environ on
-    with serve(argv, url, tmp_path):
+    with serve(argv, url, tmp_path) as log:
         page = local_page(browser)
         try:
-            page.goto(url, timeout=180_000)
+            load_dashboard(page, url, log)
             page.wait_for_selector("canvas", timeout=180_000)
             page.wait_for_selector("text=Predict (00.counter-moves)", timeout=60_000)
             page.wait_for_timeout(2000)

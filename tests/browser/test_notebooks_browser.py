@@ -109,9 +109,31 @@ def local_page(browser, external: list[str] | None = None, width: int = 1400):
     return page
 
 
+def load_dashboard(page, url: str, log: Path | None = None, timeout: int = 180_000) -> None:
+    """Open a Voila page and wait for its load event. Voila sends the page while its kernel
+    runs the lesson, so a page that does not load says where it stopped: the requests still
+    open, how much of the page came, and the server's last lines (`log`)."""
+    open_requests: dict[int, str] = {}
+    page.on("request", lambda r: open_requests.__setitem__(id(r), r.url))
+    for done in ("requestfinished", "requestfailed"):
+        page.on(done, lambda r: open_requests.pop(id(r), None))
+    try:
+        page.goto(url, timeout=timeout)
+    except PlaywrightTimeout as e:
+        state = page.evaluate("() => [document.readyState, document.documentElement.outerHTML"
+                              ".length, document.querySelectorAll('.jp-Cell').length]")  # fmt: skip
+        tail = log.read_text(errors="replace").splitlines()[-12:] if log else []
+        raise AssertionError(
+            f"{url} did not load in {timeout // 1000} s: document {state[0]}, "
+            f"{state[1]:,} characters, {state[2]} cells; requests still open: "
+            f"{sorted(set(open_requests.values()))}; server's last lines:\n" + "\n".join(tail)
+        ) from e
+
+
 @contextlib.contextmanager
 def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = None):
-    """Start a server, wait until it takes connections on `url`'s port; stop it on leaving."""
+    """Start a server, wait until it takes connections on `url`'s port; stop it on leaving.
+    Gives the file its output goes to."""
     env = env or dict(os.environ, BOKEH_RESOURCES="inline")
     log = server_log(argv[2], urllib.parse.urlsplit(url).port)
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -119,7 +141,7 @@ def serve(argv: list[str], url: str, cwd: Path, env: dict[str, str] | None = Non
     log.close()  # the server has its own copy
     try:
         wait_until_listening(proc, url)
-        yield
+        yield Path(log.name)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
@@ -228,9 +250,9 @@ def test_tour_as_a_voila_dashboard(browser, tmp_path):
     argv = [sys.executable, "-m", "voila", NOTEBOOKS[0].name, "--no-browser",
             f"--port={port}", "--Voila.ip=127.0.0.1"]  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
-    with serve(argv, url, tmp_path):
+    with serve(argv, url, tmp_path) as log:
         page = local_page(browser)
-        page.goto(url, timeout=180_000)
+        load_dashboard(page, url, log)
         page.wait_for_selector("canvas", timeout=180_000)
         page.wait_for_timeout(3000)
         code = page.locator(".jp-InputArea-editor, .CodeMirror, .cm-editor").count()

@@ -27,6 +27,7 @@ from test_notebooks_browser import (
     SETTINGS,
     check_page,
     free_port,
+    load_dashboard,
     local_page,
     pytestmark,  # noqa: F401  (the same skips: no Chromium or no playwright)
     run_all,
@@ -89,17 +90,23 @@ def test_the_lecturers_server_needs_its_token_and_no_cdn(chromium):
     try:
         url = proc.stdout.readline().split()[-1]
         wait_until_listening(proc, url)  # not by opening the page: that starts a kernel
+        # One navigation a page, as the other dashboards load theirs. Twice in CI the lesson's
+        # load event never came after this page had first been sent to /login (committed,
+        # its requests still being routed). Never seen alone or in 40 tries under load; a
+        # routed page's second document stalling is reported (playwright-python #2315).
+        login, refused = offline_page(chromium)
+        login.goto(f"http://127.0.0.1:{port}/", timeout=60_000, wait_until="commit")
+        assert "/login" in login.url  # no token, no lesson
+        login.close()
         page, external = offline_page(chromium)
-        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000, wait_until="commit")
-        assert "/login" in page.url  # no token, no lesson
-        page.goto(url, timeout=180_000)
+        load_dashboard(page, url, Path(log.name))
         page.wait_for_selector("canvas", timeout=180_000)
         page.wait_for_selector(".widget-slider, .widget-hslider", timeout=60_000)
         page.wait_for_timeout(2000)
         ARTIFACTS.mkdir(exist_ok=True)
         check_page(page, ARTIFACTS / "offline-voila-00_tour.png")
         page.close()
-        assert external == []
+        assert refused + external == []
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
