@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,9 @@ def test_the_lecturers_server_needs_its_token_and_no_cdn(chromium):
     log.close()  # the server has its own copy
     try:
         url = proc.stdout.readline().split()[-1]
+        # Keep reading what the server prints: a full pipe would stop it (and its kernels,
+        # which print to the same pipe) at their next write.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
         wait_until_listening(proc, url)  # not by opening the page: that starts a kernel
         # One navigation a page, as the other dashboards load theirs. Twice in CI the lesson's
         # load event never came after this page had first been sent to /login (committed,
