@@ -176,3 +176,33 @@ def test_an_error_in_a_live_run_is_one_line_in_the_panel(monkeypatch, error, wor
     message = box.children[-1].value
     assert words in message and "\n" not in message and "second line" not in message
     assert not button.disabled
+
+
+def test_redraw_fills_an_output_widget_from_the_kernel_side():
+    """What a draw prints, then what it displays, becomes the widget's outputs; a second
+    redraw replaces them; the widget's own capture (`msg_id`) is never switched on, so a
+    headless runner has nothing to send back to the kernel."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import HTML, display
+
+    from coreylab.viz import redraw
+
+    InteractiveShell.instance()  # displays go to its publisher, as in a kernel
+    out, seen = w.Output(), []
+    out.observe(lambda change: seen.append(change["new"]), "msg_id")
+
+    def draw():
+        display(HTML("<b>table</b>"))
+        print("3 cycles")
+
+    redraw(out, draw)
+    assert out.outputs == (
+        {"output_type": "stream", "name": "stdout", "text": "3 cycles\n"},
+        {"output_type": "display_data", "data": {"text/plain": "<IPython.core.display.HTML "
+         "object>", "text/html": "<b>table</b>"}, "metadata": {}},
+    )  # fmt: skip
+    redraw(out, lambda: print("again"))
+    assert out.outputs == ({"output_type": "stream", "name": "stdout", "text": "again\n"},)
+    redraw(out, lambda: None)
+    assert out.outputs == ()
+    assert seen == []

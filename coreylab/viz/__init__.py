@@ -26,7 +26,7 @@ from .machine import MachineView, machine_animation
 from .pagetables import page_table_snapshot, page_table_view
 from .protocol import exercised, protocol_table
 from .timeline import core_timeline, handoffs, timeline_spans
-from .widgets import PanelReader, control_panel, live_panel
+from .widgets import PanelReader, control_panel, live_panel, redraw
 
 __all__ = [
     "LiveMachineView",
@@ -48,6 +48,7 @@ __all__ = [
     "page_table_snapshot",
     "page_table_view",
     "protocol_table",
+    "redraw",
     "scaling_chart",
     "timeline_spans",
 ]

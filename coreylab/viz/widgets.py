@@ -10,6 +10,9 @@ checks it). Reading the panel gives
 keyword arguments for `experiments.run`. A bad value (out of range, an impossible machine) shows
 a one-line message next to the controls and reading gives None: never a traceback.
 
+`redraw(out, draw)` fills an Output widget with what `draw()` prints and shows, collected in the
+kernel: the way every lesson redraws its Output widgets (see its docstring for why).
+
 `live_panel` joins a panel, a Run button and a `LiveMachineView`: Run reruns the experiment with
 a trace and replaces the animation's frames in place. While it runs, the button says so and
 every control is disabled; whatever goes wrong (a refused size, a machine out of memory, a bug)
@@ -136,6 +139,29 @@ def _hardware_control(hw: HardwareParams, name: str) -> w.Widget:
         return w.Dropdown(options=list(PROTOCOLS), value=hw.protocol, **common)
     low, high = BOUNDS.get(name, (1, MAX_CYCLES))
     return w.BoundedIntText(value=getattr(hw, name), min=low, max=high, **common)
+
+
+def redraw(out: w.Output, draw: Callable[[], object]) -> None:
+    """Replace `out`'s contents with what `draw()` prints and displays, captured in the kernel
+    (IPython's `capture_output`), never by the front end (`with out:` or `out.clear_output()`).
+
+    Why: a notebook run without a browser (Voila's dashboards, nbgrader and nbconvert runs)
+    emulates front-end capture by sending the widget's new outputs back to the kernel on the
+    shell channel while it waits there for the cell's reply; with pyzmq's asyncio sockets that
+    send can swallow the reply's wake-up, and the run then waits forever with the reply
+    unread in its socket (seen: the tour's widget cell, 1 run in 30-50 under load). Here the
+    kernel sets the widget's outputs itself, and nothing is sent back. Printed text comes
+    first, then each displayed object in order."""
+    from IPython.utils.capture import capture_output  # the lessons' kernels have IPython
+
+    with capture_output() as captured:
+        draw()
+    outputs = [{"output_type": "stream", "name": name, "text": text}
+               for name, text in (("stdout", captured.stdout), ("stderr", captured.stderr))
+               if text]  # fmt: skip
+    outputs += [{"output_type": "display_data", "data": o.data, "metadata": o.metadata}
+                for o in captured.outputs]  # fmt: skip
+    out.outputs = tuple(outputs)
 
 
 def live_panel(
