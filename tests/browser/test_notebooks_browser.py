@@ -243,6 +243,26 @@ def test_notebook_runs_in_jupyterlab(lab, browser, notebook):
 
 @pytest.mark.skipif(shutil.which("voila") is None and not (Path(sys.executable).parent / "voila")
                     .exists(), reason="voila is not installed")  # fmt: skip
+def test_a_plot_inside_an_output_widget_draws_on_a_voila_page(browser, tmp_path):
+    """Lesson 01's "Watch it": the animation sits in an Output widget, which a Voila page
+    draws only as a widget (`BokehModel`); shown with `show()` the box stayed empty."""
+    lesson = next(nb for nb in NOTEBOOKS if nb.stem.startswith("01_"))
+    shutil.copy(lesson, tmp_path)
+    port = free_port()
+    argv = [sys.executable, "-m", "voila", lesson.name, "--no-browser", f"--port={port}",
+            "--Voila.ip=127.0.0.1"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    with serve(argv, url, tmp_path) as log:
+        page = local_page(browser)
+        try:
+            load_dashboard(page, url, log)
+            page.wait_for_selector(".widget-output canvas", timeout=120_000)
+        finally:
+            page.close()
+
+
+@pytest.mark.skipif(shutil.which("voila") is None and not (Path(sys.executable).parent / "voila")
+                    .exists(), reason="voila is not installed")  # fmt: skip
 def test_tour_as_a_voila_dashboard(browser, tmp_path):
     """Lecturer mode: the tour with code hidden, controls and animation live."""
     shutil.copy(NOTEBOOKS[0], tmp_path)
