@@ -94,10 +94,8 @@ def test_the_lecturers_server_needs_its_token_and_no_cdn(chromium):
         # which print to the same pipe) at their next write.
         threading.Thread(target=proc.stdout.read, daemon=True).start()
         wait_until_listening(proc, url)  # not by opening the page: that starts a kernel
-        # One navigation a page, as the other dashboards load theirs. Twice in CI the lesson's
-        # load event never came after this page had first been sent to /login (committed,
-        # its requests still being routed). Never seen alone or in 40 tries under load; a
-        # routed page's second document stalling is reported (playwright-python #2315).
+        # One navigation a page, as the other dashboards load theirs. (This test's CI
+        # timeouts were the tour's interact cell stalling Voila's run: see viz.redraw.)
         login, refused = offline_page(chromium)
         login.goto(f"http://127.0.0.1:{port}/", timeout=60_000, wait_until="commit")
         assert "/login" in login.url  # no token, no lesson
