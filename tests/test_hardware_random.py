@@ -15,6 +15,11 @@ accesses is not the order of simulated time. The machine promises that for each 
 value seen follows the order of the accesses' perform times; sorting the log by perform time
 (ties broken by execution order) and replaying it on a plain dict must then reproduce every
 value read, and each core's perform times must follow its program order.
+
+With a store buffer (`store_buffer=1`, x86-TSO) one order is relaxed, as TSO relaxes it: a
+load may perform before an earlier store of its core. So the loads and atomics of a core keep
+its program order, and so do its stores and atomics; a load the buffer answered (logged as
+"forwarded") must return the core's own latest store to that word, and is not in the replay.
 """
 
 from __future__ import annotations
@@ -102,18 +107,20 @@ def check_sets(cache) -> None:
 
 
 # -- the access log, replayed in simulated time -------------------------------------------------
-def replay(log: list[tuple], atomics: dict[int, tuple[int, int]]) -> dict[int, int]:
+def replay(
+    log: list[tuple], atomics: dict[int, tuple[int, int]], tso: bool = False
+) -> dict[int, int]:
     """Replay `log` sorted by (perform time, execution index) on a dict and return the final
     memory. Every load must read the value the replay holds; every atomic (by log index, its
     old value and the value it wrote) must have read the replay's value. Each core's perform
-    times must not go back in program order (the core is sequentially consistent)."""
-    last_time: dict[int, int] = {}
-    for i, (t, core, *_rest) in enumerate(log):
-        assert t >= last_time.get(core, 0), f"core {core}: access {i} performed before its last"
-        last_time[core] = t
+    times must not go back in program order (sequentially consistent); under `tso`, only
+    among its loads and atomics, and among its stores and atomics."""
+    check_program_order(log, tso)
     memory: dict[int, int] = {}
     for i in sorted(range(len(log)), key=lambda i: (log[i][0], i)):
         t, core, kind, addr, value = log[i]
+        if kind == "forwarded":  # checked against the core's own store when it was read
+            continue
         current = memory.get(addr, 0)
         if kind == "load":
             assert value == current, (
@@ -128,6 +135,20 @@ def replay(log: list[tuple], atomics: dict[int, tuple[int, int]]) -> dict[int, i
             )
         memory[addr] = value
     return memory
+
+
+def check_program_order(log: list[tuple], tso: bool) -> None:
+    """Each core's perform times follow its program order: all of them (SC), or under TSO
+    its loads with its atomics and its stores with its atomics (a store is logged when it
+    lands, so the log has each core's stores in program order)."""
+    orders = {"load": ("reads",), "store": ("writes",), "atomic": ("reads", "writes")}
+    last: dict[tuple[int, str], int] = {}
+    for i, (t, core, kind, *_rest) in enumerate(log):
+        if kind == "forwarded":
+            continue
+        for order in orders[kind] if tso else ("all",):
+            assert t >= last.get((core, order), 0), f"core {core}: access {i} performed too early"
+            last[core, order] = t
 
 
 # -- programs -----------------------------------------------------------------------------------
@@ -166,6 +187,8 @@ class Checker:
         self.atomics: dict[int, tuple[int, int]] = {}
         self.seen: set[State] = set()
         self.done = 0
+        self.tso = m.params.store_buffer > 0
+        self.stored: dict[tuple[int, int], int] = {}  # (core, address) -> its latest store
 
     def program(self, core, ops: list[Op]):
         last_seen: dict[int, int] = {}  # what this core last read at each address, for cas
@@ -204,9 +227,18 @@ class Checker:
             result = yield from core.swap(addr, arg)
         else:
             result = yield from core.cas(addr, expected, arg)
+        if kind == "store":
+            self.stored[core.id, addr] = arg
+        if kind == "store" and self.tso:  # logged when it lands: checked by the replay
+            check_invariants(self.m, self.seen)
+            return result
         log = self.m.access_log
         index = len(log) - 1
         _t, who, logged, where, value = log[index]
+        if logged == "forwarded":  # the core's own store, from its store buffer
+            assert self.tso and kind == "load", f"log {log[index]}"
+            assert result == value == self.stored[core.id, addr], f"forwarded {value}"
+            logged = "load"
         assert (who, logged, where) == (core.id, LOG_KIND[kind], addr), f"log {log[index]}"
         if kind == "load":
             assert result == value, f"core {core.id} loaded {result}, the log says {value}"
@@ -229,7 +261,7 @@ class Checker:
             self.m.spawn(core_id, self.program, ops)
         self.m.run()
         assert self.done == sum(len(ops) for ops in programs.values()), "a program stalled"
-        final = replay(self.m.access_log, self.atomics)
+        final = replay(self.m.access_log, self.atomics, self.tso)
         values = self.m.memory.values
         assert final == {a: values[a] for a in final}, "memory differs from the replay"
         check_one_transfer_at_a_time(self.m.trace.records)
@@ -277,17 +309,21 @@ def random_ops(rng: random.Random, n: int, slots: int, core_id: int) -> list[Op]
 MACHINES = [("tiny", 2), ("duo", 4), ("small", 8)]
 
 
+@pytest.mark.parametrize("store_buffer", [0, 1])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("preset,cores", MACHINES)
 @pytest.mark.parametrize("seed", range(4))
-def test_random_accesses_keep_coherence_and_order(make_machine, preset, cores, protocol, seed):
+def test_random_accesses_keep_coherence_and_order(
+    make_machine, preset, cores, protocol, seed, store_buffer
+):
     """About 2,400 random accesses from every core of a small machine: after each, single
     writer / multiple readers, one dirty copy, a directory that matches the caches, no L3 copy
     of a writable line, and inclusion hold; in the end every load returned the last value
-    stored before it in simulated time. The run must also have met what it claims to test:
-    evictions, L3 hits, cache-to-cache transfers, and each protocol's own states."""
+    stored before it in simulated time (under TSO: or its core's own buffered store). The run
+    must also have met what it claims to test: evictions, L3 hits, cache-to-cache transfers,
+    and each protocol's own states; with a store buffer, forwarded loads."""
     rng = random.Random(f"{preset}-{protocol}-{seed}")
-    m = make_machine(preset, protocol=protocol)
+    m = make_machine(preset, protocol=protocol, store_buffer=store_buffer)
     checker = Checker(m)
     n_cores = cores if preset != "small" else rng.randint(2, cores)
     active = sorted(rng.sample(range(cores), n_cores))
@@ -303,6 +339,8 @@ def test_random_accesses_keep_coherence_and_order(make_machine, preset, cores, p
     expected = {"MSI": {M, S}, "MESI": {M, E, S}, "MOESI": {M, O, E, S}, "MESIF": {M, E, F, S}}
     expected = expected[protocol]
     assert checker.seen == expected, f"states met: {sorted(s.name for s in checker.seen)}"
+    if store_buffer:
+        assert any(kind == "forwarded" for _t, _c, kind, *_ in m.access_log), "none forwarded"
     if protocol == "MESIF":  # the clean F copy supplied a reader and handed F on
         assert any((c, "F", "S") in r.probed for r in records for c in range(cores))
 
@@ -357,6 +395,7 @@ bursts = st.tuples(ops_strategy, st.sampled_from([1, 1, 1, 4, 16]))
 def machines_and_programs(draw):
     preset, cores = draw(st.sampled_from(MACHINES))
     protocol = draw(st.sampled_from(PROTOCOLS))
+    store_buffer = draw(st.sampled_from([0, 1]))
     programs = draw(
         st.dictionaries(
             st.integers(0, cores - 1),
@@ -365,7 +404,7 @@ def machines_and_programs(draw):
             max_size=4,
         )
     )
-    return preset, protocol, programs
+    return preset, protocol, store_buffer, programs
 
 
 @settings(max_examples=100, deadline=None)
@@ -374,9 +413,10 @@ def test_generated_programs_keep_coherence_and_order(make_machine, case):
     """Hypothesis writes short programs for up to four cores (few values, so cas often
     succeeds; gaps around the 121-cycle lookahead, where a core's run-ahead ends) and shrinks
     any failure to a minimal one. The same checks as the random tester: the invariants after
-    every access, and the replay of the access log in simulated time."""
-    preset, protocol, programs = case
-    m = make_machine(preset, protocol=protocol)
+    every access, and the replay of the access log in simulated time; with and without a
+    store buffer."""
+    preset, protocol, store_buffer, programs = case
+    m = make_machine(preset, protocol=protocol, store_buffer=store_buffer)
     checker = Checker(m)
     slots = len(checker.addrs)
     checker.run(

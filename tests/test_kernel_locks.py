@@ -35,10 +35,11 @@ def counting(lock, s, inside, order):
     return program
 
 
+@pytest.mark.parametrize("store_buffer", [0, 1])
 @pytest.mark.parametrize("kind", ["ticket", "mcs"])
 @pytest.mark.parametrize("cores", [2, 5, 16])
-def test_mutual_exclusion_and_no_lost_updates(kind, cores):
-    m, s, lock = setup(kind)
+def test_mutual_exclusion_and_no_lost_updates(kind, cores, store_buffer):
+    m, s, lock = setup(kind, store_buffer=store_buffer)
     inside, order = [], []
     program = counting(lock, s, inside, order)
     for c in range(cores):
@@ -159,9 +160,17 @@ def test_rwsem_readers_share_and_writers_exclude():
     assert sem.stats.contentions > 0 and not sem._woken  # some slept, every one was woken
 
 
-def test_mcs_rw_lock_excludes_writers_from_readers():
-    m = Machine(HardwareParams.preset("amd16"))
-    s = Struct(m, "share", {"lock": ["tail", "readers", "writer"], "map": ["value"]})
+@pytest.mark.parametrize("store_buffer", [0, 1])
+@pytest.mark.parametrize("layout", ["one line", "three lines"])
+def test_mcs_rw_lock_excludes_writers_from_readers(layout, store_buffer):
+    """Readers never see a writer's half-done update, with the lock's words on one line or
+    apart, and with store buffers: a writer raises `writer` and then reads `readers`, a
+    reader the other way round, so under TSO the writer must fence between the two (else
+    its load passes its store and both sides get in)."""
+    m = Machine(HardwareParams.preset("amd16").replace(store_buffer=store_buffer))
+    words = ["tail", "readers", "writer"]
+    lines = {"lock": words} if layout == "one line" else {f"l{w}": [w] for w in words}
+    s = Struct(m, "share", {**lines, "map": ["value"]})
     lock = MCSRWLock("share.lock", m, s["tail"], s["readers"], s["writer"])
     seen = []
 
@@ -184,6 +193,43 @@ def test_mcs_rw_lock_excludes_writers_from_readers():
     m.run()
     assert -1 not in seen
     assert [m.memory.values[s[f]] for f in ("readers", "writer", "tail")] == [0, 0, 0]
+
+
+def test_mcs_rw_lock_needs_its_fence_under_tso():
+    """The race the fence closes, set up on purpose: the lock's words on lines of their own,
+    each already cached by both cores, then a writer and a reader arrive together (the
+    reader later by 0 to 300 cycles). With store buffers and no fence, some skew lets the
+    writer read `readers` = 0 from its copy while its raised `writer` is still in flight,
+    and the reader read `writer` = 0 from its own copy: both inside. With the fence, never."""
+    assert [skew for skew in range(0, 300, 7) if both_get_in(skew)] == []
+
+
+def both_get_in(skew):
+    """One writer and one reader race for an MCS rw lock whose words both cores hold: were
+    they ever inside together?"""
+    m = Machine(HardwareParams.preset("amd16").replace(store_buffer=1))
+    s = Struct(m, "share", {"t": ["tail"], "r": ["readers"], "w": ["writer"]})
+    lock = MCSRWLock("share.lock", m, s["tail"], s["readers"], s["writer"])
+    inside = {}
+
+    def warm(core):
+        for word in ("tail", "readers", "writer"):
+            yield from core.load(s[word])
+
+    def enter(core, acquire, release, wait):
+        yield from core.compute(wait)
+        yield from acquire(core)
+        inside[core.id] = core.local
+        yield from core.compute(500)
+        yield from release(core)
+
+    m.spawn(0, warm)
+    m.spawn(1, warm)
+    m.run()
+    m.spawn(0, enter, lock.write_acquire, lock.write_release, 0)
+    m.spawn(1, enter, lock.read_acquire, lock.read_release, skew)
+    m.run()
+    return abs(inside[0] - inside[1]) < 500
 
 
 def test_releasing_a_lock_not_held_is_a_kernel_bug():

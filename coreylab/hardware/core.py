@@ -37,8 +37,19 @@ Spinning is simulated, not skipped: a core that spins on a line it holds polls i
 the line is processed, then wakes at its first poll after that request reaches it, with the
 polls counted.
 
-What it leaves out: out-of-order execution, store buffers and memory-consistency subtleties
-(every core is sequentially consistent), instruction fetch, TLBs (the kernels model those).
+The store buffer (x86-TSO), when `HardwareParams.store_buffer` is 1. A store that misses does
+not stall the core: it is issued as any miss is, retires in an L1 hit's time, and its value
+lands when the line arrives (`_commit`, a simpy event at that time, so every other core's
+access to the line falls before or after it as the directory ordered them). Until then the
+buffer holds that one line: later stores to it join it, the core's own loads of a word in it
+are forwarded, and anything that must follow the buffered stores (a store to another line, a
+load of another word of the line, an atomic, a fence, a wake-up, the program's end) first
+waits for it to land (`drain`). So stores become visible in program order and only a load
+may pass an earlier store: TSO. With 0 every store waits for its line: sequentially
+consistent.
+
+What it leaves out: out-of-order execution, more than one line in the store buffer,
+instruction fetch, TLBs (the kernels model those).
 """
 
 from __future__ import annotations
@@ -60,6 +71,7 @@ from .protocols import Event, Protocol, State
 Op = Generator[Any, Any, Any]
 NEVER = float("inf")
 LOAD, STORE = Event.LOAD, Event.STORE
+POSTED = -1  # `_miss`: the store went into the store buffer (perform times are >= 0)
 
 
 class Host(typing.Protocol):
@@ -87,7 +99,7 @@ class Core:
         "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
         "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
         "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log", "_transact",
-        "taken", "prefetcher",
+        "taken", "prefetcher", "_posting", "_sb_line", "_sb_writes", "_sb_perform", "_sb_landed",
     )  # fmt: skip
 
     def __init__(self, machine: Host, core_id: int) -> None:
@@ -124,6 +136,14 @@ class Core:
         self._store_hits = machine.protocol.store_hits
         self._access_log = machine.access_log
         self._transact = machine.transact
+        # The store buffer (see the module's docstring): the line whose stores are in flight
+        # (None: empty), those stores in program order, their perform time, and the event at
+        # which they land.
+        self._posting = p.store_buffer > 0
+        self._sb_line: int | None = None
+        self._sb_writes: list[tuple[int, int]] = []
+        self._sb_perform = 0
+        self._sb_landed: simpy.Event | None = None
         self.l1_hits = 0  # counted here, not in `stats`: one attribute on the hit path
         self.l2_hits = 0
 
@@ -157,7 +177,9 @@ class Core:
         return value
 
     def signal(self, event: Any, value: Any = None) -> Op:
-        """Trigger a simpy event (wake a sleeping task) at this core's clock."""
+        """Trigger a simpy event (wake a sleeping task) at this core's clock, once the stores
+        before it are visible (a wake-up takes the runqueue's lock)."""
+        yield from self.drain()
         yield from self.sync()
         event.succeed(value)
         self._refresh()  # whoever it wakes acts now: run ahead no further than that allows
@@ -175,6 +197,10 @@ class Core:
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
         line = addr >> self._shift
+        if line == self._sb_line:
+            forwarded = yield from self._load_buffered(addr)
+            if forwarded is not None:
+                return forwarded[0]
         while True:
             if self.local < self.horizon:
                 s = self._l1_sets[line & self._l1_mask]
@@ -202,6 +228,12 @@ class Core:
     def store(self, addr: int, value: int) -> Op:
         """Write `value` at `addr`."""
         line = addr >> self._shift
+        if self._sb_line is not None:  # a store miss in flight: join it, or wait for it
+            if self._joins_buffer(line):
+                self._sb_writes.append((addr, value))
+                self.local += self._l1_latency
+                return
+            yield from self.drain()
         while True:
             if self.local < self.horizon:
                 state = self.state.get(line)
@@ -220,7 +252,10 @@ class Core:
                     if after is not state:
                         self.state[line] = after
                     break
-            perform = yield from self._miss(line, STORE, "store", addr)
+            perform = yield from self._miss(line, STORE, "store", addr, self._posting)
+            if perform == POSTED:
+                self._sb_writes.append((addr, value))
+                return
             if perform is not None:
                 break
         self._values[addr] = value
@@ -279,6 +314,7 @@ class Core:
         mask = self.machine.params.line_size - 1
         if addr & mask or size & mask or size <= 0:
             raise ValueError(f"stream_zero takes whole lines, not {size} bytes at {addr:#x}")
+        yield from self.drain()  # they follow the core's earlier stores
         env, stream = self.env, self.machine.stream_line
         line, end = addr >> self._shift, (addr + size) >> self._shift
         while line < end:
@@ -294,13 +330,15 @@ class Core:
         yield from self.sync()
 
     # -- the paths behind the operations ---------------------------------------------------------
-    def _miss(self, line: int, event: Event, kind: str, addr: int) -> Op:
+    def _miss(self, line: int, event: Event, kind: str, addr: int, post: bool = False) -> Op:
         """The slow path of a load, store or atomic that did not hit below the horizon.
         A store (or atomic) may still take a copy on its way out that was held M or E: then
         it is a hit, performed now. Return None if the core must look in its caches again
         first (a leaving copy went, or its clock waited for the machine's); else issue the
         transaction once no other agent can act before it, wait until its data arrives if
-        another may act before that, and return its perform time."""
+        another may act before that, and return its perform time. With `post` (a store, with
+        a store buffer) do not wait for the data: put the line in the store buffer and return
+        POSTED."""
         if (
             event is STORE
             and self.local < self.horizon
@@ -324,7 +362,11 @@ class Core:
             # would call this again at once, so go on here instead.
             if self.local < self.horizon and (line in self.state or line in self.grace):
                 return None
+        issued = self.local
         perform = self._transact(self, line, event, kind, addr)
+        if post:
+            self._post(line, perform, issued)
+            return POSTED
         next_event = env.peek()
         if self.local >= next_event:  # the data (for a store, the line, exclusive) arrives
             yield env.timeout(self.local - env.now)
@@ -333,9 +375,75 @@ class Core:
         self.horizon = window if window < self.grace_ends else self.grace_ends
         return perform
 
+    # -- the store buffer ------------------------------------------------------------------------
+    def fence(self) -> Op:
+        """x86 `mfence`: later loads wait until the core's earlier stores are visible. (It
+        costs only that wait here: an estimate, a fence with nothing to drain is cheap.)"""
+        yield from self.drain()
+
+    def drain(self) -> Op:
+        """Wait until the store buffer is empty: its line has arrived and its values landed."""
+        landed = self._sb_landed
+        if landed is None:
+            return
+        if not landed.processed:
+            yield from self.sync()
+            if not landed.processed:  # it lands later, or now but has not been run yet
+                yield landed
+        if self.local < self.env.now:
+            self.local = self.env.now
+        self._refresh()
+
+    def _post(self, line: int, perform: int, issued: int) -> None:
+        """A store miss just issued goes into the store buffer: the core goes on an L1 hit
+        after issuing it; its values land when the line arrives (the core's clock now)."""
+        env = self.env
+        landed = env.timeout(self.local - env.now)
+        landed.callbacks.append(self._commit)
+        self._sb_line, self._sb_perform, self._sb_landed = line, perform, landed
+        self.local = issued + self._l1_latency
+        self._refresh()
+
+    def _commit(self, _event: simpy.Event) -> None:
+        """The buffered line has arrived: its stores land, in program order."""
+        values, log = self._values, self._access_log
+        for addr, value in self._sb_writes:
+            values[addr] = value
+            if log is not None:
+                log.append((self._sb_perform, self.id, "store", addr, value))
+        self._sb_line, self._sb_landed = None, None
+        self._sb_writes = []
+
+    def _joins_buffer(self, line: int) -> bool:
+        """Whether a store to `line` can join the buffered stores: same line, still held
+        writable, and the core below its horizon (no request that takes it can be performed
+        before this store)."""
+        return (
+            line == self._sb_line
+            and self.local < self.horizon
+            and self._store_hits.get(self.state.get(line)) is not None
+        )
+
+    def _load_buffered(self, addr: int) -> Op:
+        """A load of the buffered line: (value,) forwarded from the newest buffered store to
+        `addr`, or None once the buffer has drained (the word is not in it: the line must
+        arrive first)."""
+        for at, value in reversed(self._sb_writes):
+            if at == addr:
+                self.local += self._l1_latency
+                self.l1_hits += 1
+                if self._access_log is not None:
+                    self._access_log.append((self.local, self.id, "forwarded", addr, value))
+                return (value,)
+        yield from self.drain()
+        return None
+
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
         """A locked read-modify-write: the line must be held M (silently from M or E, else by
-        a transaction); then the read and the write happen with nothing in between."""
+        a transaction); then the read and the write happen with nothing in between. Like
+        x86's locked instructions it first drains the store buffer."""
+        if self._sb_line is not None:
+            yield from self.drain()
         line = addr >> self._shift
         while True:
             if self.local < self.horizon:

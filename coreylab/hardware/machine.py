@@ -154,6 +154,7 @@ class Machine:
         core._refresh()
         try:
             result = yield from body
+            yield from core.drain()  # its last stores land before it is done
             yield from core.sync()
         finally:
             core.busy = False

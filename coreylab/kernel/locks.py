@@ -287,6 +287,10 @@ class MCSRWLock(Lock):
         asked, queued_before = core.local, self.queue.stats.contentions
         yield from self.queue.acquire(core)
         yield from core.store(self.writer, 1)
+        # A reader counts itself, then looks at `writer`; the writer raises `writer`, then
+        # counts readers. Each must see the other's write: on x86 (TSO) a load may pass an
+        # earlier store, so a full fence goes between the two (smp_mb).
+        yield from core.fence()
         readers = yield from core.load(self.readers)
         if readers:
             yield from core.spin_until(self.readers, lambda v: v == 0)

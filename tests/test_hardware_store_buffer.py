@@ -1,0 +1,176 @@
+"""The store buffer (`store_buffer=1`, x86-TSO), worked out by hand on `tiny` (one chip, two
+cores: DRAM 200 cycles, another core's cache 121, L1 3) and checked with the classic litmus
+tests of TSO (Sewell et al., "x86-TSO", CACM 2010): store buffering (SB), which TSO allows
+and sequential consistency forbids, and message passing (MP), which both forbid. The random
+tester (`test_hardware_random.py`) checks the order of thousands of accesses under it."""
+
+import pytest
+
+from coreylab.hardware import HardwareParams, Machine
+
+
+def machine(store_buffer, **changes):
+    return Machine(HardwareParams.preset("tiny").replace(store_buffer=store_buffer, **changes))
+
+
+def words(m, n):
+    """`n` words, each on a line of its own."""
+    return [m.memory.alloc(64, label=f"w{i}") for i in range(n)]
+
+
+def run(m, programs):
+    procs = {c: m.spawn(c, p) for c, p in programs.items()}
+    m.run()
+    assert all(not p.is_alive for p in procs.values()), "a program never finished"
+    return {c: p.value for c, p in procs.items()}
+
+
+def test_a_store_miss_retires_in_an_l1_hits_time_and_lands_when_its_line_arrives():
+    """Core 0 stores to a line nobody holds (from DRAM: 200 cycles). With a store buffer its
+    clock reads 3 after the store (an L1 hit's time); its own load of the word is forwarded
+    (3 more: 6, value 1), while memory still holds 0 until the line arrives at 200; a fence
+    waits until then. Without one, the store takes the 200 cycles."""
+    m = machine(1)
+    (x,) = words(m, 1)
+    seen = []
+
+    def program(core):
+        yield from core.store(x, 1)
+        seen.append((core.local, m.memory.values.get(x, 0)))
+        value = yield from core.load(x)
+        seen.append((core.local, value))
+        yield from core.fence()
+        seen.append((core.local, m.memory.values.get(x, 0)))
+
+    run(m, {0: program})
+    assert seen == [(3, 0), (6, 1), (200, 1)]
+    sc = machine(0)
+    (x,) = words(sc, 1)
+
+    def store_only(core):
+        yield from core.store(x, 1)
+        return core.local
+
+    assert run(sc, {0: store_only}) == {0: 200}
+
+
+def test_stores_to_the_buffered_line_join_it_and_a_store_to_another_line_waits():
+    """Core 0 stores x then x + 8 (one line: the second joins the buffer, 3 cycles: clock 6),
+    then y on another line: that store waits until x's line has landed at 200, then misses
+    into the buffer itself (203), and lands at 200 + 200 = 400 when the program ends."""
+    m = machine(1)
+    x, y = words(m, 2)
+    clocks = []
+
+    def program(core):
+        yield from core.store(x, 1)
+        yield from core.store(x + 8, 2)
+        clocks.append(core.local)
+        yield from core.store(y, 3)
+        clocks.append(core.local)
+        clocks.append(dict(m.memory.values))
+
+    assert run(m, {0: program}) == {0: None}
+    assert clocks[:2] == [6, 203]
+    assert clocks[2] == {x: 1, x + 8: 2}  # y is still in flight
+    assert m.memory.values == {x: 1, x + 8: 2, y: 3}
+    assert m.cores[0].local == 400
+
+
+def shared_by_both(m, *addrs):
+    """Both cores read every word first: each line is then Shared by both."""
+
+    def reader(core):
+        for addr in addrs:
+            yield from core.load(addr)
+
+    run(m, {0: reader, 1: reader})
+
+
+@pytest.mark.parametrize("store_buffer, outcomes", [(0, {(0, 1), (1, 0), (1, 1)}), (1, {(0, 0)})])
+def test_store_buffering_litmus(store_buffer, outcomes):
+    """SB: x and y start Shared by both cores. Core 0 stores x = 1 then loads y; core 1 stores
+    y = 1 then loads x (core 1 later by 0 to 50 cycles). Sequentially consistent, a store
+    waits for its upgrade (121 cycles), and by then the other core's upgrade has taken the
+    loaded line too: at least one load sees a 1. With store buffers each store is still in
+    flight when its core's load hits the copy it holds: both read 0, TSO's one relaxation
+    (a load passing an earlier store)."""
+    seen = {store_buffering(store_buffer, skew) for skew in (0, 1, 3, 50)}
+    assert seen and seen <= outcomes
+
+
+def store_buffering(store_buffer, skew):
+    """One run of SB: (what core 0 loaded, what core 1 loaded)."""
+    m = machine(store_buffer)
+    x, y = words(m, 2)
+    shared_by_both(m, x, y)
+
+    def left(core):
+        yield from core.store(x, 1)
+        return (yield from core.load(y))
+
+    def right(core):
+        yield from core.compute(skew)
+        yield from core.store(y, 1)
+        return (yield from core.load(x))
+
+    result = run(m, {0: left, 1: right})
+    return result[0], result[1]
+
+
+def test_a_fence_forbids_the_store_buffering_outcome():
+    """SB again, each core fencing between its store and its load: one load sees a 1."""
+    m = machine(1)
+    x, y = words(m, 2)
+    shared_by_both(m, x, y)
+
+    def thread(mine, other):
+        def program(core):
+            yield from core.store(mine, 1)
+            yield from core.fence()
+            return (yield from core.load(other))
+
+        return program
+
+    result = run(m, {0: thread(x, y), 1: thread(y, x)})
+    assert result != {0: 0, 1: 0}
+
+
+@pytest.mark.parametrize("store_buffer", [0, 1])
+def test_message_passing_litmus(store_buffer):
+    """MP: core 0 writes data, then flag; core 1 spins on flag, then reads data. The stores
+    become visible in order, so core 1 reads the data (TSO forbids the stale read, as SC
+    does)."""
+    m = machine(store_buffer)
+    data, flag = words(m, 2)
+
+    def writer(core):
+        yield from core.store(data, 42)
+        yield from core.store(flag, 1)
+
+    def reader(core):
+        yield from core.spin_until(flag, lambda v: v == 1)
+        return (yield from core.load(data))
+
+    assert run(m, {0: writer, 1: reader})[1] == 42
+
+
+def test_an_atomic_drains_the_buffer_first():
+    """A locked instruction waits for the buffered store: core 0's store misses (it lands at
+    200); its fetch_add, on another line, is issued only then and misses too: DRAM's 200 and
+    the atomic's own 20 make 420."""
+    m = machine(1)
+    x, counter = words(m, 2)
+
+    def program(core):
+        yield from core.store(x, 1)
+        old = yield from core.fetch_add(counter, 5)
+        return old, core.local
+
+    assert run(m, {0: program}) == {0: (0, 420)}
+    assert m.memory.values == {x: 1, counter: 5}
+
+
+def test_the_store_buffer_is_a_whole_number_zero_or_one():
+    with pytest.raises(ValueError, match="store_buffer must be between 0 and 1"):
+        HardwareParams.preset("tiny").replace(store_buffer=2)
