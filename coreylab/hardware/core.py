@@ -37,19 +37,18 @@ Spinning is simulated, not skipped: a core that spins on a line it holds polls i
 the line is processed, then wakes at its first poll after that request reaches it, with the
 polls counted.
 
-The store buffer (x86-TSO), when `HardwareParams.store_buffer` is 1. A store that misses does
-not stall the core: it is issued as any miss is, retires in an L1 hit's time, and its value
-lands when the line arrives (`_commit`, a simpy event at that time, so every other core's
-access to the line falls before or after it as the directory ordered them). Until then the
-buffer holds that one line: later stores to it join it, the core's own loads of a word in it
-are forwarded, and anything that must follow the buffered stores (a store to another line, a
-load of another word of the line, an atomic, a fence, a wake-up, the program's end) first
-waits for it to land (`drain`). So stores become visible in program order and only a load
-may pass an earlier store: TSO. With 0 every store waits for its line: sequentially
-consistent.
+The store buffer (x86-TSO), when `HardwareParams.store_buffer` is above 0 (its size, in
+stores; `store_buffer.py`). A store does not stall the core: a miss is issued as any miss is
+and retires in an L1 hit's time; a store to a line held M or E retires as a hit. Its value
+lands when its line is here and every store before it has landed (a simpy event), and until
+then the line's home holds back other cores' requests for it, so every other core's access
+falls before or after it as the directory ordered them. The core's own loads of a buffered
+word are forwarded; a load of another word of a buffered line waits until the line's stores
+have landed; a full buffer, an atomic, a fence, a wake-up and the program's end wait for it
+to drain (`drain`). So stores become visible in program order and only a load may pass an
+earlier store: TSO. With 0 every store waits for its line: sequentially consistent.
 
-What it leaves out: out-of-order execution, more than one line in the store buffer,
-instruction fetch, TLBs (the kernels model those).
+What it leaves out: out-of-order execution, instruction fetch, TLBs (the kernels model those).
 """
 
 from __future__ import annotations
@@ -67,6 +66,7 @@ from .memory import PhysicalMemory
 from .params import HardwareParams
 from .prefetcher import Prefetcher
 from .protocols import Event, Protocol, State
+from .store_buffer import StoreBuffer
 
 Op = Generator[Any, Any, Any]
 NEVER = float("inf")
@@ -89,6 +89,7 @@ class Host(typing.Protocol):
     def stream_line(self, core: Core, line: int) -> int: ...
     def watch(self, line: int, core: Core, event: simpy.Event) -> None: ...
     def record_spin(self, core: Core, line: int, start: int, end: int, held: State) -> None: ...
+    def hold(self, line: int, core: Core, until: int) -> None: ...
 
 
 class Core:
@@ -99,7 +100,7 @@ class Core:
         "grace_ends", "l1", "l2", "stats", "l1_hits", "l2_hits", "_shift", "_l1_sets", "_l1_mask",
         "_l1_assoc", "_l2_sets", "_l2_mask", "_l2_assoc", "_l1_latency", "_l2_latency",
         "_atomic_latency", "_lookahead", "_values", "_store_hits", "_access_log", "_transact",
-        "taken", "prefetcher", "_posting", "_sb_line", "_sb_writes", "_sb_perform", "_sb_landed",
+        "taken", "prefetcher", "sb", "_posting", "_sb_groups", "_sb_lines",
     )  # fmt: skip
 
     def __init__(self, machine: Host, core_id: int) -> None:
@@ -136,14 +137,11 @@ class Core:
         self._store_hits = machine.protocol.store_hits
         self._access_log = machine.access_log
         self._transact = machine.transact
-        # The store buffer (see the module's docstring): the line whose stores are in flight
-        # (None: empty), those stores in program order, their perform time, and the event at
-        # which they land.
+        # The store buffer (empty for ever if its size is 0); its groups and lines are read
+        # on the hot path, so they are copied into attributes.
+        self.sb = StoreBuffer(self, p.store_buffer)
         self._posting = p.store_buffer > 0
-        self._sb_line: int | None = None
-        self._sb_writes: list[tuple[int, int]] = []
-        self._sb_perform = 0
-        self._sb_landed: simpy.Event | None = None
+        self._sb_groups, self._sb_lines = self.sb.groups, self.sb.lines
         self.l1_hits = 0  # counted here, not in `stats`: one attribute on the hit path
         self.l2_hits = 0
 
@@ -197,8 +195,8 @@ class Core:
     def load(self, addr: int) -> Op:
         """Read the value at `addr` (0 if never written)."""
         line = addr >> self._shift
-        if line == self._sb_line:
-            forwarded = yield from self._load_buffered(addr)
+        if self._sb_lines and line in self._sb_lines:
+            forwarded = yield from self._load_buffered(line, addr)
             if forwarded is not None:
                 return forwarded[0]
         while True:
@@ -228,17 +226,17 @@ class Core:
     def store(self, addr: int, value: int) -> Op:
         """Write `value` at `addr`."""
         line = addr >> self._shift
-        if self._sb_line is not None:  # a store miss in flight: join it, or wait for it
-            if self._joins_buffer(line):
-                self._sb_writes.append((addr, value))
-                self.local += self._l1_latency
-                return
-            yield from self.drain()
         while True:
             if self.local < self.horizon:
                 state = self.state.get(line)
                 after = self._store_hits.get(state)
                 if after is not None:  # held M or E: the store stays inside the core
+                    if self._sb_groups:  # behind stores in flight: it lands after them
+                        if not self.sb.full:
+                            self._buffer_hit(line, addr, value, state, after)
+                            return
+                        yield from self._wait_for(self._sb_groups[0].event)
+                        continue
                     perform = self.local
                     s = self._l1_sets[line & self._l1_mask]
                     if line in s:
@@ -252,10 +250,15 @@ class Core:
                     if after is not state:
                         self.state[line] = after
                     break
-            perform = yield from self._miss(line, STORE, "store", addr, self._posting)
-            if perform == POSTED:
-                self._sb_writes.append((addr, value))
-                return
+            if self._posting:
+                if self.sb.full:
+                    yield from self._wait_for(self._sb_groups[0].event)
+                    continue
+                perform = yield from self._miss(line, STORE, "store", addr, value)
+                if perform == POSTED:
+                    return
+            else:
+                perform = yield from self._miss(line, STORE, "store", addr)
             if perform is not None:
                 break
         self._values[addr] = value
@@ -330,17 +333,19 @@ class Core:
         yield from self.sync()
 
     # -- the paths behind the operations ---------------------------------------------------------
-    def _miss(self, line: int, event: Event, kind: str, addr: int, post: bool = False) -> Op:
+    def _miss(
+        self, line: int, event: Event, kind: str, addr: int, post: int | None = None
+    ) -> Op:
         """The slow path of a load, store or atomic that did not hit below the horizon.
         A store (or atomic) may still take a copy on its way out that was held M or E: then
         it is a hit, performed now. Return None if the core must look in its caches again
         first (a leaving copy went, or its clock waited for the machine's); else issue the
         transaction once no other agent can act before it, wait until its data arrives if
-        another may act before that, and return its perform time. With `post` (a store, with
-        a store buffer) do not wait for the data: put the line in the store buffer and return
-        POSTED."""
+        another may act before that, and return its perform time. With `post`, the value of a
+        store to put in the store buffer: do not wait for the data; return POSTED."""
         if (
             event is STORE
+            and not self._sb_groups  # (behind buffered stores it is not a hit: it must wait)
             and self.local < self.horizon
             and line in self.grace
             and self._writable_in_grace(line)
@@ -364,8 +369,10 @@ class Core:
                 return None
         issued = self.local
         perform = self._transact(self, line, event, kind, addr)
-        if post:
-            self._post(line, perform, issued)
+        if post is not None:  # into the store buffer: it lands when the line is here
+            self.sb.add(line, addr, post, self.local)
+            self.local = issued + self._l1_latency
+            self._refresh()
             return POSTED
         next_event = env.peek()
         if self.local >= next_event:  # the data (for a store, the line, exclusive) arrives
@@ -382,10 +389,13 @@ class Core:
         yield from self.drain()
 
     def drain(self) -> Op:
-        """Wait until the store buffer is empty: its line has arrived and its values landed."""
-        landed = self._sb_landed
-        if landed is None:
-            return
+        """Wait until the store buffer is empty: every store in it has landed."""
+        if self._sb_groups:
+            yield from self._wait_for(self._sb_groups[-1].event)
+
+    def _wait_for(self, landed: simpy.Event) -> Op:
+        """Wait until a store buffer group has landed (groups land in order: so have all
+        before it)."""
         if not landed.processed:
             yield from self.sync()
             if not landed.processed:  # it lands later, or now but has not been run yet
@@ -394,55 +404,33 @@ class Core:
             self.local = self.env.now
         self._refresh()
 
-    def _post(self, line: int, perform: int, issued: int) -> None:
-        """A store miss just issued goes into the store buffer: the core goes on an L1 hit
-        after issuing it; its values land when the line arrives (the core's clock now)."""
-        env = self.env
-        landed = env.timeout(self.local - env.now)
-        landed.callbacks.append(self._commit)
-        self._sb_line, self._sb_perform, self._sb_landed = line, perform, landed
-        self.local = issued + self._l1_latency
-        self._refresh()
+    def _buffer_hit(self, line: int, addr: int, value: int, state: State, after: State) -> None:
+        """A store to a line held M or E, behind stores still in flight: it costs a hit now
+        and lands after them."""
+        self._hit(line)
+        if after is not state:
+            self.state[line] = after
+        self.sb.add(line, addr, value, self.local)
 
-    def _commit(self, _event: simpy.Event) -> None:
-        """The buffered line has arrived: its stores land, in program order."""
-        values, log = self._values, self._access_log
-        for addr, value in self._sb_writes:
-            values[addr] = value
-            if log is not None:
-                log.append((self._sb_perform, self.id, "store", addr, value))
-        self._sb_line, self._sb_landed = None, None
-        self._sb_writes = []
-
-    def _joins_buffer(self, line: int) -> bool:
-        """Whether a store to `line` can join the buffered stores: same line, still held
-        writable, and the core below its horizon (no request that takes it can be performed
-        before this store)."""
-        return (
-            line == self._sb_line
-            and self.local < self.horizon
-            and self._store_hits.get(self.state.get(line)) is not None
-        )
-
-    def _load_buffered(self, addr: int) -> Op:
-        """A load of the buffered line: (value,) forwarded from the newest buffered store to
-        `addr`, or None once the buffer has drained (the word is not in it: the line must
-        arrive first)."""
-        for at, value in reversed(self._sb_writes):
-            if at == addr:
-                self.local += self._l1_latency
-                self.l1_hits += 1
-                if self._access_log is not None:
-                    self._access_log.append((self.local, self.id, "forwarded", addr, value))
-                return (value,)
-        yield from self.drain()
+    def _load_buffered(self, line: int, addr: int) -> Op:
+        """A load of a line with stores in the buffer: (value,) forwarded from the newest
+        buffered store to `addr`, or None once the line's stores have landed (the word is
+        not among them: the line must be here first)."""
+        forwarded = self.sb.forward(addr)
+        if forwarded is not None:
+            self.local += self._l1_latency
+            self.l1_hits += 1
+            if self._access_log is not None:
+                self._access_log.append((self.local, self.id, "forwarded", addr, forwarded[0]))
+            return forwarded
+        yield from self._wait_for(self.sb.landing_of(line))
         return None
 
     def _atomic(self, addr: int, new_value: Callable[[int], int]) -> Op:
         """A locked read-modify-write: the line must be held M (silently from M or E, else by
         a transaction); then the read and the write happen with nothing in between. Like
         x86's locked instructions it first drains the store buffer."""
-        if self._sb_line is not None:
+        if self._sb_groups:
             yield from self.drain()
         line = addr >> self._shift
         while True:

@@ -68,12 +68,15 @@ class Entry:
     line up once."""
 
     __slots__ = ("holders", "owner", "busy_until", "arrived", "written", "l3", "watchers",
-                 "stats")  # fmt: skip
+                 "stats", "held_until", "held_by")  # fmt: skip
 
     def __init__(self, stats: LineStats) -> None:
         self.holders: dict[int, Core] = {}
         self.owner: Core | None = None
         self.busy_until = 0  # when the home can take the next request
+        # A core's store buffer holds stores to the line until then (`Machine.hold`).
+        self.held_until = 0
+        self.held_by: Core | None = None
         self.arrived = 0  # the latest data arrival of any request so far
         self.written = 0  # the latest data arrival of an exclusive request so far
         self.l3: set[int] | None = None  # made when an L3 first takes the line
@@ -190,6 +193,8 @@ class Machine:
         start = entry.busy_until  # the home serves one request at a time
         if start < now:
             start = now
+        if entry.held_until > start and entry.held_by is not core:
+            start = entry.held_until  # another core's buffered stores to it land first
         # 1. Probe the other holders, if there are any.
         holders = entry.holders
         if not holders or (len(holders) == 1 and me in holders):
@@ -401,6 +406,8 @@ class Machine:
             core.regain(line)
         entry = self.entries.get(line) or self._new_entry(line)
         start = entry.busy_until if entry.busy_until > now else now
+        if entry.held_until > start and entry.held_by is not core:
+            start = entry.held_until
         lands = max(now + self._lookahead, start, entry.arrived + 1)
         before = core.state.pop(line, I)
         if entry.holders.pop(me, None) is not None:  # its own copy leaves its caches now
@@ -464,6 +471,15 @@ class Machine:
         self.env.timeout(self._lookahead).callbacks.append(
             lambda _: self.memory.values.update(writes)
         )
+
+    # -- store buffers --------------------------------------------------------------------------
+    def hold(self, line: int, core: Core, until: int) -> None:
+        """`core` has stores to `line` in its store buffer that land at `until`: the home takes
+        no other request for the line before then (the core answers a probe only once they
+        have landed), so no one reads the line without them."""
+        entry = self.entries.get(line) or self._new_entry(line)
+        if until > entry.held_until:
+            entry.held_until, entry.held_by = until, core
 
     # -- spinning -------------------------------------------------------------------------------
     def watch(self, line: int, core: Core, event: simpy.Event) -> None:

@@ -51,7 +51,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "dram_bytes_per_chip": (1, 1024 * GB),
     "page_size": (4 * KB, 64 * KB),
     "prefetch_streams": (0, 64),  # 0: no prefetcher
-    "store_buffer": (0, 1),  # 0: sequentially consistent; 1: one line's stores in flight
+    "store_buffer": (0, 64),  # 0: sequentially consistent; 64: past any core of the time
 }
 POWERS_OF_TWO = ("line_size", "page_size")
 MIN_PAGES_PER_CHIP = 64  # one allocator chunk (MemoryParams.chunk_pages) per chip at least
@@ -103,13 +103,14 @@ class HardwareParams:
     # the largest latency or more for the limit case, each transfer holding the line for its
     # whole latency (AMD's home waits for the requester's SrcDone), where ticket locks collapse.
     home_occupancy: int = 10
-    # x86's store buffer (TSO): how many store misses a core leaves in flight while it goes on
-    # (0: none, the core waits for each: sequentially consistent). With 1, a store that misses
-    # retires into the buffer in an L1 hit's time; further stores to its line join it, a store
-    # to another line, a locked instruction, a fence and a wake-up wait until it has landed,
-    # and the core's own loads of it are forwarded. Source: x86-TSO (Sewell et al., CACM 2010)
-    # for the order; one entry in flight is the model's simplification (a what-if for now:
-    # the lab's figures are measured with 0).
+    # x86's store buffer (TSO): how many stores a core may have retired that others cannot see
+    # yet (0: none, the core waits for each store's line: sequentially consistent). A store
+    # retires in a hit's time and lands once its line is here and the stores before it have
+    # landed; the core's own loads are forwarded; a locked instruction, a fence and a wake-up
+    # wait until it is empty. Sources: x86-TSO (Sewell et al., CACM 2010) for the order; for
+    # a size, AMD's Software Optimization Guide for AMD64 Processors (25112, 2005) A.15: a
+    # 32-entry queue (LS2) holds the loads and stores that missed the L1. A what-if for now:
+    # the lab's figures are measured with 0.
     store_buffer: int = 0
 
     # -- memory -------------------------------------------------------------------------------
