@@ -99,22 +99,26 @@ def test_padded_counters_scale_and_packed_ones_do_not(make_machine, run_programs
 
 
 # -- spinning -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("store_buffer", [0, 32])
 @pytest.mark.parametrize("waiter", [1, 4, 8], ids=["same-chip", "1hop", "2hop"])
 def test_spinning_core_sees_the_flag_one_poll_and_one_miss_after_it_is_set(
-    amd16, run_programs, waiter
+    make_machine, run_programs, waiter, store_buffer
 ):
     """Core `waiter` spins on a flag that core 0 sets after 2,000 cycles of work. The waiter
     does not run each poll; it sleeps until core 0's store invalidates its copy, then its
-    next poll misses and fetches the line from core 0. So it finishes after the store's
-    transfer ends, by at most one spin period plus one miss from core 0's cache (same chip,
-    one or two hops away); the polls it would have made are counted, one per spin period."""
-    m, p = amd16, amd16.params
+    next poll misses and fetches the line from core 0. So it finishes after the store has
+    landed (its transfer ended; with a store buffer, when core 0's fence returns), by at most
+    one spin period plus one miss from core 0's cache (same chip, one or two hops away); the
+    polls it would have made are counted, one per spin period."""
+    m = make_machine("amd16", store_buffer=store_buffer)
+    p = m.params
     flag = m.memory.alloc(64, chip=0, label="flag")
     work = 2000
 
     def setter(core):
         yield from core.compute(work)
         yield from core.store(flag, 1)
+        yield from core.fence()  # (free without a store buffer: the store has landed)
         return core.local
 
     def spinner(core):
@@ -142,21 +146,27 @@ def test_spinning_core_sees_the_flag_one_poll_and_one_miss_after_it_is_set(
     assert polls == pytest.approx((reached - first_load_end) / p.spin_loop_cycles, abs=1)
 
 
-def test_many_spinners_wake_together_and_take_the_line_one_at_a_time(amd16, run_programs):
+@pytest.mark.parametrize("store_buffer", [0, 32])
+def test_many_spinners_wake_together_and_take_the_line_one_at_a_time(
+    make_machine, run_programs, store_buffer
+):
     """Seven cores of two chips spin on one flag; core 0 sets it at cycle 3,000. The store
     invalidates every copy at once, reaching them a lookahead (121 cycles) later, so each
     spinner's wait ends at its first poll after that (within one spin period), its counted
     polls cover exactly its wait, and all then miss on the same line: their loads queue at
-    the line's home, which takes one per `home_occupancy` (10 cycles), and each is then a
-    transfer from core 0 (121 cycles on its chip, 151 from the other): so all have seen the
-    flag by the last poll time plus six occupancies plus 151."""
-    m, p = amd16, amd16.params
+    the line's home, which takes one per `home_occupancy` (10 cycles), from the last poll
+    (with a store buffer, not before core 0's store has landed: its home holds the line
+    until then), and each is then a transfer from core 0 (121 cycles on its chip, 151 from
+    the other): so all have seen the flag by then plus six occupancies plus 151."""
+    m = make_machine("amd16", store_buffer=store_buffer)
+    p = m.params
     flag = m.memory.alloc(64, chip=0, label="flag")
     release = 3000
 
     def setter(core):
         yield from core.compute(release)
         yield from core.store(flag, 1)
+        yield from core.fence()
         return core.local
 
     def spinner(core):
@@ -178,7 +188,9 @@ def test_many_spinners_wake_together_and_take_the_line_one_at_a_time(amd16, run_
     assert len(loads) == len(spinners)
     assert all(b - a >= p.home_occupancy for a, b in zip(starts, starts[1:], strict=False)), starts
     finished = sorted(end for _, end in (done[c] for c in spinners))
-    last_poll = max(spins[c].t_end for c in spinners)
-    latest = last_poll + (len(spinners) - 1) * p.home_occupancy + p.remote_cache_cycles(1)
+    first_start = max(spins[c].t_end for c in spinners)
+    if store_buffer:
+        first_start = max(first_start, done[0])
+    latest = first_start + (len(spinners) - 1) * p.home_occupancy + p.remote_cache_cycles(1)
     assert done[0] < finished[0] and finished[-1] <= latest, (finished, latest)
     assert m.memory.values[flag] == 1

@@ -333,9 +333,7 @@ class Core:
         yield from self.sync()
 
     # -- the paths behind the operations ---------------------------------------------------------
-    def _miss(
-        self, line: int, event: Event, kind: str, addr: int, post: int | None = None
-    ) -> Op:
+    def _miss(self, line: int, event: Event, kind: str, addr: int, post: int | None = None) -> Op:
         """The slow path of a load, store or atomic that did not hit below the horizon.
         A store (or atomic) may still take a copy on its way out that was held M or E: then
         it is a hit, performed now. Return None if the core must look in its caches again
