@@ -198,3 +198,25 @@ def test_the_kernels_run_under_tso_and_the_same_seed_gives_the_same_rows(name, v
     assert rows[0] == rows[1]
     sc = run(name, variants=[variant], cores=[cores]).to_json()
     assert sc != rows[0]
+
+
+def test_peek_sees_the_cores_own_buffered_store_and_poke_writes_over_it():
+    """Bookkeeping outside the clock reads and writes as the core would: `peek` returns the
+    buffered 1 while memory still holds 0 (another core's view); `poke` replaces the buffered
+    value, so when the line lands at 200 memory holds the poked 7, not the store's 1; a poke
+    to a word with no buffered store goes straight to memory."""
+    m = machine(1)
+    x, y = words(m, 2)
+    seen = []
+
+    def program(core):
+        yield from core.store(x, 1)
+        seen.append((core.peek(x), m.memory.values.get(x, 0)))
+        core.poke(x, 7)
+        core.poke(y, 5)
+        seen.append((core.peek(x), m.memory.values.get(x, 0), m.memory.values.get(y, 0)))
+        yield from core.fence()
+        seen.append((core.local, m.memory.values[x]))
+
+    run(m, {0: program})
+    assert seen == [(1, 0), (7, 0, 5), (200, 7)]

@@ -381,6 +381,23 @@ class Core:
         return perform
 
     # -- the store buffer ------------------------------------------------------------------------
+    def peek(self, addr: int) -> int:
+        """The value a load by this core would return now, read in no simulated time (for
+        bookkeeping outside the clock, such as choosing the lines to spin on): its own newest
+        buffered store to `addr`, else memory."""
+        if self._sb_lines and addr >> self._shift in self._sb_lines:
+            forwarded = self.sb.forward(addr)
+            if forwarded is not None:
+                return forwarded[0]
+        return self._values.get(addr, 0)
+
+    def poke(self, addr: int, value: int) -> None:
+        """Write `value` at `addr` in no simulated time, in this core's program order (for
+        bookkeeping outside the clock): over its own newest buffered store to `addr` if it
+        has one, so that store does not land later over it; else straight into memory."""
+        if not (self._sb_lines and self.sb.replace(addr, value)):
+            self._values[addr] = value
+
     def fence(self) -> Op:
         """x86 `mfence`: later loads wait until the core's earlier stores are visible. (It
         costs only that wait here: an estimate, a fence with nothing to drain is cheap.)"""

@@ -83,6 +83,18 @@ class StoreBuffer:
                     return (value,)
         return None
 
+    def replace(self, addr: int, value: int) -> bool:
+        """Make the newest buffered store to `addr` write `value` instead; False if there is
+        none."""
+        for group in reversed(self.groups):
+            writes = group.writes
+            for k in range(len(writes) - 1, -1, -1):
+                line, at, _old = writes[k]
+                if at == addr:
+                    writes[k] = (line, at, value)
+                    return True
+        return False
+
     def landing_of(self, line: int) -> simpy.Event:
         """The event at which the last buffered store to `line` lands."""
         for group in reversed(self.groups):

@@ -54,10 +54,10 @@ class JNic:
         for buf in self.rx:  # jdev_real_init: every receive buffer fed to the card
             driver.arm(buf)
 
-    def watch(self) -> list[int]:
-        """The header of the next receive buffer: the kernel core's write there is news."""
-        values = self.driver.nic.machine.memory.values
-        return [self.rx[values.get(self.s["rx_head"], 0)]]
+    def watch(self, core: Core) -> list[int]:
+        """The header of the next receive buffer: the kernel core's write there is news (the
+        index as `core`, which polls, sees it)."""
+        return [self.rx[core.peek(self.s["rx_head"])]]
 
     def rx_poll(self, core: Core, budget: int) -> Op:
         """jdev_real_rxbuf_next/_done: up to `budget` received packets, each buffer fed back."""

@@ -87,9 +87,9 @@ class KernelCore:
     def watch(self) -> list[int]:
         """The words whose change gives it work: each card's next descriptor, each ring's next
         slot flag."""
-        values = self.task.core.machine.memory.values
-        slots = [r.word(values.get(r.kern["next_slot"], 0), FLAG) for r in self.rings]
-        return [a for d in self.drivers for a in d.watch()] + slots
+        core = self.task.core  # (its own writes may still be in its store buffer)
+        slots = [r.word(core.peek(r.kern["next_slot"]), FLAG) for r in self.rings]
+        return [a for d in self.drivers for a in d.watch(core)] + slots
 
     def __repr__(self) -> str:
         return f"KernelCore({self.task.name}, {len(self.drivers)} cards, {len(self.rings)} rings)"

@@ -154,8 +154,10 @@ class NIC:
     def mmio(self, core: Core, action, *args) -> Op:
         """A posted write to a card register: the core pays for it, and the card acts at the
         core's clock. The core first catches up with the machine's clock, so that what the
-        card does (DMA writes, interrupts) is ordered with every core's accesses."""
+        card does (DMA writes, interrupts) is ordered with every core's accesses; and, as an
+        uncached write on x86 is, after the core's earlier stores (its store buffer drains)."""
         yield from core.compute(self.params.mmio_write_cycles)
+        yield from core.drain()
         yield from core.sync()
         action(*args)
 
@@ -225,10 +227,10 @@ class Driver:
         self.s = Struct(nic.machine, f"netdev{nic.id}", groups, chip)
         self.tx_lock = ticket(f"netdev{nic.id}.tx_lock", self.s, "tx_lock", shared)
 
-    def watch(self) -> list[int]:
-        """The address whose change means a packet arrived: the next descriptor's status."""
-        next_to_clean = self.nic.machine.memory.values.get(self.s["next_to_clean"], 0)
-        return [self.nic.rx["d", 2 * next_to_clean]]
+    def watch(self, core: Core) -> list[int]:
+        """The address whose change means a packet arrived: the next descriptor's status (the
+        index as `core`, which polls, sees it)."""
+        return [self.nic.rx["d", 2 * core.peek(self.s["next_to_clean"])]]
 
     def rx_poll(self, core: Core, budget: int) -> Op:
         """e1000_clean_rx_irq: take up to `budget` received packets, re-arm their descriptors
@@ -283,11 +285,12 @@ class CoreyDriver:
     def _index(self, field: str) -> int:
         return self.nic.machine.memory.values.get(self.s[field], 0)
 
-    def watch(self) -> list[int]:
+    def watch(self, core: Core) -> list[int]:
         """What the card writes next that gives the driver work: the oldest pending receive
-        and transmit descriptors' status words."""
-        rx = self.nic.rx["d", 2 * self._index("rx_head")]
-        tx = self.nic.tx["d", 2 * self._index("tx_head")]
+        and transmit descriptors' status words (the indexes as `core`, which polls, sees
+        them)."""
+        rx = self.nic.rx["d", 2 * core.peek(self.s["rx_head"])]
+        tx = self.nic.tx["d", 2 * core.peek(self.s["tx_head"])]
         return [rx, tx] if self.tx_pending else [rx]
 
     def arm(self, buf: int) -> None:

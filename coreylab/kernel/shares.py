@@ -335,31 +335,34 @@ class CoreyShares:
         yield from share.lock.write_release(core)
 
     def kobject_id(self, task: Task) -> int:
-        """The next id the caller's core would give (its counter, read in no time)."""
+        """The next id the caller's core would give (its counter, read in no time, as the core
+        sees it: its last store may still be in its store buffer)."""
         if self._global_ids is not None:
             return GLOBAL_IDS | self.machine.memory.values.get(self._global_ids, 0) + 1
         counter = self._kobj_ids[task.core_id]["next"]
-        return task.core_id << ID_CORE_SHIFT | self.machine.memory.values.get(counter, 0) + 1
+        return task.core_id << ID_CORE_SHIFT | task.core.peek(counter) + 1
 
     def kobject_id_use(self, obj_id: int) -> None:
         """Use up the id `kobject_id` gave, once its object exists. The counter is the core's
         own line; its value moves on with no traffic to model."""
-        if obj_id & GLOBAL_IDS:
+        if obj_id & GLOBAL_IDS:  # (only atomics write it: never in a store buffer)
             self.machine.memory.values[self._global_ids] = obj_id & ID_COUNT_MASK
             return
-        counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
-        self.machine.memory.values[counter] = obj_id & ID_COUNT_MASK
+        core_id = obj_id >> ID_CORE_SHIFT
+        self.machine.cores[core_id].poke(self._kobj_ids[core_id]["next"], obj_id & ID_COUNT_MASK)
 
     def kobject_id_unuse(self, obj_id: int) -> None:
         """Give back the id of an object a failed call made and forgot, if it is still its
         core's latest (a core runs one call at a time, so it is), or the global counter's."""
         if obj_id & GLOBAL_IDS:
-            counter = self._global_ids
-        else:
-            counter = self._kobj_ids[obj_id >> ID_CORE_SHIFT]["next"]
-        values = self.machine.memory.values
-        if values.get(counter) == obj_id & ID_COUNT_MASK:
-            values[counter] -= 1
+            values = self.machine.memory.values
+            if values.get(self._global_ids) == obj_id & ID_COUNT_MASK:
+                values[self._global_ids] -= 1
+            return
+        core_id = obj_id >> ID_CORE_SHIFT
+        core, counter = self.machine.cores[core_id], self._kobj_ids[core_id]["next"]
+        if core.peek(counter) == obj_id & ID_COUNT_MASK:
+            core.poke(counter, core.peek(counter) - 1)
 
     def use_global_ids(self) -> None:
         """From now on, draw every new object's id from one counter for the whole machine (a
