@@ -67,7 +67,7 @@ Model vs paper (tcp-connections, amd16, default parameters):
            miss cycles about 60% are stores (slot flags, descriptors, buffer headers) that a
            store buffer overlaps with later work; the model's cores have none by default. With
            one of 32 stores (`--param store_buffer=32`, x86-TSO, a what-if) dedicated gives
-           170k 484k 413k 487k at 2/4/8/16 and Linux 267k at 4, 235k at 16. With every
+           170k 467k 413k 487k at 2/4/8/16 and Linux 254k at 4, 244k at 16. With every
            variant's stack costs 8x the estimates (`NetParams.heavier_stack(8)`, a what-if)
            dedicated gives 28.8k 86k 195k 313k at 2/4/8/16 and Linux 63k 64k at 4/16: the
            paper's shapes, from the same mechanism. How heavy a real stack is no source here

@@ -193,8 +193,8 @@ class Machine:
         start = entry.busy_until  # the home serves one request at a time
         if start < now:
             start = now
-        if entry.held_until > start and entry.held_by is not core:
-            start = entry.held_until  # another core's buffered stores to it land first
+        # Another core's buffered stores to the line land first: its copy answers no sooner.
+        floor = entry.held_until if entry.held_by is not core else 0
         # 1. Probe the other holders, if there are any.
         holders = entry.holders
         if not holders or (len(holders) == 1 and me in holders):
@@ -203,7 +203,7 @@ class Machine:
                 event = LOAD_ONLY  # nobody else holds it: no shared signal
         else:
             supplier, dirty, acked, invalidated, probed = self._probe(
-                core, entry, line, event, now, start
+                core, entry, line, event, now, start if start > floor else floor
             )
         step = self._steps[before][event] or self.protocol.step(before, event)
         after = step.next
@@ -253,6 +253,8 @@ class Machine:
         # The perform time (see core.py): a transaction that reached another core did so no
         # sooner than `lookahead` after it was issued, and no sooner than the home took it.
         reach = now + (latency if latency < self._lookahead else self._lookahead)
+        if reach < floor:
+            reach = floor
         return reach if reach > start else start
 
     def _probe(
@@ -406,8 +408,6 @@ class Machine:
             core.regain(line)
         entry = self.entries.get(line) or self._new_entry(line)
         start = entry.busy_until if entry.busy_until > now else now
-        if entry.held_until > start and entry.held_by is not core:
-            start = entry.held_until
         lands = max(now + self._lookahead, start, entry.arrived + 1)
         before = core.state.pop(line, I)
         if entry.holders.pop(me, None) is not None:  # its own copy leaves its caches now
@@ -474,12 +474,18 @@ class Machine:
 
     # -- store buffers --------------------------------------------------------------------------
     def hold(self, line: int, core: Core, until: int) -> None:
-        """`core` has stores to `line` in its store buffer that land at `until`: the home takes
-        no other request for the line before then (the core answers a probe only once they
-        have landed), so no one reads the line without them."""
+        """`core` has stores to `line` in its store buffer that land at `until`. Its copy
+        answers another core's request no sooner (`transact`: the request reaches it then at
+        the earliest), and the data that request gets is sent after them: as if a transfer
+        bringing them were still on its way (`Entry.arrived`, `Entry.written`), so every
+        copy and every new value of the line comes after them."""
         entry = self.entries.get(line) or self._new_entry(line)
         if until > entry.held_until:
             entry.held_until, entry.held_by = until, core
+        if until > entry.arrived:
+            entry.arrived = until
+        if until > entry.written:
+            entry.written = until
 
     # -- spinning -------------------------------------------------------------------------------
     def watch(self, line: int, core: Core, event: simpy.Event) -> None:

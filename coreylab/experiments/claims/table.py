@@ -85,8 +85,8 @@ CLAIMS: tuple[Claim, ...] = (
             "as waiters are added. The talk's flat line says the real Opteron served those "
             "re-reads more cheaply than this model does. Nor is it the cores' missing store "
             "buffer: with one (--param store_buffer=32, off by default) a holder's stores no "
-            "longer stall it, 4 to 16 cores gain 8-30% (3.02M ops/s at 2 cores, 1.33M at 16), "
-            "and the fall stays. With `home_occupancy` as long as a "
+            "longer stall it, 2 to 16 cores gain 16-36% (3.31M ops/s at 2 cores, 1.58M at 16), "
+            "and 16 cores still give less than half of 2. With `home_occupancy` as long as a "
             "transfer the curve collapses instead, as 'Non-scalable locks are dangerous' "
             "(Boyd-Wickizer et al., 2012) measured on larger machines."
         ),
