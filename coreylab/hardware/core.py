@@ -40,9 +40,9 @@ polls counted.
 The store buffer (x86-TSO), when `HardwareParams.store_buffer` is above 0 (its size, in
 stores; `store_buffer.py`). A store does not stall the core: a miss is issued as any miss is
 and retires in an L1 hit's time; a store to a line held M or E retires as a hit. Its value
-lands when its line is here and every store before it has landed (a simpy event), and until
-then the line's home holds back other cores' requests for it, so every other core's access
-falls before or after it as the directory ordered them. The core's own loads of a buffered
+lands when its line is here and every store before it has landed (a simpy event); another
+core's request for the line reaches this core no sooner, and its data follows (`Machine.hold`),
+so every other core's access falls before or after it as the directory ordered them. The core's own loads of a buffered
 word are forwarded; a load of another word of a buffered line waits until the line's stores
 have landed; a full buffer, an atomic, a fence, a wake-up and the program's end wait for it
 to drain (`drain`). So stores become visible in program order and only a load may pass an

@@ -6,9 +6,10 @@ visible together: each group has the time its stores land (`commit`), a simpy ev
 time, and its (address, value) writes in program order. A group's time is the later of when
 its line is here, writable (a store miss: when the line arrives; a store to a line held M or
 E: at once) and the time of the group before it, so groups land in order; a store that would
-land when the newest group does joins it. While a line has stores in the buffer its home holds
-back other requests for it until they have landed (`Machine.hold`): the core commits before it
-answers a probe, so nobody reads the line without them.
+land when the newest group does joins it. While a line has stores in the buffer, another
+core's request for it reaches this core no sooner than they land, and the data it gets follows
+them (`Machine.hold`): a core answers a probe once its stores have landed, so nobody reads the
+line without them.
 
 Who uses it: `Core` puts stores in (`add`), forwards its own loads from it (`forward`), waits
 on its events (`Core.drain`), and asks which lines are in it (`lines`, read on the load path).
