@@ -42,11 +42,12 @@ stores; `store_buffer.py`). A store does not stall the core: a miss is issued as
 and retires in an L1 hit's time; a store to a line held M or E retires as a hit. Its value
 lands when its line is here and every store before it has landed (a simpy event); another
 core's request for the line reaches this core no sooner, and its data follows (`Machine.hold`),
-so every other core's access falls before or after it as the directory ordered them. The core's own loads of a buffered
-word are forwarded; a load of another word of a buffered line waits until the line's stores
-have landed; a full buffer, an atomic, a fence, a wake-up and the program's end wait for it
-to drain (`drain`). So stores become visible in program order and only a load may pass an
-earlier store: TSO. With 0 every store waits for its line: sequentially consistent.
+so every other core's access falls before or after it as the directory ordered them. The
+core's own loads of a buffered word are forwarded; a load of another word of a buffered line
+waits until the line's stores have landed; a full buffer, an atomic, a fence, a wake-up and
+the program's end wait for it to drain (`drain`). So stores become visible in program order
+and only a load may pass an earlier store: TSO. With 0 every store waits for its line:
+sequentially consistent.
 
 What it leaves out: out-of-order execution, instruction fetch, TLBs (the kernels model those).
 """
