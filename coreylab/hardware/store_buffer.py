@@ -78,23 +78,27 @@ class StoreBuffer:
 
     def forward(self, addr: int) -> tuple[int] | None:
         """(value,) of the newest buffered store to `addr`, or None if there is none."""
-        for group in reversed(self.groups):
-            for _line, at, value in reversed(group.writes):
-                if at == addr:
-                    return (value,)
-        return None
+        found = self._newest(addr)
+        return None if found is None else (found[0][found[1]][2],)
 
     def replace(self, addr: int, value: int) -> bool:
         """Make the newest buffered store to `addr` write `value` instead; False if there is
         none."""
+        found = self._newest(addr)
+        if found is None:
+            return False
+        writes, k = found
+        writes[k] = (writes[k][0], addr, value)
+        return True
+
+    def _newest(self, addr: int) -> tuple[list[tuple[int, int, int]], int] | None:
+        """(writes, index) of the newest buffered store to `addr`, or None."""
         for group in reversed(self.groups):
             writes = group.writes
             for k in range(len(writes) - 1, -1, -1):
-                line, at, _old = writes[k]
-                if at == addr:
-                    writes[k] = (line, at, value)
-                    return True
-        return False
+                if writes[k][1] == addr:
+                    return writes, k
+        return None
 
     def landing_of(self, line: int) -> simpy.Event:
         """The event at which the last buffered store to `line` lands."""

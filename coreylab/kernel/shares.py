@@ -361,8 +361,9 @@ class CoreyShares:
             return
         core_id = obj_id >> ID_CORE_SHIFT
         core, counter = self.machine.cores[core_id], self._kobj_ids[core_id]["next"]
-        if core.peek(counter) == obj_id & ID_COUNT_MASK:
-            core.poke(counter, core.peek(counter) - 1)
+        latest = obj_id & ID_COUNT_MASK
+        if core.peek(counter) == latest:
+            core.poke(counter, latest - 1)
 
     def use_global_ids(self) -> None:
         """From now on, draw every new object's id from one counter for the whole machine (a
