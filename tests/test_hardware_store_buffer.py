@@ -221,3 +221,49 @@ def test_peek_sees_the_cores_own_buffered_store_and_poke_writes_over_it():
 
     run(m, {0: program})
     assert seen == [(1, 0), (7, 0, 5), (200, 7)]
+
+
+def test_the_figures_the_prose_quotes_for_the_store_buffer_are_the_simulations():
+    """Lesson 06, network.py's model-vs-paper box, the fd and tcp claims' notes and the
+    teaching notes quote the what-if's figures (amd16, seed 0, 32 stores): each quoted figure
+    is what a run gives now, rounded as quoted."""
+    import json
+    from pathlib import Path
+
+    from coreylab.experiments import run
+
+    root = Path(__file__).resolve().parent.parent
+    tso = HardwareParams.preset("amd16").replace(store_buffer=32)
+    fd = run("fd-dup-close", variants=["linux-threads"], cores=[2, 16], hw=tso)
+    tcp = run("tcp-connections", variants=["linux", "corey-dedicated"], cores=[2, 4, 8, 16], hw=tso)
+    sc = run("tcp-connections", variants=["corey-dedicated"], cores=[16])
+
+    def rate(result, variant, cores, metric):
+        return result.row(variant=variant, cores=cores)[metric]
+
+    def k(x):
+        return f"{round(x / 1000)}k"
+
+    fd2, fd16 = (f"{rate(fd, 'linux-threads', c, 'ops_per_sec') / 1e6:.2f}M" for c in (2, 16))
+    ded = [k(rate(tcp, "corey-dedicated", c, "conns_per_sec")) for c in (2, 4, 8, 16)]
+    lin4, lin16 = (k(rate(tcp, "linux", c, "conns_per_sec")) for c in (4, 16))
+    ded16_sc = k(rate(sc, "corey-dedicated", 16, "conns_per_sec"))
+    lesson = json.loads((root / "notebooks" / "06_kernel_cores.ipynb").read_text())
+    lesson_text = " ".join(" ".join(c["source"]) for c in lesson["cells"])
+    quoted = {
+        "coreylab/experiments/claims/table.py": [
+            f"({fd2} ops/s at 2 cores, {fd16} at 16)",
+            f"store_buffer=32 gives {ded[3]} at 16 cores",
+        ],
+        "coreylab/experiments/network.py": [
+            f"{' '.join(ded)} at 2/4/8/16 and Linux {lin4} at 4, {lin16} at 16"
+        ],
+        "docs/teaching.md": [f"reaches {ded[3]} at 16 cores instead of {ded16_sc}"],
+    }
+    for path, phrases in quoted.items():
+        text = " ".join((root / path).read_text().split()).replace('" "', "")
+        for phrase in phrases:
+            assert phrase in text, (path, phrase)
+    flat = " ".join(lesson_text.split())
+    assert f"{ded[0]}, {ded[1]}, {ded[2]} and {ded[3]} connections a second" in flat
+    assert f"Linux {lin4} at 4 and {lin16} at 16" in flat
