@@ -84,13 +84,22 @@ class AddressRange:
         self.parents: list[tuple[AddressRange, int]] = []  # (root range, va) it is mounted at
         self.cores: set[int] = set()  # cores whose pcore runs in it (root ranges)
         self.page_size = m.params.page_size
+        self._found: Mapping | None = None  # `find`'s last answer: most accesses ask it again
 
     def find(self, va: int) -> Mapping | None:
         """The mapping that holds `va` (mappings never overlap), or None. (A loop, not a
-        generator: Corey's every user access asks this of one or two ranges.)"""
-        ps = self.page_size
+        generator: Corey's every user access asks this of one or two ranges. The last one
+        found, while still in its slot, answers whenever it holds `va`.)"""
+        ps, last = self.page_size, self._found
+        if (
+            last is not None
+            and self.slots[last.slot] is last
+            and last.va <= va < last.va + last.npages * ps
+        ):
+            return last
         for m in self.slots:
             if m and m.va <= va < m.va + m.npages * ps:
+                self._found = m
                 return m
         return None
 

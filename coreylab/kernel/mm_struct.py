@@ -96,6 +96,7 @@ class MM:
         ptl = TicketLock(f"{self.name}.page_table_lock", ptl, ptl + half)
         self.page_table_lock = vm.register(ptl)
         self.vmas: list[VMA] = []
+        self._found: VMA | None = None  # `find`'s last answer: most accesses ask it again
         self.cpus: set[int] = set()  # cores that ran this mm: Python's copy of cpu_vm_mask
         values = vm.machine.memory.values  # made before it runs: set up in no time
         values[s["pgd"]], values[s["mmap_base"]] = self.pgd, MMAP_BASE
@@ -107,8 +108,23 @@ class MM:
         return self.s
 
     def find(self, va: int) -> VMA | None:
+        """The VMA that holds `va`, or None. (Python's view, no simulated access: the MMU's
+        check on every user access. VMAs never overlap, so the last one found, while linked,
+        answers whenever it holds `va`.)"""
+        last = self._found
+        if last is not None and last.start <= va < last.end:
+            return last
         i = bisect.bisect_right(self.vmas, va, key=_start) - 1  # (looks at log2(n) starts)
-        return self.vmas[i] if i >= 0 and va < self.vmas[i].end else None
+        if i >= 0 and va < self.vmas[i].end:
+            self._found = self.vmas[i]
+            return self._found
+        return None
+
+    def unlink(self, i: int) -> None:
+        """Take the i-th VMA out of Python's view."""
+        if self.vmas[i] is self._found:
+            self._found = None
+        del self.vmas[i]
 
     def hole(self, length: int) -> int | None:
         """The lowest address >= MMAP_BASE with `length` free bytes (first fit)."""
@@ -210,7 +226,8 @@ class MmOps:
         i = mm.vmas.index(vma)
         head = mm.vmas[i - 1].s["vm_next"] if i else mm.s["mmap"]
         yield from core.store(head, (yield from core.load(vma.s["vm_next"])))
-        del mm.vmas[i], self.vma_at[vma.s.base]
+        mm.unlink(i)
+        del self.vma_at[vma.s.base]
         self.vma_pool.setdefault(vma.s.chip, []).append(vma.s)
         yield from self.add(core, mm.s["map_count"], -1)
 

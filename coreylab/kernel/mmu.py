@@ -135,11 +135,26 @@ class VirtualMemory:
         return TableSource(self.pages, spare, owner)
 
     # -- the MMU: TLB, walk, fault, access --------------------------------------------------------
-    def access(self, task: Task, space: int, root: int, addr: int, write: bool, value: int, fault):
+    def access(self, task: Task, space: int, root: int, addr: int, write: bool, value: int,
+               fault) -> Op:  # fmt: skip
+        """The access as a generator to run at once (`yield from`). On a TLB hit it is the
+        core's own load or store: every user access takes this path, and a generator frame of
+        its own would cost each of the access's resumptions a step. A miss walks (`_walk`)."""
+        core = task.core
+        page = self.tlbs.of(core.id).lookup(space, addr >> self.page_shift)
+        if page is None:
+            return self._walk(task, space, root, addr, write, value, fault)
+        phys = page | (addr & self.page_mask)
+        return core.store(phys, value) if write else core.load(phys)
+
+    def _walk(self, task: Task, space: int, root: int, addr: int, write: bool, value: int,
+              fault) -> Op:  # fmt: skip
+        """A TLB miss: walk the page tables, fault if the entry is empty (then walk again, as
+        the faulting instruction restarts), fill the TLB, access."""
         core = task.core
         vpn = addr >> self.page_shift
         tlb = self.tlbs.of(core.id)
-        page = tlb.lookup(space, vpn)
+        page = None
         while page is None:
             page = yield from walk(core, root, addr)
             if page is None:
