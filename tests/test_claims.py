@@ -3,6 +3,7 @@ hand-made Result with the paper's shape agrees and one without it does not."""
 
 import pytest
 
+from coreylab import experiments
 from coreylab.cli import main
 from coreylab.experiments import EXPERIMENTS, Result, claims
 
@@ -55,6 +56,27 @@ def test_the_command_prints_the_box_and_refuses_unknown_experiments(capsys):
     assert out.startswith("## latency-ladder") and "| 3 cycles |" in out
     assert main(["claims", "no-such"]) == 2
     assert "unknown experiment 'no-such'" in capsys.readouterr().err
+
+
+def test_the_command_runs_every_point_in_one_pool_and_prints_what_check_gives(capsys, monkeypatch):
+    """`coreylab claims` runs as the report does (one `run_many`, its jobs and memory limit);
+    each box is `claims.check` of that run's result."""
+    asked = {}
+    real = experiments.run_many
+
+    def spy(names, **kw):
+        asked.update(kw, names=list(names))
+        return real(names, **kw)
+
+    monkeypatch.setattr(experiments, "run_many", spy)
+    assert main(["claims", "latency-ladder,fd-dup-close", "--jobs", "2", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert asked["names"] == ["latency-ladder", "fd-dup-close"] and asked["jobs"] == 2
+    assert err == ""  # -q: no progress
+    fd = experiments.run("fd-dup-close")
+    assert out.endswith(
+        "## fd-dup-close\n\n" + claims.markdown(claims.check("fd-dup-close", fd)) + "\n"
+    )
 
 
 def test_a_run_without_the_claims_points_says_so():

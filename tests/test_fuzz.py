@@ -77,6 +77,10 @@ def _bad_command_lines() -> list[list[str]]:
         ["report", "--preset", "big"],
         ["report", "--seed", "None"],
         ["report", "--max-memory", "1K", "--preset", "tiny"],
+        ["claims", "nope"],
+        ["claims", "latency-ladder", "--jobs", "0"],
+        ["claims", "mapreduce", "--max-memory", "1K"],
+        ["claims", "--seed", "x"],
         ["nope"],
         [],
     ]
