@@ -1,12 +1,14 @@
 """Measure what one experiment point allocates and takes, to derive `experiments.estimate`.
 
 For each experiment, every variant runs one point at two sizes (its size parameter at the
-default and at 4x) on 2 and 8 cores of amd16; tracemalloc gives each point's peak Python
-allocation and the clock its time (tracemalloc itself slows a run about 2x, so the times are
-an upper bound). A least-squares line through the largest variant's points, in units of
-size x cores (x a second parameter's default, for an experiment whose work grows with two),
-gives the bytes and seconds per unit and the fixed part; `estimate.FOOTPRINTS`
-holds those figures rounded up, so an estimate errs high.
+default and at 4x) on 2 and 8 cores of amd16, twice: once timed (CPU seconds, the cyclic
+collector paused as in a worker), once under tracemalloc for its peak Python allocation
+(tracemalloc slows a run about 2x, so it times nothing). A least-squares line through the
+largest variant's points, in units of size x cores (x a second parameter's default, for an
+experiment whose work grows with two), gives the bytes and seconds per unit and the fixed
+part; `estimate.FOOTPRINTS` holds the bytes rounded up, so a memory estimate errs high, and
+the seconds with a margin of about a quarter (a busy machine is slower), so the time a run
+announces is the time it takes, not a bound several times over.
 
 Run: python benchmarks/footprint.py [--experiment NAME ...]
 """
@@ -21,6 +23,7 @@ import numpy as np
 
 from coreylab import experiments
 from coreylab.experiments.estimate import FOOTPRINTS
+from coreylab.experiments.pool import cyclic_gc_paused
 from coreylab.hardware import HardwareParams
 
 CORES = (2, 8)
@@ -38,10 +41,12 @@ def measure(name: str) -> tuple[float, float, float, float]:
             params = {size: exp.param(size).default * scale} if size else {}
             worst_peak, worst_time = 0, 0.0
             for variant in exp.variants:
+                started = time.process_time()
+                with cyclic_gc_paused():
+                    experiments.run(name, [variant], [cores], hw=hw, params=params)
+                worst_time = max(worst_time, time.process_time() - started)
                 tracemalloc.start()
-                started = time.perf_counter()
                 experiments.run(name, [variant], [cores], hw=hw, params=params)
-                worst_time = max(worst_time, time.perf_counter() - started)
                 worst_peak = max(worst_peak, tracemalloc.get_traced_memory()[1])
                 tracemalloc.stop()
             also = FOOTPRINTS[name].also  # a second parameter, at its default
@@ -59,10 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", action="append", help="default: all")
     args = parser.parse_args()
-    print(f"{'experiment':16} {'base MB':>8} {'B/unit':>9} {'base s':>7} {'ms/unit':>8}")
+    print(f"{'experiment':16} {'base MB':>8} {'B/unit':>9} {'base s':>7} {'us/unit':>8}")
     for name in args.experiment or list(experiments.EXPERIMENTS):
         base, per_byte, base_sec, per_sec = measure(name)
-        print(f"{name:16} {base / 2**20:8.1f} {per_byte:9.0f} {base_sec:7.2f} {per_sec * 1e3:8.3f}")
+        print(f"{name:16} {base / 2**20:8.1f} {per_byte:9.0f} {base_sec:7.3f} {per_sec * 1e6:8.3f}")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ What it models: a point's peak Python allocation as a fixed part plus a part pro
 size parameter times its cores (`Footprint`), plus the simulated machine's caches (a list per
 set); a run's peak as the points running at once (one per worker process, each with its own
 interpreter). Time likewise: a fixed part plus a part per unit, divided among the workers.
-The figures come from `benchmarks/footprint.py`, which measures every experiment's points with
-tracemalloc at two sizes and two core counts and fits a line; they are rounded up, so an
-estimate errs high. An experiment without an entry gets DEFAULT (small, fixed).
+The figures come from `benchmarks/footprint.py`, which runs every experiment's points at two
+sizes and two core counts, timed and then under tracemalloc, and fits a line; the bytes are
+rounded up, so a memory estimate errs high; the seconds carry a quarter's margin, so the time
+announced is about what a quiet machine takes. An experiment without an entry gets DEFAULT
+(small, fixed).
 
 What it is for: a run that would not fit is refused before it starts, with one line saying
 what it would need and how to allow it (`--max-memory`, or COREYLAB_MAX_MEMORY), instead of
@@ -43,18 +45,21 @@ class Footprint:
     also: str | None = None  # a second parameter the work grows with (units: size x also)
 
 
-# Measured by benchmarks/footprint.py on amd16 (Python 3.11), rounded up: see its docstring.
+# Measured by benchmarks/footprint.py on amd16 (Python 3.11): bytes rounded up (an estimate of
+# memory errs high); seconds (CPU, one process) 1.25x the fitted line, its fixed part at least
+# 0.01 s (2026-12-07: mapreduce's line is 12 us a word-core and 16 cores take 5.0 s, fd's 0.7 ms
+# an op-core; the former figures, timed under tracemalloc and rounded up, read 7x high).
 FOOTPRINTS: dict[str, Footprint] = {
-    "latency-ladder": Footprint(None, 9 * MB, 0, 0.5, 0.0),
-    "fd-dup-close": Footprint("ops", 4 * MB, 3_300, 0.5, 0.0055),
-    "shares": Footprint("ops", 4 * MB, 1_700, 0.5, 0.0015),
-    "object-naming": Footprint("ops", 4 * MB, 17_000, 0.5, 0.015),
-    "memclone": Footprint("pages", 4 * MB, 90_000, 0.5, 0.0055, pages=True),
-    "mempass": Footprint("pages", 10 * MB, 10_000, 0.5, 0.0009, pages=True),
-    "tlb-shootdown": Footprint("ops", 5 * MB, 13_000, 0.5, 0.013, also="pages"),
-    "mapreduce": Footprint("words", 7 * MB, 500, 0.5, 0.00002),  # the streamed scale model
-    "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.5, 0.042),
-    "webserver": Footprint("requests", 4 * MB, 12_500, 0.5, 0.020),
+    "latency-ladder": Footprint(None, 11 * MB, 0, 0.04, 0.0),
+    "fd-dup-close": Footprint("ops", 4 * MB, 3_300, 0.01, 0.00087),
+    "shares": Footprint("ops", 4 * MB, 1_700, 0.01, 0.0006),
+    "object-naming": Footprint("ops", 4 * MB, 17_000, 0.01, 0.0007),
+    "memclone": Footprint("pages", 4 * MB, 90_000, 0.01, 0.00065, pages=True),
+    "mempass": Footprint("pages", 10 * MB, 10_000, 0.04, 0.0001, pages=True),
+    "tlb-shootdown": Footprint("ops", 5 * MB, 13_000, 0.02, 0.0005, also="pages"),
+    "mapreduce": Footprint("words", 7 * MB, 500, 0.01, 0.000015),  # the streamed scale model
+    "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.01, 0.0024),
+    "webserver": Footprint("requests", 4 * MB, 12_500, 0.01, 0.0019),
 }
 DEFAULT = Footprint(None, 64 * MB, 0, 5.0, 0.0)
 SET_BYTES = 64  # one cache set: an empty list (56 B) and its slot in the list of sets (8 B)
