@@ -16,7 +16,7 @@ import dataclasses
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from coreylab import experiments, playground, viz
@@ -269,6 +269,8 @@ def test_bad_api_calls_raise_the_labs_errors(call):
     ),
     name=st.sampled_from(list(experiments.EXPERIMENTS)),
 )
+@example(changes={"l1_size": 2**20}, name="latency-ladder")  # once an IndexError (L1 > L2)
+@example(changes={"l2_size": 2**22}, name="latency-ladder")  # its conflict lines beyond DRAM
 def test_machines_inside_the_bounds_run_or_refuse_cleanly(changes, name):
     """Any machine the bounds accept runs every experiment (on 2 cores, small sizes) or gets
     a lab error saying which limit it hit: never a raw Python error."""

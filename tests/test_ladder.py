@@ -1,6 +1,8 @@
 """The latency ladder is measured on the simulated machine, not echoed from the parameters."""
 
-from coreylab.experiments import hardware, run
+import pytest
+
+from coreylab.experiments import ExperimentError, hardware, run
 
 
 def ladder(**changes):
@@ -46,3 +48,14 @@ def test_the_ladder_follows_the_topology():
 def test_a_slow_dram_controller_does_not_change_a_single_load():
     """Bandwidth shows only under load: one load on an idle controller waits for nothing."""
     assert ladder(dram_cycles_per_line=500)["dram-local"] == 200
+
+
+def test_a_machine_whose_l2_sets_outrun_chip_0s_memory_is_refused_before_running():
+    """Pushing a line out of a 4 MB 2-way L2 takes lines 2 MB apart: more than tiny's 1 MB of
+    memory per chip. The ladder says so instead of touching memory that is not there."""
+    with pytest.raises(
+        ExperimentError,
+        match=r"cannot push a line out of l2: 2 more lines "
+        r"2097152 B apart need \d+ B of chip 0's memory, which has 1048576",
+    ):
+        run("latency-ladder", hw=hardware("tiny").replace(l2_size=2**22))

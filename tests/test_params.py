@@ -41,6 +41,7 @@ def test_replace_and_overrides_convert_text():
         ({"cores_per_chip": -1}, "cores_per_chip must be positive"),
         ({"line_size": 48}, "line_size must be a power of two"),
         ({"l1_size": 32}, "smaller than one line"),
+        ({"l1_size": 2**20}, r"l1_size \(1048576 B\) must not exceed l2_size \(524288 B\)"),
         ({"l2_size": 3 * 64, "l2_assoc": 2}, "whole sets"),
         ({"protocol": "MOSI"}, "protocol must be one of MSI, MESI, MOESI"),
         ({"l1_latency": 2.5}, "whole number"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..hardware import HardwareParams, Machine
 from ..trace import Trace
-from .base import Experiment, Point
+from .base import Experiment, ExperimentError, Point
 
 
 def _timed_load(machine: Machine, addr: int) -> int:
@@ -54,7 +54,14 @@ def _touch(core, addrs: list[int], store: bool = False):
 def _conflicting(machine: Machine, addr: int, level: str, count: int) -> list[int]:
     """`count` addresses on chip 0 that map to the same set of `level` as `addr`."""
     cache = machine.cores[0].l1 if level == "l1" else machine.cores[0].l2
-    stride = (cache.mask + 1) * machine.params.line_size
+    p = machine.params
+    stride = (cache.mask + 1) * p.line_size
+    if addr + stride * count >= p.dram_bytes_per_chip:
+        raise ExperimentError(
+            f"the ladder cannot push a line out of {level}: {count} more lines {stride} B apart "
+            f"need {addr + stride * count + p.line_size} B of chip 0's memory, which has "
+            f"{p.dram_bytes_per_chip} (raise dram_bytes_per_chip or shrink {level}_size)"
+        )
     return [addr + stride * (i + 1) for i in range(count)]
 
 

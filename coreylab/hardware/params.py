@@ -236,6 +236,11 @@ class HardwareParams:
                 raise ParamError(f"{name} must be a power of two, not {value}")
         for level in ("l1", "l2", "l3"):
             self._validate_cache(level)
+        if self.l1_size > self.l2_size:  # (the L3 is a victim cache: any size)
+            raise ParamError(
+                f"l1_size ({self.l1_size} B) must not exceed l2_size ({self.l2_size} B): "
+                "the L2 holds every line the L1 does"
+            )
         if self.dram_bytes_per_chip % self.page_size:
             raise ParamError("dram_bytes_per_chip must be a whole number of pages")
         if self.dram_bytes_per_chip < MIN_PAGES_PER_CHIP * self.page_size:
