@@ -144,6 +144,10 @@ class VirtualMemory:
         page = self.tlbs.of(core.id).lookup(space, addr >> self.page_shift)
         if page is None:
             return self._walk(task, space, root, addr, write, value, fault)
+        return self._word(core, page, addr, write, value)
+
+    def _word(self, core: Core, page: int, addr: int, write: bool, value: int) -> Op:
+        """The core's load or store of `addr`'s word in the physical `page`."""
         phys = page | (addr & self.page_mask)
         return core.store(phys, value) if write else core.load(phys)
 
@@ -164,11 +168,7 @@ class VirtualMemory:
                 cycles[core.id] = cycles.get(core.id, 0) + core.local - start
             else:
                 tlb.insert(space, vpn, page)
-        phys = page | (addr & self.page_mask)
-        if write:
-            yield from core.store(phys, value)
-            return None
-        return (yield from core.load(phys))
+        return (yield from self._word(core, page, addr, write, value))
 
     def object_page(self, core: Core, obj: PageObject, index: int, spare: list[int]) -> Op:
         """The object's page `index`, making it (zeroed, under the object's lock) if missing.
