@@ -13,7 +13,9 @@ from coreylab.hardware.params import ParamError
 from coreylab.kernel.params import NetParams
 
 AMD16 = HardwareParams.preset("amd16")
-SMALL_TCP = {"conns": 6, "warmup": 2, "clients": 4}
+# The defaults: with 6 connections a core the timed window at 16 cores is too short for 15
+# application cores to get going (dedicated gives 181k; 309k-327k from 12 to 48 a core).
+SMALL_TCP = {"conns": 12, "warmup": 2, "clients": 4}
 SMALL_WEB = {"requests": 6, "warmup": 2, "clients": 4}
 
 
@@ -23,7 +25,7 @@ def tcp():
     return {
         (v, c): TCP_CONNECTIONS.point(v, c, 0, AMD16, False, **SMALL_TCP)
         for v in TCP_CONNECTIONS.variants
-        for c in (2, 4, 16)
+        for c in (2, 4, 8, 16)
     }
 
 
@@ -31,72 +33,75 @@ def rate(points, variant, cores, metric="conns_per_sec"):
     return points[variant, cores].rows[0][metric]
 
 
-def test_tcp_linux_drops_off_while_corey_stacks_scale_until_the_kernel_core_fills(tcp):
-    """From 4 to 16 cores Linux gains nothing, it loses some (the shared listen socket and
-    stack lines: the paper's "drop-off in throughput scalability after about 4 cores"). In
-    Corey's layout each application core runs its own stack, so from 2 to
-    4 cores (1 to 3 application cores) throughput grows by more than 1.6x; by 16 cores the one
-    kernel core is full (its driver and ring work for every connection of every application
-    core), and the application cores then serve far less each than one alone. (Whether they
-    stay ahead of Linux at 16 cores depends on how hard Linux falls: with the line's home busy
-    for an occupancy, not a whole transfer, Linux levels off instead of collapsing and one
-    kernel core is behind it; two kernel cores are not, see the next test.)"""
-    assert rate(tcp, "linux", 16) < rate(tcp, "linux", 4)
-    assert rate(tcp, "corey-dedicated", 4) > 1.6 * rate(tcp, "corey-dedicated", 2)
-    assert rate(tcp, "corey-dedicated", 16) / 15 < 0.25 * rate(tcp, "corey-dedicated", 2)
+def test_tcp_linux_stops_after_4_cores_while_corey_stacks_scale_nearly_linearly(tcp):
+    """Linux: from 4 to 16 cores, four times the cores and about as many connections (its
+    listen socket's lock, see below: the paper's "drop-off in throughput scalability after
+    about 4 cores"). Corey's layout: each application core runs its own stack, and the kernel
+    core's work per connection is about a tenth of an application core's (next tests), so from
+    1 to 3 and 7 application cores (2, 4, 8 cores) throughput grows nearly in proportion; at 15
+    it still grows but meets the kernel core's limit: each application core serves less than
+    85% of what one alone does."""
+    assert rate(tcp, "linux", 16) < 1.2 * rate(tcp, "linux", 4)
+    alone = rate(tcp, "corey-dedicated", 2)
+    assert rate(tcp, "corey-dedicated", 4) > 2.5 * alone
+    assert rate(tcp, "corey-dedicated", 8) > 5.5 * alone
+    assert rate(tcp, "corey-dedicated", 8) < rate(tcp, "corey-dedicated", 16) < 0.85 * 15 * alone
 
 
 def test_tcp_more_kernel_cores_move_where_they_fill():
     """The limit at 16 cores is the kernel core, not the application cores: with two kernel
-    cores (14 application cores, each kernel core driving half the cards) throughput more than
-    doubles."""
+    cores (14 application cores, each kernel core driving half the cards) more are served,
+    although there is one application core fewer."""
     points = [
         TCP_CONNECTIONS.point("corey-dedicated", 16, 0, AMD16, False, **SMALL_TCP, kernel_cores=k)
         for k in (1, 2)
     ]
     one, two = (p.rows[0]["conns_per_sec"] for p in points)
-    assert two > 2 * one
+    assert two > 1.15 * one
 
 
-def test_tcp_the_kernel_core_idles_beside_one_application_core_and_is_full_beside_fifteen():
+def test_tcp_the_kernel_core_idles_beside_one_application_core_and_fills_beside_fifteen():
     """Where one kernel core's time goes (`kernel_core_cycles`). Beside one application core
-    it spins idle for a good part of each connection (over a third of its time: the
-    application core is the slower); beside fifteen it never waits (under 2% idle), and its
-    work per connection (polling the cards, serving the rings, running the device_buf calls)
-    is still a third or more of what one application core spends per connection alone
-    (2-core cycles per connection: 2e9 / conns/s): so one kernel core cannot feed 15."""
+    it spins idle most of the time (over 80%: the application core's stack is the slower by
+    far); beside fifteen it idles under 15%. Its work per connection (polling the cards,
+    serving the rings, running the device_buf calls) is under an eighth of what one application
+    core spends per connection alone (2-core cycles per connection: 2e9 / conns/s), so it
+    feeds several; but fifteen application cores at their own pace would need more than one
+    whole kernel core, so it fills."""
     from coreylab.experiments.network import kernel_core_cycles
 
     two, sixteen = (kernel_core_cycles(c, AMD16) for c in (2, 16))
-    assert two["idle"] > 0.35 * sum(two.values())
-    assert sixteen["idle"] < 0.02 * sum(sixteen.values())
+    assert two["idle"] > 0.8 * sum(two.values())
+    assert sixteen["idle"] < 0.15 * sum(sixteen.values())
     work = sum(v for k, v in sixteen.items() if k != "idle")
     alone = TCP_CONNECTIONS.point("corey-dedicated", 2, 0, AMD16, False, **SMALL_TCP)
     one_app_core = AMD16.clock_mhz * 1e6 / alone.rows[0]["conns_per_sec"]
-    assert work > one_app_core / 3
+    assert 15 * work > one_app_core > 8 * work
     with pytest.raises(ValueError):
         kernel_core_cycles(1, AMD16)
 
 
-def test_tcp_with_a_stack_eight_times_heavier_one_kernel_core_feeds_seven_and_linux_still_stops():
-    """A what-if, not the default: every variant's stack costs (`NetParams.heavier_stack`) 8x
-    the estimates, driver, ring and register costs unchanged. Then an application core spends
-    about 80k cycles per connection against the kernel core's 6k, and the paper's shapes come
-    out of the same mechanism: 7 application cores serve at least 5.5x what one does, while
-    Linux still gains nothing from 4 cores to 16 (its listen lock is held longer, too)."""
-    heavy = NetParams().heavier_stack(8)
-    assert heavy.accept_cycles == 8 * NetParams().accept_cycles
-    assert heavy.mmio_write_cycles == NetParams().mmio_write_cycles
-    with pytest.raises(ParamError):
-        NetParams().heavier_stack(0)
+def test_tcp_with_the_first_lighter_estimates_the_kernel_core_fills_by_four_cores():
+    """A what-if: the stack's costs at the model's first estimates, an eighth of the calibrated
+    ones (`NetParams.scale_stack`), driver, ring and register costs unchanged. Then an
+    application core's stack costs only about twice the kernel core's work per connection, so
+    one kernel core fills by 3 application cores: 16 cores serve fewer than 4, and each of the
+    15 application cores serves under a quarter of what one alone does. Linux still gains
+    nothing from 4 cores to 16."""
+    light = NetParams().scale_stack(1 / 8)
+    assert light.accept_cycles == NetParams().accept_cycles / 8
+    assert light.mmio_write_cycles == NetParams().mmio_write_cycles
+    for bad in (0, -1, float("nan"), float("inf"), True, "2"):
+        with pytest.raises(ParamError):
+            NetParams().scale_stack(bad)
 
     def rates(variant, cores):
-        pts = [TCP_CONNECTIONS.point(variant, c, 0, AMD16, False, **SMALL_TCP, nparams=heavy)
+        pts = [TCP_CONNECTIONS.point(variant, c, 0, AMD16, False, **SMALL_TCP, nparams=light)
                for c in cores]  # fmt: skip
         return [p.rows[0]["conns_per_sec"] for p in pts]
 
-    one, seven = rates("corey-dedicated", (2, 8))
-    assert seven > 5.5 * one
+    alone, four, sixteen = rates("corey-dedicated", (2, 4, 16))
+    assert sixteen < four and sixteen / 15 < 0.25 * alone
     four, sixteen = rates("linux", (4, 16))
     assert sixteen < 1.1 * four
 
@@ -150,16 +155,23 @@ def linux_rates(hw, nparams=None):
     return [p.rows[0]["conns_per_sec"] for p in points]
 
 
-def test_tcp_linux_falls_by_moving_lines_not_by_its_instruction_costs():
-    """The fall is coherence traffic: with interrupts, wake-ups and register writes free, Linux
-    still falls; with cache-to-cache transfers as cheap as an L2 hit it mostly does not (what is
-    left is the work serialized under the listen lock)."""
-    free = NetParams(irq_entry_cycles=0, wakeup_cycles=0, ipi_cycles=0, mmio_write_cycles=0)
-    r4, r16 = linux_rates(AMD16, free)
-    assert r16 < r4
-    cheap = AMD16.replace(same_chip_cache_latency=20, remote_cache_latency=20, hop_latency=1)
-    r4, r16 = linux_rates(cheap)
-    assert r16 > r4
+def test_tcp_linux_stops_at_its_listen_lock():
+    """Why Linux stops: every SYN, every new connection's set-up and every accept run under the
+    one listen socket's lock (2.6's bh_lock_sock and lock_sock on the listener), so from 4 cores
+    on it is always held and the cores queue for it. Halve the work done under it
+    (conn_request, create_child, accept) and 16 cores serve over 1.5x as many; halve the rest
+    of the stack's work (rx_proto, recvmsg, sendmsg, close) and they serve under 1.1x as many."""
+    n = NetParams()
+    under = n.replace(conn_request_cycles=n.conn_request_cycles // 2,
+                      create_child_cycles=n.create_child_cycles // 2,
+                      accept_cycles=n.accept_cycles // 2)  # fmt: skip
+    outside = n.replace(rx_proto_cycles=n.rx_proto_cycles // 2,
+                        recvmsg_cycles=n.recvmsg_cycles // 2,
+                        sendmsg_cycles=n.sendmsg_cycles // 2,
+                        close_cycles=n.close_cycles // 2)  # fmt: skip
+    base, faster_under, faster_outside = (linux_rates(AMD16, p)[1] for p in (n, under, outside))
+    assert faster_under > 1.5 * base
+    assert faster_outside < 1.1 * base
 
 
 def test_webserver_kernel_cores_scale_and_linux_does_not():

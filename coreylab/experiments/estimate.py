@@ -48,7 +48,8 @@ class Footprint:
 # Measured by benchmarks/footprint.py on amd16 (Python 3.11): bytes rounded up (an estimate of
 # memory errs high); seconds (CPU, one process) 1.25x the fitted line, its fixed part at least
 # 0.01 s (2026-12-07: mapreduce's line is 12 us a word-core and 16 cores take 5.0 s, fd's 0.7 ms
-# an op-core; the former figures, timed under tracemalloc and rounded up, read 7x high).
+# an op-core; the former figures, timed under tracemalloc and rounded up, read 7x high; tcp and
+# webserver measured again after the stack's costs were calibrated: 2.4 and 1.1 ms a unit).
 FOOTPRINTS: dict[str, Footprint] = {
     "latency-ladder": Footprint(None, 11 * MB, 0, 0.04, 0.0),
     "fd-dup-close": Footprint("ops", 4 * MB, 3_300, 0.01, 0.00087),
@@ -58,8 +59,8 @@ FOOTPRINTS: dict[str, Footprint] = {
     "mempass": Footprint("pages", 10 * MB, 10_000, 0.04, 0.0001, pages=True),
     "tlb-shootdown": Footprint("ops", 5 * MB, 13_000, 0.02, 0.0005, also="pages"),
     "mapreduce": Footprint("words", 7 * MB, 500, 0.01, 0.000015),  # the streamed scale model
-    "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.01, 0.0024),
-    "webserver": Footprint("requests", 4 * MB, 12_500, 0.01, 0.0019),
+    "tcp-connections": Footprint("conns", 4 * MB, 16_000, 0.01, 0.0030),
+    "webserver": Footprint("requests", 4 * MB, 12_500, 0.01, 0.0014),
 }
 DEFAULT = Footprint(None, 64 * MB, 0, 5.0, 0.0)
 SET_BYTES = 64  # one cache set: an empty list (56 B) and its slot in the list of sets (8 B)

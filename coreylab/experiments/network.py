@@ -24,11 +24,14 @@ ran 1); a 64-core machine (`--param chips=8 --param cores_per_chip=8`) shows whe
 core saturates.
 
 What comes out and why. Linux: every connection's SYN and last ACK are handled with the listen
-socket's ticket lock held (2.6's listener lock), accept takes it twice more, and the route's
-refcount, the global counters, the bind bucket and the accept queue are written by every core;
-the socket made by one core's softirq is accepted on another. So from a few cores on, the
-listen lock's hand-offs (every waiter re-reads the lock line on each release) and the misses
-inside its critical sections grow with the number of cores and throughput falls. Polling:
+socket's ticket lock held (2.6's listener lock), accept owns it too, and the route's refcount,
+the global counters, the bind bucket and the accept queue are written by every core; the socket
+made by one core's softirq is accepted on another. The work done under the listen lock (the
+request sock and SYN-ACK, the child socket, accept: 9.6k, 16k and 6.4k cycles of the calibrated
+stack costs) is about 40% of a connection's, so from about 4 cores on the lock is always held
+and the cores queue for it: throughput stops near 2e9 / 32k connections a second, while the
+lock's hand-offs (every waiter re-reads its line on each release) and the misses inside its
+critical sections keep growing with the cores. Polling:
 nothing is shared, so it scales with the cores; its misses are the cards' DMA writes. Dedicated:
 each application core runs the whole stack on its own data, as polling does, and hands the
 kernel core only buffers (one posted ring slot per packet, not waited for; lwIP's jif copies
@@ -52,31 +55,26 @@ Model vs paper (tcp-connections, amd16, default parameters):
            "Dedicated" line (one kernel core, 15 application cores with their own lwIP)
            scales nearly linearly (the paper's TCP figure; Corey's source: num_stacks = 15,
            num_monitors = 1).
-  model    Linux 243k conns/s at 4 cores, 251k at 8, 228k at 16: agrees. Dedicated 154k at 2
-           cores, 355k at 4, 334k at 8, 288k at 16: it agrees up to about 3 application cores
-           and not beyond; the kernel core is idle under 2% of the time from 4 cores on. Its
-           work per connection at 16 cores (`kernel_core_cycles`) is 5.6k cycles: 1.9k serving
-           ring slots, 2.3k running the device_buf calls (five card-register writes of 300
-           cycles each, and descriptors), 1.4k polling the cards (descriptor status, buffer
-           headers). An application core alone spends about 13.0k per connection (2e9 /
-           154k), so one kernel core keeps only 2 to 3 of them busy. The steps are Corey's own
-           (a slot, a register write, a descriptor and a buffer header per packet); for the
-           paper's line an application core's stack would have to cost about 15 x 5.6k = 84k
-           cycles per connection, where the model charges lwIP Linux's estimated stack costs
-           (8.7k of the 13.0k; the rest is misses, jif and ring posts). Of the kernel core's
-           miss cycles about 60% are stores (slot flags, descriptors, buffer headers) that a
-           store buffer overlaps with later work; the model's cores have none by default. With
-           one of 32 stores (`--param store_buffer=32`, x86-TSO, a what-if) dedicated gives
-           170k 467k 413k 487k at 2/4/8/16 and Linux 254k at 4, 244k at 16. With every
-           variant's stack costs 8x the estimates (`NetParams.heavier_stack(8)`, a what-if)
-           dedicated gives 28.8k 86k 195k 313k at 2/4/8/16 and Linux 63k 64k at 4/16: the
-           paper's shapes, from the same mechanism. How heavy a real stack is no source here
-           says for 2008; a later measurement (Fastsocket's README: Linux 2.6.32 and nginx
-           serving 64 bytes, 470k connections/s on 24 cores at 83% efficiency, about 24k a
-           second a core, HTTP included) puts a short connection at tens of thousands of
-           cycles, between the default's 13k and the what-if's 70k. A 64-core what-if
-           (chips=8, cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 336k 306k 264k
-           243k; kernel_cores=2 705k 645k 538k 487k; kernel_cores=4 617k 1.19M 1.07M 1.00M.
+  model    Linux 25.6k conns/s at 1 core, 63k at 4, 68k at 8, 64k at 16: agrees. Dedicated
+           28.8k at 2 cores, 86k at 4, 195k at 8, 313k at 16 (10.9x for 15 application cores
+           against 1): agrees, nearly linear to 8 cores and bending by 16, where the kernel
+           core is busy 92% of the time. Its work per connection at 16 cores
+           (`kernel_core_cycles`) is 6.8k cycles: 2.3k serving ring slots, 2.4k running the
+           device_buf calls (five card-register writes of 300 cycles each, and descriptors),
+           2.1k polling the cards (descriptor status, buffer headers): Corey's own steps per
+           packet (kern/sysmon.c, kern/dev/e1000.c). An application core alone spends about
+           69.5k cycles per connection (2e9 / 28.8k), most of it its stack's instruction work,
+           so one kernel core can feed about ten. Both figures rest on the stack's costs,
+           calibrated as a whole to published rates (`NetParams`, docs/calibration.md: about
+           78k cycles a connection on one Linux core, in a range of 59k-102k) and charged to
+           lwIP as to Linux (no source measured lwIP). With the model's first estimates, an
+           eighth as much (`NetParams.scale_stack(1/8)`, a what-if), dedicated gives 154k 355k
+           334k 288k at 2/4/8/16 (one kernel core fills by 3 application cores) and Linux 243k
+           at 4, 228k at 16. With a store buffer of 32 stores (`--param store_buffer=32`,
+           x86-TSO, a what-if) dedicated gives 29k 85k 196k 416k at 2/4/8/16 and Linux 61k at
+           4, 67k at 16: the kernel core's store misses overlap. A 64-core what-if (chips=8,
+           cores_per_chip=8) at 8/16/32/64 cores: kernel_cores=1 195k 304k 290k 274k;
+           kernel_cores=2 169k 391k 573k 568k; kernel_cores=4 115k 337k 772k 1.13M.
 
 webserver (the paper's application). Half the cores run the network stack, half the
 application: each request names one of `files` files of `file_pages` pages; the server sums
@@ -93,7 +91,7 @@ before its first request (a server loads what it serves), so the window sees war
 What comes out and why: Linux splits each request's stack work between a stack core (the
 softirq: SYN, ACK, under the listen lock) and an application core (accept, recv, write, close,
 and the wake-up when it slept), and every one of them meets on the one listener, so it peaks
-at a few cores and falls. Each Corey pair (a kernel core and its application core) shares
+at about 4 cores and falls. Each Corey pair (a kernel core and its application core) shares
 only its ring, so throughput grows with the number of pairs; each pair runs at its kernel
 core's rate, since at these sizes the stack work of a request exceeds the file sum.
 

@@ -359,20 +359,16 @@ CLAIMS: tuple[Claim, ...] = (
         ),
         lambda r: ratio(r, "corey-dedicated", "conns_per_sec", 16, 2) >= 8,
         why=(
-            "In the model one kernel core feeds only 2-3 application cores and is idle under 2% "
-            "of the time from 4 cores on. Its work per connection at 16 cores "
-            "(kernel_core_cycles) is about 5.6k cycles: 1.9k reading and freeing ring slots, 2.3k"
-            " running the device_buf calls (five card-register writes and the descriptors), 1.4k "
-            "polling the cards (descriptor status, buffer headers). These are Corey's own steps "
-            "per packet (kern/sysmon.c, kern/dev/e1000.c); an application core alone spends about"
-            " 13.0k per connection, so for the paper's line its lwIP would have to cost about 15 "
-            "x 5.6k = 84k cycles, where the model charges Linux's estimated stack costs. About "
-            "60% of the kernel core's miss cycles are stores, which a store buffer overlaps: "
-            "off by default, the what-if --param store_buffer=32 gives 487k at 16 cores, not "
-            "the paper's line. With every variant's stack costs 8x the estimates (a what-if, "
-            "NetParams.heavier_stack) the same mechanism gives 6.8x at 8 cores and Linux still "
-            "stops after 4. More kernel cores (`--param kernel_cores=2`) move the point where it "
-            "saturates."
+            "The line bends where one kernel core fills: its own work per connection "
+            "(kernel_core_cycles; at the default, 6.8k cycles at 16 cores: ring slots, "
+            "device_buf calls with five card-register writes, card polling, Corey's steps in "
+            "kern/sysmon.c and kern/dev/e1000.c) against an application core's stack (69.5k "
+            "alone, from the calibrated stack costs): at the default about ten application "
+            "cores per kernel core. With lighter stacks (the model's first estimates, "
+            "NetParams.scale_stack(1/8): 154k 355k 334k 288k at 2/4/8/16) or more application "
+            "cores (a 64-core machine) one kernel core fills earlier; a store buffer "
+            "(--param store_buffer=32 gives 416k at 16 cores) or more kernel cores "
+            "(--param kernel_cores=2) move the point where it fills."
         ),
     ),
     Claim(
