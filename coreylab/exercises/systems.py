@@ -354,8 +354,11 @@ def _web_explain(v: dict, a: float) -> str:
     else:
         why = (
             "Linux's stack cores and application cores all meet on one listen socket, its "
-            "ticket lock and the stack's shared counters: each core added slows the "
-            "others' lock hand-offs and misses, and past a few cores the rate falls."
+            "ticket lock and the stack's shared counters. About 40% of a connection's stack "
+            "work (the SYN, the new socket, accept) runs under that one lock, which caps the "
+            "rate: up to about 4 cores it still grows, less than the cores do; from there the "
+            "lock is always held, more cores add only hand-offs and misses, and the rate stays "
+            "flat or falls."
         )
     return f"x{a} on the simulated machine: the rate {trend}. {why}"
 
