@@ -114,11 +114,12 @@ class NetParams:
     # TCP stack's costs are calibrated together to measured rates: with them one Linux core
     # spends about 78k cycles on a short connection (tcp-connections, linux, 1 core: 25.6k a
     # second at 2 GHz), near the middle of 59k-102k. Fastsocket's README (fastos/fastsocket,
-    # "Evaluation / Nginx"): 470k connections a second on 24 cores at 83% efficiency, nginx
-    # serving a 64-byte file, keep-alive off, Linux 2.6.32, one core's rate the same for the base
-    # kernel: about 23.6k a core. mTCP (Jeong et al., NSDI 2014, abstract): 70-80% of the cycles
-    # in the kernel's handling of such connections. At the README's unstated clock of 2-3 GHz:
-    # 0.70 x 2e9 / 23.6k = 59k to 0.80 x 3e9 / 23.6k = 102k. The split among the seven steps
+    # "Evaluation"): 470k connections a second on 24 cores at 83% efficiency, nginx serving a
+    # 64-byte file, keep-alive off, Linux 2.6.32: about 23.6k a core alone; one core's rate is
+    # "very close" across its kernels (said of HAProxy; taken to hold for nginx too). mTCP
+    # (Jeong et al., NSDI 2014, abstract): 70-80% of the cycles in the kernel's handling of
+    # such connections. At the README's unstated clock of 2-3 GHz: 0.70 x 2e9 / 23.6k = 59k
+    # to 0.80 x 3e9 / 23.6k = 102k. The split among the seven steps
     # keeps the proportions of the model's first guesses (each is 8 times its first value),
     # and Corey's lwIP is charged what Linux's steps cost: no source times either.
     rx_proto_cycles: int = 8000
