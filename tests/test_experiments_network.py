@@ -233,3 +233,34 @@ def test_a_point_without_a_row_leaves_no_counters_behind():
         ("corey-dedicated", 2), ("linux", 1), ("linux", 2),
     ]  # fmt: skip
     assert len(result.counters) == len(result.traces) == len(result.lock_stats) == 3
+
+
+def test_the_figures_lesson_06_and_the_box_quote_are_the_simulations():
+    """Lesson 06's model-vs-paper paragraph and network.py's box quote the default run's
+    dedicated line (16 cores against 2), the kernel core's work per connection and busy share at
+    16 cores, and one application core's cycles per connection: each is what a run gives now,
+    rounded as quoted."""
+    from pathlib import Path
+
+    from coreylab.experiments.network import kernel_core_cycles
+
+    root = Path(__file__).resolve().parent.parent
+    two, sixteen = (
+        TCP_CONNECTIONS.point("corey-dedicated", c, 0, AMD16, False, **SMALL_TCP).rows[0]
+        for c in (2, 16)
+    )
+    spent = kernel_core_cycles(16, AMD16)
+    work = sum(v for k, v in spent.items() if k != "idle")
+    busy = round(100 * work / sum(spent.values()))
+    alone = AMD16.clock_mhz * 1e6 / two["conns_per_sec"]
+    lesson = json.loads((root / "notebooks" / "06_kernel_cores.ipynb").read_text())
+    text = " ".join(" ".join(" ".join(c["source"]) for c in lesson["cells"]).split())
+    box = " ".join((root / "coreylab/experiments/network.py").read_text().split())
+    growth = f"{sixteen['conns_per_sec'] / two['conns_per_sec']:.1f} times"
+    for phrase in (growth, f"about {work / 1000:.1f}k cycles per connection at 16 cores",
+                   f"about {alone / 1000:.1f}k on an application core alone",
+                   f"busy {busy}% of the time"):  # fmt: skip
+        assert phrase in text, phrase
+    for phrase in (f"is {work / 1000:.1f}k cycles", f"about {alone / 1000:.1f}k cycles per",
+                   f"busy {busy}% of the time"):  # fmt: skip
+        assert phrase in box, phrase
