@@ -97,6 +97,24 @@ def test_kernel_param_groups_are_checked():
         NetParams(ehash_buckets=8, ehash_locks=16)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0, max_value=20, exclude_min=True, allow_nan=False))
+def test_scale_stack_scales_only_the_stack_or_refuses_whole(factor):
+    """`NetParams.scale_stack`: each stack cost times the factor, rounded; every other field
+    as it was; a factor that would take a cost past MAX_CYCLES is a ParamError."""
+    base = NetParams()
+    try:
+        scaled = base.scale_stack(factor)
+    except ParamError:
+        assert any(round(getattr(base, f) * factor) > MAX_CYCLES for f in base.STACK_FIELDS)
+        return
+    for f in dataclasses.fields(NetParams):
+        expected = getattr(base, f.name)
+        if f.name in base.STACK_FIELDS:
+            expected = round(expected * factor)
+        assert getattr(scaled, f.name) == expected, f.name
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
