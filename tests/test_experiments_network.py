@@ -236,10 +236,10 @@ def test_a_point_without_a_row_leaves_no_counters_behind():
 
 
 def test_the_figures_lesson_06_and_the_box_quote_are_the_simulations():
-    """Lesson 06's model-vs-paper paragraph and network.py's box quote the default run's
-    dedicated line (16 cores against 2), the kernel core's work per connection and busy share at
-    16 cores, and one application core's cycles per connection: each is what a run gives now,
-    rounded as quoted."""
+    """Lesson 06's model-vs-paper paragraph, network.py's box and the tcp claim's note quote the
+    default run's dedicated line (16 cores against 2), the kernel core's work per connection and
+    busy share at 16 cores, one application core's cycles per connection, and the lighter-stack
+    what-if's line: each is what a run gives now, rounded as quoted."""
     from pathlib import Path
 
     from coreylab.experiments.network import kernel_core_cycles
@@ -264,3 +264,17 @@ def test_the_figures_lesson_06_and_the_box_quote_are_the_simulations():
     for phrase in (f"is {work / 1000:.1f}k cycles", f"about {alone / 1000:.1f}k cycles per",
                    f"busy {busy}% of the time"):  # fmt: skip
         assert phrase in box, phrase
+    note = " ".join((root / "coreylab/experiments/claims/table.py").read_text().split())
+    note = note.replace('" "', "")
+    assert f"{work / 1000:.1f}k cycles at 16 cores" in note
+    assert f"({alone / 1000:.1f}k alone" in note
+    # The lighter-stack what-if (the first estimates), as the box and the claim's note quote it.
+    light = NetParams().scale_stack(1 / 8)
+    rates = [
+        TCP_CONNECTIONS.point(
+            "corey-dedicated", c, 0, AMD16, False, **SMALL_TCP, nparams=light
+        ).rows[0]["conns_per_sec"]
+        for c in (2, 4, 8, 16)
+    ]
+    quoted = " ".join(f"{round(r / 1000)}k" for r in rates) + " at 2/4/8/16"
+    assert quoted in box and quoted in note, quoted

@@ -119,9 +119,9 @@ class NetParams:
     # "very close" across its kernels (said of HAProxy; taken to hold for nginx too). mTCP
     # (Jeong et al., NSDI 2014, abstract): 70-80% of the cycles in the kernel's handling of
     # such connections. At the README's unstated clock of 2-3 GHz: 0.70 x 2e9 / 23.6k = 59k
-    # to 0.80 x 3e9 / 23.6k = 102k. The split among the seven steps
-    # keeps the proportions of the model's first guesses (each is 8 times its first value),
-    # and Corey's lwIP is charged what Linux's steps cost: no source times either.
+    # to 0.80 x 3e9 / 23.6k = 102k. The split among the seven steps keeps the proportions of
+    # the model's first guesses (each is 8 times its first value), and Corey's lwIP is charged
+    # what Linux's steps cost: no source times either.
     rx_proto_cycles: int = 8000
     conn_request_cycles: int = 9600  # tcp_v4_conn_request: request sock, build the SYN-ACK
     # (calibrated with rx_proto_cycles to measured rates)
