@@ -184,13 +184,17 @@ def measure(
             m = Machine(hw)
             state = setup(m, n)
 
-            def program(core, state=state, work=work):
+            done = [0] * n  # operations each core finished
+
+            def program(core, state=state, work=work, done=done):
                 for i in range(ops):
                     yield from work(core, state, i)
+                    done[core.id] += 1
 
             for c in range(n):
                 m.spawn(c, program)
             cycles = m.run()
+            _check_finished(name, done, ops)
             transfers = m.counters().total("transfers")
             rows.append(
                 {
@@ -202,3 +206,19 @@ def measure(
                 }
             )
     return Result("your-designs", {"ops": ops, "hardware": hw.name}, rows)
+
+
+def _check_finished(name: str, done: list[int], ops: int) -> None:
+    """Every core finished its operations, or a ValueError: the run ended because every core
+    left was waiting for something no one would do (a lock never released), and its clock
+    would give a throughput for work that never happened."""
+    stuck = [(c, k) for c, k in enumerate(done) if k < ops]
+    if stuck:
+        where = ", ".join(f"core {c} after {k}" for c, k in stuck[:4])
+        more = f" and {len(stuck) - 4} more" if len(stuck) > 4 else ""
+        n = len(done)
+        raise ValueError(
+            f"{name!r} on {n} core{'s' * (n > 1)} never finished: {len(stuck)} stopped, "
+            f"waiting for something no other core will do (a lock never released?): "
+            f"{where}{more} of {ops} operations"
+        )

@@ -118,6 +118,7 @@ class Machine:
         self._offset_mask = p.line_size - 1
         self._lookahead = p.lookahead
         self._lines_per_chip = p.dram_bytes_per_chip >> self._shift  # a line's home chip
+        self._lines = self._lines_per_chip * p.chips  # lines of physical memory
         self._l3_latency = p.l3_latency
         self._occupancy = p.home_occupancy
         self._streams = p.prefetch_streams
@@ -335,6 +336,11 @@ class Machine:
         return end
 
     def _new_entry(self, line: int) -> Entry:
+        if not 0 <= line < self._lines:  # a program's bad address: say so, not IndexError
+            raise ValueError(
+                f"address {line << self._shift:#x} is outside physical memory (addresses 0 to "
+                f"{(self._lines << self._shift) - 1:#x}: use addresses machine.memory.alloc gave)"
+            )
         stats = self.lines[line] = LineStats(label=self.memory.label_of(line))
         entry = self.entries[line] = Entry(stats)
         return entry
