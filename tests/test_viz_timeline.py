@@ -61,3 +61,12 @@ def test_handoffs_default_to_the_hottest_line():
 def test_bad_span_kind_is_refused():
     with pytest.raises(ValueError, match="user' or 'kernel"):
         timeline_spans([], [(0, 1, 2, "idle")])
+
+
+def test_the_wheel_scrolls_the_page_until_the_zoom_tool_is_picked():
+    """A student scrolling the notebook over the chart must not get stuck zooming it: the
+    wheel-zoom tool is offered but not active."""
+    m = spin_run()
+    fig = core_timeline(m.trace, m.params)
+    assert "WheelZoomTool" in {type(t).__name__ for t in fig.toolbar.tools}
+    assert fig.toolbar.active_scroll is None

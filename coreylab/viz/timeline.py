@@ -52,7 +52,7 @@ def core_timeline(
     spans: Sequence[Span] | None = None,
     lines: Lines = None,
     width: int = 1000,
-    title: str = "What each core was doing (scroll to zoom in time)",
+    title: str = "What each core was doing (the wheel-zoom tool zooms in time)",
 ):
     """A row per core (0 at the top) of miss, queue and spin spans, plus the caller's
     user/kernel `spans`, with hand-offs of `lines` (default: the hottest line)."""
@@ -68,7 +68,7 @@ def core_timeline(
         y_axis_label="core",
         y_range=Range1d(rows - 0.5, -0.5),
         tools="xpan,xwheel_zoom,box_zoom,reset,save",
-        active_scroll="xwheel_zoom",
+        active_scroll=None,  # off until picked: the page must scroll past the chart
     )
     style.style_figure(fig)
     fig.yaxis.ticker = list(range(rows))
