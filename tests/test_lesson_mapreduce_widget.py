@@ -31,7 +31,7 @@ def widget(monkeypatch):
     ns = {"w": w, "html": html, "lab": lab, "viz": viz, "ExperimentError": ExperimentError,
           "us_table": lambda r: None, "phases": lambda rows, title: None,
           "BokehModel": lambda chart: None, "display": lambda *a: None}  # fmt: skip
-    exec(compile(source, str(LESSON), "exec"), ns)  # ends with compare(): 8 cores, 1,024 words
+    exec(compile(source, str(LESSON), "exec"), ns)  # ends with compare(): 6 cores, 768 words
     ns["runs"] = runs
     return ns
 

@@ -1,8 +1,12 @@
 """`coreylab lessons DIR`: the packaged lessons reach a working folder, and a student's edits
-are never overwritten (kept, with the new version written beside them, and said so)."""
+are never overwritten (kept, with the new version written beside them, and said so). And two
+checks on the lessons themselves: each says to run its cells one at a time, and compares each
+prediction only after the cell that asks it."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +99,33 @@ def test_a_file_in_the_way_is_a_one_line_error(tmp_path, capsys):
         capsys.readouterr().err
         == f"coreylab: error: {tmp_path / 'file'} exists and is not a folder\n"
     )
+
+
+ONE_AT_A_TIME = (
+    "Run the cells one at a time (Shift+Enter), not with Run All: that way each prediction is "
+    "locked in before the cell that answers it runs."
+)
+
+
+def cells_of(name: str) -> list[str]:
+    return [
+        "".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+    ]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_each_lesson_opens_by_saying_to_run_one_cell_at_a_time(name):
+    """Run All would answer every prediction before the student locks it in: each lesson's
+    first cell says so, in the same words everywhere."""
+    assert ONE_AT_A_TIME in " ".join(cells_of(name)[0].split())
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_each_prediction_is_asked_before_it_is_compared(name):
+    """Every `p = lab.predict(...)` is compared (`p.compare(`) once, in a later cell."""
+    cells = cells_of(name)
+    asked = {m: i for i, c in enumerate(cells) for m in re.findall(r"(\w+) = lab\.predict\(", c)}
+    assert asked, "a lesson without a prediction"
+    for name_, at in asked.items():
+        compared = [i for i, c in enumerate(cells) if f"{name_}.compare(" in c]
+        assert len(compared) == 1 and compared[0] > at, (name_, at, compared)
