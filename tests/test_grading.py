@@ -121,6 +121,28 @@ def test_grade_in_another_course_marks_the_answers_wrong(capsys, tmp_path):
     assert sum(r["correct"] for r in json.loads(out)["answers"]) < len(keys)
 
 
+def test_answers_recorded_in_another_course_are_graded_with_one_warning(capsys, tmp_path):
+    """A record keeps the course its kernel used: grading under another id warns once per
+    such submission, naming the student and both ids, and still grades it."""
+    key = "00.remote-load"
+    mine = [{"student": "ada", "key": key, "answer": right(key, "ada"), "course": COURSE}]
+    theirs = [
+        {"student": "bob", "key": key, "answer": 1, "course": ""},
+        {"student": "bob", "key": "01.states", "answer": "M I", "course": ""},
+        {"student": "cy", "key": key, "answer": 1, "course": "old-year"},
+    ]
+    (tmp_path / "mine.json").write_text(json.dumps(mine))
+    (tmp_path / "theirs.json").write_text(json.dumps(theirs))
+    code, out, err = run_cli(
+        capsys, "grade", "--course", COURSE, tmp_path / "mine.json", tmp_path / "theirs.json"
+    )
+    assert code == 0 and len(json.loads(out)["answers"]) == 4
+    [line] = err.strip().splitlines()
+    assert "theirs.json" in line and "warning" in line
+    assert "bob in '' (no course id)" in line and "cy in 'old-year'" in line
+    assert f"graded in course '{COURSE}'" in line
+
+
 def test_unreadable_and_foreign_files_are_named_and_the_rest_graded(capsys, tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps([{"student": "ada", "key": "01.states", "answer": "M I"}]))

@@ -8,7 +8,8 @@
         every answer re-checked with the simulator: one row per answer {"student", "key",
         "answer", "correct", "final"}, then totals per student. A file that cannot be read or
         is not a submission gets one line on stderr naming it, the others are still graded,
-        and the exit code is 3.
+        and the exit code is 3. A submission whose answers were recorded under another course
+        id gets a warning on stderr naming the students and both ids (it is still graded).
     coreylab assignment LESSON.ipynb --course-dir DIR [--name NAME] [--course ID] [--graded]
         the lesson as an nbgrader assignment: DIR/source/NAME/ gets the lesson with a locked
         test cell after every check (nbgrader's `autograde` then re-checks each answer with
@@ -33,6 +34,7 @@ from ..exercises.grading import (
     TOTAL_FIELDS,
     answer_key,
     grade,
+    other_courses,
     read_roster,
     read_submission,
     to_csv,
@@ -105,6 +107,7 @@ def grade_command(args: argparse.Namespace) -> int:
             print(f"coreylab grade: {e}", file=sys.stderr)
             failed += 1
             continue
+        _warn_other_courses(path, mine, course)
         attempts.extend(mine)
     rows, totals = grade(attempts, course)
     if args.format == "csv":
@@ -116,6 +119,26 @@ def grade_command(args: argparse.Namespace) -> int:
             )
         )
     return EXIT_SOME_FAILED if failed else 0
+
+
+def _warn_other_courses(path: Path, attempts: list[dict], course: str) -> None:
+    """Answers recorded under another course are graded on other variants (the course id is
+    in every seed): most will come out wrong. Say so, once per submission, and go on."""
+    other = other_courses(attempts, course)
+    if other:
+        who = "; ".join(
+            f"{student} in {' and '.join(map(_shown, sorted(ids)))}"
+            for student, ids in sorted(other.items())
+        )
+        print(
+            f"coreylab grade: warning: {path}: answers recorded in another course ({who}), "
+            f"graded in course {_shown(course)}",
+            file=sys.stderr,
+        )
+
+
+def _shown(course: str) -> str:
+    return repr(course) if course else "'' (no course id)"
 
 
 def assignment_command(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@
     read_submission(path)                the attempts in a saved lesson notebook (the records
                                          `record.py` left in its outputs), or in a JSON list
                                          of {"student", "key", "answer"}
+    other_courses(attempts, course)      students whose answers were recorded in another course
     grade(attempts, course)              one row per answer {"student", "key", "answer",
                                          "correct", "final"}, then totals per student
 
@@ -81,6 +82,17 @@ def read_submission(path: Path) -> list[dict[str, Any]]:
             f"{path}: not a submission: expected a list of {{student, key, answer}}"
         )
     return [dict(a, kind=a.get("kind", "check"), source=str(path)) for a in attempts]
+
+
+def other_courses(attempts: list[dict[str, Any]], course: str) -> dict[str, set[str]]:
+    """Per student, the course ids their answers were recorded under, when not `course` (a
+    JSON list without "course" fields records none)."""
+    found: dict[str, set[str]] = {}
+    for a in attempts:
+        recorded = a.get("course")
+        if recorded is not None and str(recorded) != course:
+            found.setdefault(str(a["student"]).strip(), set()).add(str(recorded))
+    return found
 
 
 def _is_attempt(item: Any) -> bool:
