@@ -212,3 +212,27 @@ def test_a_saved_notebook_is_the_submission(capsys, tmp_path):
         "gave_up": 1,
         "exercises": 2,
     }
+
+
+def test_assignment_takes_a_lesson_name_and_refuses_paths_files_and_overwrites(capsys, tmp_path):
+    """`assignment 00_tour` finds the shipped lesson (as `lab --voila 00_tour` does); a file
+    for the course folder, a path for --name, or an existing assignment without --force get
+    one line and exit 2, and nothing is written outside source/."""
+    course = tmp_path / "course"
+    code, out, _ = run_cli(capsys, "assignment", "00_tour", "--course-dir", course)
+    written = course / "source" / "00_tour" / "00_tour.ipynb"
+    assert code == 0 and out.startswith(f"wrote {written}") and written.is_file()
+    (tmp_path / "file").write_text("")
+    for argv, message in [
+        (["00_tour", "--course-dir", course], "exists already; --force overwrites it"),
+        (["00_tour", "--course-dir", tmp_path / "file"], "exists and is not a folder"),
+        (["00_tour", "--course-dir", course, "--name", "../escape"], "takes a name"),
+        (["00_tour", "--course-dir", course, "--name", "a/b"], "takes a name"),
+        (["99_nope", "--course-dir", course], "lessons: 00_tour, "),
+    ]:
+        code, _, err = run_cli(capsys, "assignment", *argv)
+        assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
+    assert sorted(p.name for p in (course / "source").iterdir()) == ["00_tour"]
+    assert not (course / "escape").exists() and not (tmp_path / "escape").exists()
+    code, out, _ = run_cli(capsys, "assignment", "00_tour", "--course-dir", course, "--force")
+    assert code == 0 and out.startswith(f"overwrote {written}")
