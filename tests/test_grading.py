@@ -80,6 +80,30 @@ def test_answers_refuses_an_unknown_key_or_an_empty_roster(capsys, tmp_path):
     assert code == 2 and "no student ids" in err
 
 
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("r.txt", "ada\nbob\nada\n", "listed more than once: ada"),
+        ("r.csv", "student\nada\nada\n", "listed more than once: ada"),
+        ("r.csv", "name\nada\n", "a CSV roster needs a 'student' column"),
+    ],
+)
+def test_a_roster_with_a_student_twice_or_no_student_column_is_refused(
+    capsys, tmp_path, name, text, message
+):
+    (tmp_path / name).write_text(text)
+    code, out, err = run_cli(capsys, "answers", "01.states", "--roster", tmp_path / name)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_a_json_submission_names_its_bad_entries(capsys, tmp_path):
+    good = {"student": "ada", "key": "01.states", "answer": "M I"}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([good, {"student": "ada"}, good, "M I"]))
+    code, _, err = run_cli(capsys, "grade", path)
+    assert code == 3 and "entry 1, 3 (counting from 0) is not" in err and "a.json" in err
+
+
 def test_grade_rechecks_answers_and_never_trusts_a_recorded_verdict(capsys, tmp_path):
     answers = [
         {

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import signal
 import sys
@@ -89,7 +90,16 @@ def _one_line(e: BaseException) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coreylab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"coreylab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout run without installing has none)."""
+    try:
+        return importlib.metadata.version("coreylab")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"

@@ -54,11 +54,22 @@ EXIT_SOME_FAILED = 3  # 1 is a bug of the lab (cli/__init__.py), 2 a usage error
 def add(sub) -> None:
     answers = sub.add_parser("answers", help="the answer key for a roster of students")
     answers.add_argument("keys", nargs="*", metavar="KEY", help="exercises (default: all)")
-    answers.add_argument("--roster", required=True, type=Path, help="student ids, one a line")
+    answers.add_argument(
+        "--roster",
+        required=True,
+        type=Path,
+        help="student ids, one a line, or a CSV with a 'student' column",
+    )
     _common(answers)
     answers.set_defaults(func=answers_command)
     grader = sub.add_parser("grade", help="re-check saved notebooks or JSON answers")
-    grader.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
+    grader.add_argument(
+        "submissions",
+        nargs="+",
+        type=Path,
+        metavar="SUBMISSION",
+        help="a saved lesson notebook (.ipynb), or a JSON list of {student, key, answer}",
+    )
     _common(grader)
     grader.set_defaults(func=grade_command)
     nbg = sub.add_parser("assignment", help="a lesson as an nbgrader assignment")
@@ -87,7 +98,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--course", help="the course id (default: COREYLAB_COURSE, then the course file)"
     )
-    parser.add_argument("--format", choices=["json", "csv"], default="json")
+    parser.add_argument(
+        "--format", choices=["json", "csv"], default="json", help="json (default) or csv"
+    )
 
 
 def _course(args: argparse.Namespace) -> str:
