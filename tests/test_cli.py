@@ -80,6 +80,24 @@ def test_mistakes_give_one_line_and_exit_2(capsys, argv, message):
     assert message in err
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "memclone", "--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
+        (["run", "memclone", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["run", "memclone", "--max-memory", "junk"], "--max-memory: takes a size such as 8G"),
+        (["grade"], "required: SUBMISSION (see `coreylab grade --help`)"),
+    ],
+)
+def test_argparse_mistakes_give_one_line_too(capsys, argv, message):
+    """No usage block: one line like coreylab's own, saying where the usage is."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("coreylab: error: ") and message in err
+
+
 def test_version_is_the_installed_distributions(capsys):
     import importlib.metadata
 

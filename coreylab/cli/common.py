@@ -77,7 +77,7 @@ def _size(text: str) -> int:
     try:
         return parse_bytes(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--max-memory ")) from None
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
