@@ -3,6 +3,7 @@
     coreylab run EXPERIMENT [--variant V[,V...]] [--cores 1,2,4] [--seed N] [--preset P]
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
+    coreylab --version
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
     coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
