@@ -60,6 +60,18 @@ def test_junk_gets_a_message_a_student_can_read(key):
             assert not any(w in said for w in PYTHON_WORDS), (junk, feedback)
 
 
+def test_commas_are_read_only_between_thousands():
+    """A comma reads as a thousands separator only: 2,048 is 2048; 1,5 (a decimal comma) is
+    not read as 15, nor 1,,2 as 12."""
+    from coreylab.exercises.judging import parse_number
+
+    assert parse_number("2,048") == parse_number(" 2048 ") == 2048
+    assert parse_number("-1,234.5") == -1234.5
+    for text in ["1,5", "1,,2", "12,34", ",100"]:
+        with pytest.raises(ValueError, match="commas only between thousands"):
+            parse_number(text)
+
+
 @pytest.mark.parametrize("blank", [None, "", "   \n"])
 def test_a_blank_answer_is_no_answer_yet_and_unlocks_nothing(blank):
     """ "" is what a student leaves after deleting None: not an attempt, so not recorded, and

@@ -4,6 +4,7 @@ and the machines variants draw."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,17 @@ def within(tolerance: float) -> Callable[[Any, Any], bool]:
     return judge
 
 
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # 2,048 or 1,234.5
+
+
 def parse_number(response: Any) -> float:
     if isinstance(response, bool):
         raise ValueError("a number, please")
+    text = str(response).strip()
+    if "," in text and not THOUSANDS.fullmatch(text):  # "1,5" is not 15, nor "1,,2" 12
+        raise ValueError(f"{response!r} is not a number (commas only between thousands)")
     try:
-        number = float(str(response).replace(",", "").strip())
+        number = float(text.replace(",", ""))
     except ValueError:
         raise ValueError(f"{response!r} is not a number") from None
     if not math.isfinite(number):
