@@ -59,6 +59,13 @@ def test_list_names_experiments_and_hardware_parameters(capsys):
         (["run", "latency-ladder", "--param", "oops"], "NAME=VALUE"),
         (["run", "latency-ladder", "--variant", "x"], "no variant 'x'; its variants: measured"),
         (["run", "latency-ladder", "--jobs", "0"], "--jobs must be at least 1"),
+        (["run", "latency-ladder", "--cores", "3"], "--cores does not apply to latency-ladder"),
+        (["run", "memclone", "--cores", "1,,2"], "--cores has an empty item: '1,,2'"),
+        (["run", "memclone", "--variant", "corey-ar,"], "--variant has an empty item"),
+        (["run", "memclone", "--param", "pages=5", "--param", "pages=6"], "pages is given twice"),
+        # Limits read as numbers, with thousands separators (not Python's 1_000).
+        (["run", "latency-ladder", "--param", "chips=1000"], "between 1 and 64, not 1,000"),
+        (["run", "memclone", "--param", "pages=100000"], "between 1 and 2,048, not 100,000"),
         # Every core a kernel core: no application core, so no point has a row to print.
         (
             ["run", "tcp-connections", "--variant", "corey-dedicated", "--cores", "1", "-q"],
@@ -71,6 +78,33 @@ def test_mistakes_give_one_line_and_exit_2(capsys, argv, message):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("coreylab: error: ")
     assert message in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "memclone", "--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
+        (["run", "memclone", "--format", "xml"], "argument --format: invalid choice: 'xml'"),
+        (["run", "memclone", "--max-memory", "junk"], "--max-memory: takes a size such as 8G"),
+        (["grade"], "required: SUBMISSION (see `coreylab grade --help`)"),
+    ],
+)
+def test_argparse_mistakes_give_one_line_too(capsys, argv, message):
+    """No usage block: one line like coreylab's own, saying where the usage is."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("coreylab: error: ") and message in err
+
+
+def test_version_is_the_installed_distributions(capsys):
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out == f"coreylab {importlib.metadata.version('coreylab')}\n"
 
 
 def test_the_installed_command_runs_without_a_traceback():

@@ -43,6 +43,44 @@ def test_unreadable_answers_get_a_message_not_a_traceback(key):
     assert feedback.correct is False and "could not read" in feedback.message
 
 
+JUNK = ["abc", 12, -1, 1.5, float("nan"), float("inf"), True, [1, 2], [None], {}, {"a": 1}]
+PYTHON_WORDS = ("object", "iterable", "Error", "'int'", "'float'", "'bool'", "NoneType")
+
+
+@pytest.mark.parametrize("key", sorted(SPECS))
+def test_junk_gets_a_message_a_student_can_read(key):
+    """Whatever is typed, the answer is wrong and the message says what form it takes, in
+    the lesson's words: never a Python message such as "'int' object is not iterable"."""
+    ex = exercise(key, "s0001", course="c1")
+    for junk in JUNK:
+        feedback = ex.check(junk)
+        assert feedback.correct is False or junk in (12, 1.5), junk  # a number may be right
+        if "could not read" in feedback.message:
+            said = feedback.message.replace(ex.spec.hint, "")
+            assert not any(w in said for w in PYTHON_WORDS), (junk, feedback)
+
+
+def test_commas_are_read_only_between_thousands():
+    """A comma reads as a thousands separator only: 2,048 is 2048; 1,5 (a decimal comma) is
+    not read as 15, nor 1,,2 as 12."""
+    from coreylab.exercises.judging import parse_number
+
+    assert parse_number("2,048") == parse_number(" 2048 ") == 2048
+    assert parse_number("-1,234.5") == -1234.5
+    for text in ["1,5", "1,,2", "12,34", ",100"]:
+        with pytest.raises(ValueError, match="commas only between thousands"):
+            parse_number(text)
+
+
+@pytest.mark.parametrize("blank", [None, "", "   \n"])
+def test_a_blank_answer_is_no_answer_yet_and_unlocks_nothing(blank):
+    """ "" is what a student leaves after deleting None: not an attempt, so not recorded, and
+    reveal() still asks for one."""
+    ex = exercise("02.lock-count", "s0001", course="c1")
+    assert str(ex.check(blank)) == str(ex.check(None)) and ex.check(blank).correct is None
+    assert record.LOG == [] and ex.reveal().verdict == "Try first:"
+
+
 @pytest.mark.parametrize("key", sorted(SPECS))
 def test_variants_are_per_student_and_stable(key):
     questions = {exercise(key, f"student{i}", course="c1").question for i in range(12)}

@@ -75,3 +75,17 @@ def test_each_student_gets_a_variant_and_the_answer_is_accepted(key):
     ex = exercise(key, "grace", "c1")
     assert ex.check(ex._solution()).correct and ex.reveal().verdict == "The answer:"
     assert not ex.check("not a number").correct
+
+
+def test_every_cost_ratio_variant_has_the_threads_clearly_dearer():
+    """The question asks how many times more the threads spend, and the reveal explains why
+    they spend more: every variant the draw can give must have that shape (ratio >= 1.2)."""
+    from coreylab.exercises.memory import RATIO_CORES, RATIO_PAGES
+
+    drawn = {tuple(sorted(exercise("04.cost-ratio", f"s{i}", "c1").variant.items()))
+             for i in range(300)}  # fmt: skip
+    offered = {(("cores", c), ("pages", p)) for c in RATIO_CORES for p in RATIO_PAGES}
+    assert drawn <= offered and len(drawn) > 1
+    for cores in RATIO_CORES:
+        for pages in RATIO_PAGES:
+            assert answer_for("04.cost-ratio", cores=cores, pages=pages)[1] >= 1.2, (cores, pages)

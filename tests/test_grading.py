@@ -80,6 +80,30 @@ def test_answers_refuses_an_unknown_key_or_an_empty_roster(capsys, tmp_path):
     assert code == 2 and "no student ids" in err
 
 
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("r.txt", "ada\nbob\nada\n", "listed more than once: ada"),
+        ("r.csv", "student\nada\nada\n", "listed more than once: ada"),
+        ("r.csv", "name\nada\n", "a CSV roster needs a 'student' column"),
+    ],
+)
+def test_a_roster_with_a_student_twice_or_no_student_column_is_refused(
+    capsys, tmp_path, name, text, message
+):
+    (tmp_path / name).write_text(text)
+    code, out, err = run_cli(capsys, "answers", "01.states", "--roster", tmp_path / name)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_a_json_submission_names_its_bad_entries(capsys, tmp_path):
+    good = {"student": "ada", "key": "01.states", "answer": "M I"}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([good, {"student": "ada"}, good, "M I"]))
+    code, _, err = run_cli(capsys, "grade", path)
+    assert code == 3 and "entry 1, 3 (counting from 0) is not" in err and "a.json" in err
+
+
 def test_grade_rechecks_answers_and_never_trusts_a_recorded_verdict(capsys, tmp_path):
     answers = [
         {
@@ -119,6 +143,28 @@ def test_grade_in_another_course_marks_the_answers_wrong(capsys, tmp_path):
     )
     _, out, _ = run_cli(capsys, "grade", "--course", "another-year", path)
     assert sum(r["correct"] for r in json.loads(out)["answers"]) < len(keys)
+
+
+def test_answers_recorded_in_another_course_are_graded_with_one_warning(capsys, tmp_path):
+    """A record keeps the course its kernel used: grading under another id warns once per
+    such submission, naming the student and both ids, and still grades it."""
+    key = "00.remote-load"
+    mine = [{"student": "ada", "key": key, "answer": right(key, "ada"), "course": COURSE}]
+    theirs = [
+        {"student": "bob", "key": key, "answer": 1, "course": ""},
+        {"student": "bob", "key": "01.states", "answer": "M I", "course": ""},
+        {"student": "cy", "key": key, "answer": 1, "course": "old-year"},
+    ]
+    (tmp_path / "mine.json").write_text(json.dumps(mine))
+    (tmp_path / "theirs.json").write_text(json.dumps(theirs))
+    code, out, err = run_cli(
+        capsys, "grade", "--course", COURSE, tmp_path / "mine.json", tmp_path / "theirs.json"
+    )
+    assert code == 0 and len(json.loads(out)["answers"]) == 4
+    [line] = err.strip().splitlines()
+    assert "theirs.json" in line and "warning" in line
+    assert "bob in '' (no course id)" in line and "cy in 'old-year'" in line
+    assert f"graded in course '{COURSE}'" in line
 
 
 def test_unreadable_and_foreign_files_are_named_and_the_rest_graded(capsys, tmp_path):
@@ -190,3 +236,27 @@ def test_a_saved_notebook_is_the_submission(capsys, tmp_path):
         "gave_up": 1,
         "exercises": 2,
     }
+
+
+def test_assignment_takes_a_lesson_name_and_refuses_paths_files_and_overwrites(capsys, tmp_path):
+    """`assignment 00_tour` finds the shipped lesson (as `lab --voila 00_tour` does); a file
+    for the course folder, a path for --name, or an existing assignment without --force get
+    one line and exit 2, and nothing is written outside source/."""
+    course = tmp_path / "course"
+    code, out, _ = run_cli(capsys, "assignment", "00_tour", "--course-dir", course)
+    written = course / "source" / "00_tour" / "00_tour.ipynb"
+    assert code == 0 and out.startswith(f"wrote {written}") and written.is_file()
+    (tmp_path / "file").write_text("")
+    for argv, message in [
+        (["00_tour", "--course-dir", course], "exists already; --force overwrites it"),
+        (["00_tour", "--course-dir", tmp_path / "file"], "exists and is not a folder"),
+        (["00_tour", "--course-dir", course, "--name", "../escape"], "takes a name"),
+        (["00_tour", "--course-dir", course, "--name", "a/b"], "takes a name"),
+        (["99_nope", "--course-dir", course], "lessons: 00_tour, "),
+    ]:
+        code, _, err = run_cli(capsys, "assignment", *argv)
+        assert code == 2 and message in err and err.count("\n") == 1, (argv, err)
+    assert sorted(p.name for p in (course / "source").iterdir()) == ["00_tour"]
+    assert not (course / "escape").exists() and not (tmp_path / "escape").exists()
+    code, out, _ = run_cli(capsys, "assignment", "00_tour", "--course-dir", course, "--force")
+    assert code == 0 and out.startswith(f"overwrote {written}")

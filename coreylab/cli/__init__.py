@@ -3,6 +3,7 @@
     coreylab run EXPERIMENT [--variant V[,V...]] [--cores 1,2,4] [--seed N] [--preset P]
                  [--param NAME=VALUE ...] [--format table|json|csv] [--jobs N]
     coreylab list            # experiments, their variants, metrics and parameters
+    coreylab --version
     coreylab report [-o report.html]   # every experiment on one standalone HTML page
     coreylab claims [EXPERIMENT]       # the paper's claims beside the model's figures
     coreylab lab             # JupyterLab on the notebooks
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import os
 import signal
 import sys
+from typing import NoReturn
 
 from ..experiments import ExperimentError
 from ..hardware import ParamError
@@ -87,9 +90,27 @@ def _one_line(e: BaseException) -> str:
     return lines[0] if lines else type(e).__name__
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own mistakes (a missing argument, a choice not offered, a value of the wrong
+    type) as one line like coreylab's, pointing at the usage instead of printing it; the
+    sub-parsers are of this class too (argparse makes them of their parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"coreylab: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coreylab", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="coreylab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"coreylab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (a checkout run without installing has none)."""
+    try:
+        return importlib.metadata.version("coreylab")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"

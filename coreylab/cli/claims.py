@@ -7,18 +7,16 @@ starts), so the figures are the report's and take its time, not the sum of every
 from __future__ import annotations
 
 import argparse
-import os
 
 from .. import experiments
 from ..experiments import claims
-from .common import add_run_flags, check_jobs, parse_list
+from .common import add_run_flags, add_seed_and_jobs, check_jobs, parse_list
 
 
 def add(sub) -> None:
     cmd = sub.add_parser("claims", help="the paper's claims beside the model's figures")
     cmd.add_argument("experiment", nargs="?", help="comma-separated experiments (default: all)")
-    cmd.add_argument("--seed", type=int, default=0)
-    cmd.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    add_seed_and_jobs(cmd)
     add_run_flags(cmd)
     cmd.set_defaults(func=command)
 

@@ -29,12 +29,31 @@ def parse_list(text: str | None, kind: type, flag: str) -> list | None:
     """A comma-separated flag value as a list of `kind` (None when the flag was not given)."""
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
+    items = [t.strip() for t in text.split(",")]
+    if items == [""]:
         raise CliError(f"{flag} needs at least one value")
+    if "" in items:  # "1,,2" or "1,": a value left out, as likely as a typo as a shorthand
+        raise CliError(f"{flag} has an empty item: {text!r}")
     if kind is int:
         return [parse_int(flag, t) for t in items]
     return items
+
+
+def add_seed_and_jobs(parser: argparse.ArgumentParser) -> None:
+    """--seed and --jobs, for the commands that run experiments."""
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed of every run (default 0): same seed, same rows",
+    )
+    cpus = os.cpu_count() or 1
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=cpus,
+        help=f"worker processes running the points in parallel (default: the CPUs, {cpus})",
+    )
 
 
 def check_jobs(jobs: int) -> None:
@@ -58,7 +77,7 @@ def _size(text: str) -> int:
     try:
         return parse_bytes(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--max-memory ")) from None
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:

@@ -10,16 +10,15 @@ from pathlib import Path
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
 from . import cluster
-from .common import CliError, add_run_flags, check_jobs, parse_list, write_atomic
+from .common import CliError, add_run_flags, add_seed_and_jobs, check_jobs, parse_list, write_atomic
 
 
 def add(sub) -> None:
     rep = sub.add_parser("report", help="every experiment as one standalone HTML page")
     rep.add_argument("-o", "--output", default="report.html", help="file to write")
     rep.add_argument("--experiment", help="comma-separated experiments (default: all)")
-    rep.add_argument("--seed", type=int, default=0)
+    add_seed_and_jobs(rep)
     rep.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
-    rep.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
     add_run_flags(rep)
     cluster.add_flag(rep)
     rep.set_defaults(func=command)

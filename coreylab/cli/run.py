@@ -6,12 +6,11 @@ import argparse
 import csv
 import io
 import json
-import os
 
 from .. import experiments
 from ..hardware import PRESETS, HardwareParams
 from . import cluster
-from .common import CliError, add_run_flags, check_jobs, parse_int, parse_list
+from .common import CliError, add_run_flags, add_seed_and_jobs, check_jobs, parse_int, parse_list
 
 
 def add(sub) -> None:
@@ -19,7 +18,7 @@ def add(sub) -> None:
     run.add_argument("experiment", help="experiment name (see `coreylab list`)")
     run.add_argument("--variant", help="comma-separated variants (default: all)")
     run.add_argument("--cores", help="comma-separated core counts (default: 1,2,4,8,16)")
-    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_and_jobs(run)
     run.add_argument("--preset", default="amd16", help=f"machine: {', '.join(PRESETS)}")
     run.add_argument(
         "--param",
@@ -28,8 +27,12 @@ def add(sub) -> None:
         metavar="NAME=VALUE",
         help="an experiment parameter or any hardware parameter; repeatable",
     )
-    run.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    run.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes")
+    run.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default, for reading), json (with the parameters) or csv (the rows)",
+    )
     add_run_flags(run)
     cluster.add_flag(run)
     run.set_defaults(func=command)
@@ -50,6 +53,11 @@ def command(args: argparse.Namespace) -> int:
     exp_values = {k: parse_int(k, v) for k, v in pairs.items() if k in exp_names}
     hw_pairs = {k: v for k, v in pairs.items() if k not in exp_names}
     hw = HardwareParams.preset(args.preset).with_overrides(hw_pairs) if hw_pairs else None
+    if args.cores is not None and not exp.sweeps_cores:
+        raise CliError(
+            f"--cores does not apply to {exp.name}: it runs on the whole machine (a preset, "
+            "or --param chips=N --param cores_per_chip=N)"
+        )
     check_jobs(args.jobs)
     with cluster.executor(args.scheduler) as executor:
         result = experiments.run(
@@ -80,6 +88,8 @@ def _pairs(items: list[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise CliError(f"--param takes NAME=VALUE, not {item!r}")
+        if name.strip() in pairs:
+            raise CliError(f"--param {name.strip()} is given twice")
         pairs[name.strip()] = value.strip()
     return pairs
 

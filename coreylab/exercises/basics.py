@@ -268,7 +268,12 @@ def parse_variants(response) -> frozenset[str]:
         return frozenset()
     if isinstance(response, list | tuple | set | frozenset) and not response:
         return frozenset()  # an empty list: none of them
-    return frozenset(parse_names(FD_VARIANTS)(response))
+    try:
+        return frozenset(parse_names(FD_VARIANTS)(response))
+    except ValueError:
+        raise ValueError(
+            f"name them among {', '.join(FD_VARIANTS)}, as text ('a, b') or a list, or 'none'"
+        ) from None
 
 
 register(

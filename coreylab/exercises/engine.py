@@ -132,8 +132,9 @@ class Exercise:
         return bool(self.spec.judge(self._solution(), given)), None
 
     def check(self, response: Any) -> Feedback:
-        """Judge `response`, record it (in this kernel and in the saved notebook), say why."""
-        if response is None:
+        """Judge `response`, record it (in this kernel and in the saved notebook), say why.
+        None or a blank string is no answer yet: not recorded, not an attempt."""
+        if response is None or isinstance(response, str) and not response.strip():
             return SILENT if presenting() else Feedback("No answer yet:", NO_ANSWER)
         rec = record.add("check", self.key, self.student, self.course, response)
         if graded_mode():

@@ -5,6 +5,7 @@
     read_submission(path)                the attempts in a saved lesson notebook (the records
                                          `record.py` left in its outputs), or in a JSON list
                                          of {"student", "key", "answer"}
+    other_courses(attempts, course)      students whose answers were recorded in another course
     grade(attempts, course)              one row per answer {"student", "key", "answer",
                                          "correct", "final"}, then totals per student
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,14 +33,15 @@ TOTAL_FIELDS = ("student", "right", "answered", "gave_up", "exercises")
 
 
 def read_roster(path: Path) -> list[str]:
-    """Student ids: one per line ('#' starts a comment), or a CSV with a `student` column."""
+    """Student ids: one per line ('#' starts a comment), or a CSV (a .csv file, or a first line
+    with a comma) with a `student` column. Each id once."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise SubmissionError(f"{path}: cannot read the roster ({type(e).__name__})") from None
     lines = [line.strip() for line in text.splitlines()]
     header = next((line for line in lines if line and not line.startswith("#")), "")
-    if "," in header or header.lower() == "student":
+    if path.suffix.lower() == ".csv" or "," in header or header.lower() == "student":
         rows = csv.DictReader(io.StringIO(text))
         if "student" not in (rows.fieldnames or []):
             raise SubmissionError(f"{path}: a CSV roster needs a 'student' column")
@@ -48,6 +51,9 @@ def read_roster(path: Path) -> list[str]:
     students = [s for s in students if s]
     if not students:
         raise SubmissionError(f"{path}: no student ids in the roster")
+    twice = sorted(s for s, n in Counter(students).items() if n > 1)
+    if twice:
+        raise SubmissionError(f"{path}: listed more than once: {', '.join(twice)}")
     return students
 
 
@@ -76,11 +82,28 @@ def read_submission(path: Path) -> list[dict[str, Any]]:
             attempts = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise SubmissionError(f"{path}: not readable JSON ({type(e).__name__})") from None
-    if not isinstance(attempts, list) or not all(_is_attempt(a) for a in attempts):
+    expected = "expected a list of {student, key, answer}"
+    if not isinstance(attempts, list):
+        raise SubmissionError(f"{path}: not a submission: {expected}")
+    bad = [i for i, a in enumerate(attempts) if not _is_attempt(a)]
+    if bad:
+        which = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise SubmissionError(
-            f"{path}: not a submission: expected a list of {{student, key, answer}}"
+            f"{path}: not a submission: entry {which} (counting from 0) is not "
+            "{student, key, answer}"
         )
     return [dict(a, kind=a.get("kind", "check"), source=str(path)) for a in attempts]
+
+
+def other_courses(attempts: list[dict[str, Any]], course: str) -> dict[str, set[str]]:
+    """Per student, the course ids their answers were recorded under, when not `course` (a
+    JSON list without "course" fields records none)."""
+    found: dict[str, set[str]] = {}
+    for a in attempts:
+        recorded = a.get("course")
+        if recorded is not None and str(recorded) != course:
+            found.setdefault(str(a["student"]).strip(), set()).add(str(recorded))
+    return found
 
 
 def _is_attempt(item: Any) -> bool:

@@ -213,8 +213,16 @@ register_number(
 )
 
 
+# Only machines where the shared address space is clearly dearer (ratio >= 1.2 at every page
+# count; tests/test_exercises_memory.py runs every one). At 4 cores the threads are cheaper
+# (about 0.97, measured), so "how many times more" and the reveal would mislead; at 5-6 cores
+# the ratio is 1.04-1.19, too close to 1 to ask it.
+RATIO_CORES = (8, 10, 12, 14, 16)
+RATIO_PAGES = (4, 8, 16)
+
+
 def _ratio_draw(rng: random.Random) -> dict:
-    return {"cores": rng.choice([4, 8, 12, 16]), "pages": rng.choice([8, 16])}
+    return {"cores": rng.choice(RATIO_CORES), "pages": rng.choice(RATIO_PAGES)}
 
 
 def _ratio_solve(v: dict) -> float:

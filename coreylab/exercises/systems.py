@@ -232,9 +232,16 @@ def _ranking_ask(v: dict) -> str:
 
 def parse_ranking(response: Any) -> tuple[str, ...]:
     """'corey, procs, threads' or a list -> ('corey', 'linux-procs', 'linux-threads')."""
-    ranking = parse_names(MAPREDUCE_VARIANTS, SHORT_NAMES)(response)
+    form = (
+        f"a ranking: name each of {', '.join(MAPREDUCE_VARIANTS)} once, fastest first, as "
+        "text ('a, b, c') or a list"
+    )
+    try:
+        ranking = parse_names(MAPREDUCE_VARIANTS, SHORT_NAMES)(response)
+    except ValueError:
+        raise ValueError(form) from None
     if sorted(ranking) != sorted(MAPREDUCE_VARIANTS):
-        raise ValueError(f"name each of {', '.join(MAPREDUCE_VARIANTS)} once, fastest first")
+        raise ValueError(form)
     return ranking
 
 

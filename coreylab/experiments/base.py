@@ -46,7 +46,7 @@ class Param:
             raise ExperimentError(f"{self.name} must be a whole number, not {value!r}")
         if not self.low <= value <= self.high:
             raise ExperimentError(
-                f"{self.name} must be between {self.low} and {self.high}, not {value}"
+                f"{self.name} must be between {self.low:,} and {self.high:,}, not {value:,}"
             )
         return value
 

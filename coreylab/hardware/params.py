@@ -270,7 +270,7 @@ def check_whole(name: str, value: object, low: int, high: int) -> int:
     if value <= 0 < low:
         raise ParamError(f"{name} must be positive, not {value}")
     if not low <= value <= high:
-        raise ParamError(f"{name} must be between {low:_} and {high:_}, not {value:_}")
+        raise ParamError(f"{name} must be between {low:,} and {high:,}, not {value:,}")
     return value
 
 
