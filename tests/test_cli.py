@@ -129,3 +129,11 @@ def test_lessons_are_found_with_or_without_their_suffix(tmp_path):
     assert lesson_path(tmp_path, "00_tour.ipynb") == tmp_path / "00_tour.ipynb"
     with pytest.raises(CliError, match="no lesson 'nope'; lessons: 00_tour"):
         lesson_path(tmp_path, "nope")
+
+
+def test_no_command_prints_the_commands(capsys):
+    """`coreylab` alone, a newcomer's first try: the help with every command, exit 2."""
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: coreylab")
+    assert all(name in out for name in ("run", "claims", "report", "lab", "grade"))

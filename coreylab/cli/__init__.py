@@ -47,6 +47,9 @@ EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 1, 130, 141
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
+    if not (sys.argv[1:] if argv is None else argv):  # a newcomer's first try: the commands
+        parser.print_help()
+        return EXIT_USAGE
     try:
         args = parser.parse_args(argv)
         return args.func(args)
@@ -100,7 +103,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="coreylab", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="coreylab",
+        description="The Corey paper's experiments (OSDI 2008) on a simulated 16-core machine: "
+        "run them, compare them with the paper, open the lessons, grade the exercises.",
+        epilog="Start with `coreylab lab` (the lessons) or `coreylab run latency-ladder`; "
+        "`coreylab COMMAND --help` for each command.",
+    )
     parser.add_argument("--version", action="version", version=f"coreylab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
