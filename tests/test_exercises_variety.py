@@ -12,6 +12,9 @@ tests say whether the exercises are still worth grading.
 """
 
 import functools
+import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +23,8 @@ from coreylab.exercises.basics import MARGIN, SCALES
 from coreylab.exercises.engine import Exercise
 from coreylab.exercises.record import plain
 from coreylab.exercises.systems import RANK_GAP, ring_calls
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 pytestmark = pytest.mark.slow
 CLASS, COURSE = 200, "variety-check"
@@ -93,3 +98,15 @@ def test_the_draws_are_not_mostly_rejected():
     for key in ("05.ranking", "02.which-scale"):
         students, _ = the_class(key)
         assert len({str(ex.variant) for ex in students}) >= 10, key
+
+
+def test_no_mapreduce_variant_is_answered_by_the_lessons_own_sweep():
+    """Lesson 05 prints faults and times of every variant at its WORDS per core on 1-16 cores:
+    05.faults and 05.ranking never ask about that size, for any student of a class."""
+    lesson = json.loads((NOTEBOOKS / "05_mapreduce.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in lesson["cells"] if c["cell_type"] == "code")
+    swept = int(re.search(r"^WORDS = (\d+)", code, re.M).group(1))
+    for key in ("05.faults", "05.ranking"):
+        students, _ = the_class(key)
+        sizes = {ex.variant["words"] for ex in students}
+        assert swept not in sizes and len(sizes) == 3, (key, sizes)
