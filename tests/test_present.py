@@ -10,9 +10,16 @@ import pytest
 
 import coreylab as lab
 from coreylab.cli import main
+from coreylab.exercises import course
 from coreylab.exercises.engine import NO_ANSWER
 
-FLAGS = ("COREYLAB_PRESENT", "COREYLAB_GRADED", "COREYLAB_COURSE", "JUPYTER_TOKEN")
+FLAGS = (
+    "COREYLAB_PRESENT",
+    "COREYLAB_GRADED",
+    "COREYLAB_DASHBOARD",
+    "COREYLAB_COURSE",
+    "JUPYTER_TOKEN",
+)
 
 
 class Launched(BaseException):  # main() reports an Exception; this must pass through
@@ -67,6 +74,29 @@ def test_plain_voila_leaves_answers_alone(launch):
     launched = launch("--voila", "00_tour")
     assert "COREYLAB_PRESENT" not in launched.env
     assert "COREYLAB_GRADED" not in launched.env
+    assert launched.env["COREYLAB_DASHBOARD"] == "1"  # but asks no one to edit hidden code
+
+
+@pytest.fixture
+def dashboard(monkeypatch):
+    for name in ("COREYLAB_PRESENT", "COREYLAB_GRADED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COREYLAB_DASHBOARD", "1")
+
+
+def test_a_dashboard_asks_for_no_code_and_still_reveals_a_checked_answer(
+    dashboard, capsys, monkeypatch
+):
+    """A plain Voila page: no "replace None", no "check an answer first" (there is no code
+    to edit), no student-id warning; a checked answer reveals as in a notebook."""
+    monkeypatch.setattr(course, "_SAID", set())  # warnings not yet given in this process
+    ex = lab.exercise("02.lock-count", "student-id", course="")
+    assert capsys.readouterr() == ("", "")  # no anonymous-student warning
+    for quiet in (ex.check(None), ex.check("  "), ex.reveal()):
+        assert quiet.shown and str(quiet).strip() == ""
+    assert lab.exercises.identify("student-id").startswith("Dashboard:")
+    ex.check(3)
+    assert "The answer:" in str(ex.reveal())
 
 
 def test_presenting_shows_no_answer_even_after_a_check(presenting, capsys):

@@ -75,6 +75,7 @@ def command(args: argparse.Namespace) -> int:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
     folder = lessons_folder(args.dir)
     if args.voila is not None:
+        os.environ["COREYLAB_DASHBOARD"] = "1"  # its kernels: no prompt to edit hidden code
         argv = voila_argv(folder, args.voila, args.ip, args.port or VOILA_PORT)
     else:
         argv = [_program("jupyter"), "lab", str(folder), f"--ip={args.ip}"]

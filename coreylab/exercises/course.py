@@ -14,7 +14,8 @@ course do not transfer. The course id comes from, first to last:
 Graded mode is on when `COREYLAB_GRADED` is 1/true/yes, or the course file says `graded = true`.
 Presenting (`COREYLAB_PRESENT`, set by `coreylab lab --present` for its Voila kernels): an
 audience sees the questions, predictions and runs, never an answer, and no prompt about code
-it cannot see.
+it cannot see. A plain Voila page (`COREYLAB_DASHBOARD`, set by `coreylab lab --voila`) shows
+no such prompt either; its answers are as in a notebook.
 A lesson run without a student id or without a course id says so once, visibly (a notebook
 shows a warning above the exercise; a script gets one line on stderr).
 """
@@ -73,9 +74,19 @@ def course_id(explicit: str | None = None) -> str:
     return str(course_settings().get("course", "")).strip()
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def presenting() -> bool:
     """A lecturer's Voila dashboard (`coreylab lab --present`): nothing revealed, no prompts."""
-    return os.environ.get("COREYLAB_PRESENT", "").strip().lower() in {"1", "true", "yes", "on"}
+    return _flag("COREYLAB_PRESENT")
+
+
+def dashboard() -> bool:
+    """A Voila page (`coreylab lab --voila`, or `--present`): the code is hidden, so nothing
+    asks the reader to edit it (set STUDENT, replace None, call .check)."""
+    return presenting() or _flag("COREYLAB_DASHBOARD")
 
 
 def graded_mode() -> bool:
@@ -111,7 +122,7 @@ def say_once(message: str) -> None:
 
 
 def warn_if_anonymous(student: str, course: str) -> None:
-    if presenting():  # the audience has no STUDENT cell to edit
+    if dashboard():  # the audience has no STUDENT cell to edit
         return
     if is_placeholder(student):
         say_once(
@@ -130,6 +141,8 @@ def identify(student: str, course: str | None = None) -> str:
     are nobody's), so a student sees it before the first exercise."""
     if presenting():
         return "Presentation: questions and predictions only; answers are not shown."
+    if dashboard():
+        return "Dashboard: the lessons' runs and questions, with the lab's default exercises."
     course = course_id(course)
     warn_if_anonymous(str(student).strip(), course)
     mode = ", graded mode" if graded_mode() else ""

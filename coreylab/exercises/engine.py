@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import record
-from .course import course_id, graded_mode, presenting, seed, warn_if_anonymous
+from .course import course_id, dashboard, graded_mode, presenting, seed, warn_if_anonymous
 from .judging import parse_number, within
 
 DRAWS = 200  # draws before a spec that admits no variant is called broken
@@ -135,7 +135,7 @@ class Exercise:
         """Judge `response`, record it (in this kernel and in the saved notebook), say why.
         None or a blank string is no answer yet: not recorded, not an attempt."""
         if response is None or isinstance(response, str) and not response.strip():
-            return SILENT if presenting() else Feedback("No answer yet:", NO_ANSWER)
+            return SILENT if dashboard() else Feedback("No answer yet:", NO_ANSWER)
         rec = record.add("check", self.key, self.student, self.course, response)
         if graded_mode():
             feedback = Feedback("Recorded.", "Graded mode: your answer is saved with the notebook.")
@@ -167,6 +167,8 @@ class Exercise:
         if graded_mode():
             return Feedback("Graded mode:", "answers are not shown.")
         if not record.attempted(self.key, self.student, self.course):
+            if dashboard():  # nothing checked yet, and no code to call .check or .give_up
+                return SILENT
             return Feedback(
                 "Try first:",
                 "check an answer with .check(...) above. To see the answer without one, call "
