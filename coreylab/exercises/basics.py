@@ -20,6 +20,10 @@ def _remote_draw(rng: random.Random) -> dict:
     }
 
 
+def _hops(n: int) -> str:
+    return f"{n} hop{'s' * (n != 1)}"
+
+
 def _remote_params(v: dict):
     return checked_params("amd16", remote_cache_latency=v["remote"], hop_latency=v["hop"])
 
@@ -84,7 +88,7 @@ register_number(
     ),
     solve=_dram_solve,
     explain=lambda v, a: (
-        f"chip {v['home']} is {min(v['home'], 4 - v['home'])} hops from chip 0 on the "
+        f"chip {v['home']} is {_hops(min(v['home'], 4 - v['home']))} from chip 0 on the "
         f"square; the load took {a} cycles on the simulated machine."
     ),
     hint="Memory is split between the chips; count the hops from chip 0 to the line's home.",

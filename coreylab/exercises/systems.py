@@ -248,7 +248,9 @@ def parse_ranking(response: Any) -> tuple[str, ...]:
 
 def _ranking_explain(v: dict, a: Ranking) -> str:
     times = ", ".join(
-        f"{name} on {v['cores'][name]} cores: {a.seconds[name] * 1e6:,.1f} µs" for name in a
+        f"{name} on {v['cores'][name]} core{'s' * (v['cores'][name] > 1)}: "
+        f"{a.seconds[name] * 1e6:,.1f} µs"
+        for name in a
     )
     return (
         f"fastest first: {', '.join(a)} ({times}, simulated). Each core has the same work at "
