@@ -3,6 +3,7 @@ but no exercise answer ever does, and nothing asks the audience to edit code it 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import coreylab as lab
 from coreylab.cli import main
+from coreylab.cli.lab import CSP
 from coreylab.exercises import course
 from coreylab.exercises.engine import NO_ANSWER
 
@@ -19,6 +21,7 @@ FLAGS = (
     "COREYLAB_DASHBOARD",
     "COREYLAB_COURSE",
     "JUPYTER_TOKEN",
+    "JUPYTER_CONFIG_PATH",
 )
 
 
@@ -75,6 +78,16 @@ def test_plain_voila_leaves_answers_alone(launch):
     assert "COREYLAB_PRESENT" not in launched.env
     assert "COREYLAB_GRADED" not in launched.env
     assert launched.env["COREYLAB_DASHBOARD"] == "1"  # but asks no one to edit hidden code
+
+
+def test_voila_gets_its_csp_header_from_a_config_file_not_the_command_line(launch):
+    """The header that keeps the browser off the CDN, as voila.json on the config path (its
+    JSON form on the command line is deprecated: a warning in the lecturer's terminal)."""
+    launched = launch("--voila", "00_tour")
+    assert not [arg for arg in launched.argv if "tornado_settings" in arg]
+    first = Path(launched.env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
+    settings = json.loads((first / "voila.json").read_text(encoding="utf-8"))
+    assert settings["Voila"]["tornado_settings"]["headers"] == {"Content-Security-Policy": CSP}
 
 
 @pytest.fixture

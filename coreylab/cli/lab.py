@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .common import CliError
@@ -107,6 +108,7 @@ def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
     os.environ["JUPYTER_TOKEN"] = token
     host = f"[{ip}]" if ":" in ip else ip
     print(f"coreylab: the lessons are at http://{host}:{port}/?token={token}")
+    _voila_config()
     return [
         _program("voila"),
         str(target),
@@ -114,12 +116,24 @@ def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
         f"--port={port}",
         "--Voila.port_retries=0",  # another port would not be the URL printed above
         "--Voila.auto_token=True",  # the token is JUPYTER_TOKEN's
-        f"--Voila.tornado_settings={json.dumps({'headers': {'Content-Security-Policy': CSP}})}",
         f"--MappingKernelManager.cull_idle_timeout={KERNEL_IDLE_SECONDS}",
         f"--MappingKernelManager.cull_interval={CULL_EVERY_SECONDS}",
         "--MappingKernelManager.cull_connected=False",  # a page still open keeps its kernel
         "--no-browser",
     ]
+
+
+def _voila_config() -> Path:
+    """The CSP header as Voila configuration (voila.json in a folder put first on
+    JUPYTER_CONFIG_PATH): a nested setting has no key=value form on traitlets' command line,
+    and its JSON form there is deprecated (a warning in the lecturer's terminal)."""
+    folder = Path(tempfile.gettempdir()) / f"coreylab-voila-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    settings = {"Voila": {"tornado_settings": {"headers": {"Content-Security-Policy": CSP}}}}
+    (folder / "voila.json").write_text(json.dumps(settings, indent=1), encoding="utf-8")
+    paths = [str(folder), os.environ.get("JUPYTER_CONFIG_PATH", "")]
+    os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    return folder
 
 
 def lesson_path(notebooks: Path, name: str) -> Path:
