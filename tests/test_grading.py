@@ -104,6 +104,22 @@ def test_a_json_submission_names_its_bad_entries(capsys, tmp_path):
     assert code == 3 and "entry 1, 3 (counting from 0) is not" in err and "a.json" in err
 
 
+def test_a_blank_json_answer_is_no_attempt_as_in_a_notebook(capsys, tmp_path):
+    """None or a blank string after a right answer: the right one stays the final one (a
+    notebook's check of None or "" records nothing either)."""
+    answers = [
+        {"student": "ada", "key": "02.lock-count", "answer": right("02.lock-count", "ada")},
+        {"student": "ada", "key": "02.lock-count", "answer": "  "},
+        {"student": "ada", "key": "02.lock-count", "answer": None},
+    ]
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers))
+    code, out, _ = run_cli(capsys, "grade", "--course", COURSE, path)
+    graded = json.loads(out)
+    assert code == 0
+    assert [(r["correct"], r["final"]) for r in graded["answers"]] == [(True, True)]
+
+
 def test_grade_rechecks_answers_and_never_trusts_a_recorded_verdict(capsys, tmp_path):
     answers = [
         {

@@ -92,7 +92,18 @@ def read_submission(path: Path) -> list[dict[str, Any]]:
             f"{path}: not a submission: entry {which} (counting from 0) is not "
             "{student, key, answer}"
         )
-    return [dict(a, kind=a.get("kind", "check"), source=str(path)) for a in attempts]
+    return [
+        dict(a, kind=a.get("kind", "check"), source=str(path))
+        for a in attempts
+        if not _blank(a)  # no answer yet, as a notebook's check of None or "" records nothing
+    ]
+
+
+def _blank(attempt: dict[str, Any]) -> bool:
+    answer = attempt.get("answer")
+    return attempt.get("kind", "check") == "check" and (
+        answer is None or isinstance(answer, str) and not answer.strip()
+    )
 
 
 def other_courses(attempts: list[dict[str, Any]], course: str) -> dict[str, set[str]]:
