@@ -22,6 +22,18 @@ from hypothesis import settings
 from coreylab.hardware import HardwareParams, Machine
 from coreylab.trace import Trace
 
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """`coreylab lab` sets variables for the server it becomes (os.execv, faked in the tests):
+    the token, the config path, COREYLAB_DASHBOARD. None may leak into the next test."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 # 2 chips x 4 cores; L1 1 set x 2 ways, L2 2 sets x 2 ways, L3 2 sets x 2 ways: a line that
 # three others of the same set touch leaves the core, and the L3 itself overflows.
 SMALL = HardwareParams.preset("tiny").replace(
