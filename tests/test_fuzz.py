@@ -82,8 +82,7 @@ def _bad_command_lines() -> list[list[str]]:
         ["claims", "mapreduce", "--max-memory", "1K"],
         ["claims", "--seed", "x"],
         ["nope"],
-        [],
-    ]
+    ]  # (no arguments at all prints the help: test_cli.py)
     return lines
 
 
