@@ -86,6 +86,7 @@ def test_voila_gets_its_csp_header_from_a_config_file_not_the_command_line(launc
     launched = launch("--voila", "00_tour")
     assert not [arg for arg in launched.argv if "tornado_settings" in arg]
     first = Path(launched.env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0])
+    assert first.stat().st_mode & 0o777 == 0o700  # private: no other user writes Voila's config
     settings = json.loads((first / "voila.json").read_text(encoding="utf-8"))
     assert settings["Voila"]["tornado_settings"]["headers"] == {"Content-Security-Policy": CSP}
 

@@ -126,9 +126,9 @@ def voila_argv(folder: Path, lesson: str, ip: str, port: int) -> list[str]:
 def _voila_config() -> Path:
     """The CSP header as Voila configuration (voila.json in a folder put first on
     JUPYTER_CONFIG_PATH): a nested setting has no key=value form on traitlets' command line,
-    and its JSON form there is deprecated (a warning in the lecturer's terminal)."""
-    folder = Path(tempfile.gettempdir()) / f"coreylab-voila-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    and its JSON form there is deprecated (a warning in the lecturer's terminal). The folder
+    is new and private (mkdtemp): on a shared /tmp a fixed name could be another user's."""
+    folder = Path(tempfile.mkdtemp(prefix="coreylab-voila-"))
     settings = {"Voila": {"tornado_settings": {"headers": {"Content-Security-Policy": CSP}}}}
     (folder / "voila.json").write_text(json.dumps(settings, indent=1), encoding="utf-8")
     paths = [str(folder), os.environ.get("JUPYTER_CONFIG_PATH", "")]

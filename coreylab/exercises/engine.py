@@ -134,7 +134,7 @@ class Exercise:
     def check(self, response: Any) -> Feedback:
         """Judge `response`, record it (in this kernel and in the saved notebook), say why.
         None or a blank string is no answer yet: not recorded, not an attempt."""
-        if response is None or isinstance(response, str) and not response.strip():
+        if record.no_answer(response):
             return SILENT if dashboard() else Feedback("No answer yet:", NO_ANSWER)
         rec = record.add("check", self.key, self.student, self.course, response)
         if graded_mode():

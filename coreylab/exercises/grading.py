@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import SPECS, Exercise, get_spec
-from .record import SubmissionError, plain, records_in_notebook
+from .record import SubmissionError, no_answer, plain, records_in_notebook
 
 ANSWER_FIELDS = ("student", "key", "answer", "correct", "final")
 TOTAL_FIELDS = ("student", "right", "answered", "gave_up", "exercises")
@@ -95,15 +95,9 @@ def read_submission(path: Path) -> list[dict[str, Any]]:
     return [
         dict(a, kind=a.get("kind", "check"), source=str(path))
         for a in attempts
-        if not _blank(a)  # no answer yet, as a notebook's check of None or "" records nothing
+        # no answer yet, as a notebook's check of None or "" records nothing
+        if a.get("kind", "check") != "check" or not no_answer(a.get("answer"))
     ]
-
-
-def _blank(attempt: dict[str, Any]) -> bool:
-    answer = attempt.get("answer")
-    return attempt.get("kind", "check") == "check" and (
-        answer is None or isinstance(answer, str) and not answer.strip()
-    )
 
 
 def other_courses(attempts: list[dict[str, Any]], course: str) -> dict[str, set[str]]:

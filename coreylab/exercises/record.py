@@ -58,6 +58,11 @@ def add(kind: str, key: str, student: str, course: str, answer: Any = None) -> d
     return record
 
 
+def no_answer(response: Any) -> bool:
+    """None or a blank string: no answer yet, not an attempt (neither recorded nor graded)."""
+    return response is None or isinstance(response, str) and not response.strip()
+
+
 def attempted(key: str, student: str, course: str) -> bool:
     """Whether this student has checked an answer to `key`, or given up, in this process."""
     return any((r["key"], r["student"], r["course"]) == (key, student, course) for r in LOG)
